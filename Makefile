@@ -1,0 +1,57 @@
+# rbgia: the two commands are `make book` and `make test`. Both bootstrap .venv from
+# pyproject.toml (pinned versions) on a fresh clone, so nothing is installed by hand.
+#   TF=cpu (default) installs tensorflow-cpu; TF=gpu installs tensorflow[and-cuda].
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
+VENV ?= .venv
+TF ?= cpu
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.rbgia-installed-$(TF)
+DATA_DIR ?= data/simulated
+RESULTS_DIR ?= results
+PYTEST_ARGS ?=
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export KERAS_BACKEND := tensorflow
+export PYTHONHASHSEED := 0
+
+.PHONY: all env data notebooks book test bench workflow clean help
+
+all: book
+
+help:
+	@echo "make book   - set up .venv, simulate the default data, run the notebooks, build _build/html"
+	@echo "make test   - set up .venv, run the test suite (what .ci/run calls)"
+	@echo "make bench  - run the training and GIA benchmarks (prints JSON)"
+	@echo "options: TF=gpu for a CUDA TensorFlow, PYTHON=/path/to/python3.11"
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[$(TF),book,workflow,dev]'
+	@rm -f $(VENV)/.rbgia-installed-*
+	@touch $@
+
+data: env
+	$(PY) -m rbgia.simulate $(DATA_DIR)
+
+notebooks: data
+	$(PY) -m rbgia.book run --data-dir $(DATA_DIR) --results-dir $(RESULTS_DIR)
+
+book: notebooks
+	$(PY) -m rbgia.book build
+
+test: env
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: env
+	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_gia.py
+
+workflow: data
+	$(VENV)/bin/snakemake -s workflow/Snakefile --cores 2 --configfile workflow/config.yaml
+
+clean:
+	rm -rf _build results notebooks/executed
