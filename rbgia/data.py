@@ -2,15 +2,57 @@
 
 One-hot arrays are ``(N, L, 4)`` float32 in alphabet ``ACGU``. Probes shorter
 than the model length are zero-padded and centred, as the paper's code does.
+
+Two file layouts are read (:func:`load_rnacompete` detects which one ``data_dir`` holds):
+
+- **DeepBind** (the full 2013 compendium): ``sequences.tsv`` with header
+  ``Fold ID<TAB>Event ID<TAB>seq`` (``Fold ID`` = ``A`` for train/validation, ``B``
+  for test) and ``targets.tsv`` with one column per experiment id (``RNCMPT00168``),
+  one row per probe, ``NaN`` allowed. Either may be gzipped (``.tsv.gz``).
+  :func:`download_rnacompete` fetches them.
+- **per set** (RNAcontext, DLPRB): one file per set, ``<score><whitespace><sequence>``
+  per line, optionally gzipped, DNA or RNA letters. File names
+  ``<id>_<protein>_set{A,B}.txt`` (experiment id = ``<id>``, e.g. ``RNCMPT00001``) or
+  ``<id>_data_full_{A,B}.txt.gz`` (2009 data, experiment id = the RBP, e.g. ``VTS1``).
+
+Command line (prebuild caches, list experiments, download)::
+
+    python -m rbgia.data list DATA_DIR
+    python -m rbgia.data prepare DATA_DIR EXPERIMENT [EXPERIMENT ...] [--inputs pu]
+    python -m rbgia.data download DEST
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+import argparse
+import contextlib
+import difflib
+import gzip
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+import warnings
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from ._io import atomic_path
 from .errors import DataError
+
+# pandas, h5py and tqdm are imported where used, so that `from rbgia.data import one_hot`
+# stays cheap for the modules that only encode sequences.
 
 ALPHABET = "ACGU"
 SEQ_LEN = 41
@@ -87,3 +129,905 @@ def decode(x: np.ndarray, alphabet: str = ALPHABET) -> list[str]:
         codes = np.where(row_present[lo:hi], row_idx[lo:hi], 4)
         out.append("".join(letters[codes]))
     return out
+
+
+# ---------------------------------------------------------------------------
+# Data objects
+
+NORMALIZATIONS = ("log", "clip")
+INPUTS = {"seq": 0, "pu": 2, "phime": 5}  # extra structure channels after the 4 one-hot ones
+STATS = ("train", "per_split")
+CLIP_RULES = ("quantile", "sd")
+CLIP_QUANTILE = 0.999  # clip_rule="quantile": the paper's 99.9th percentile
+CLIP_SD = 4.0  # clip_rule="sd": the public code's mean + 4 sd
+DEEPBIND_URL = "http://tools.genes.toronto.edu/deepbind/nbtcode/nbt3300-supplementary-software.zip"
+_CACHE_VERSION = 1
+_SPLITS = ("train", "valid", "test")
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """One split of an experiment.
+
+    Attributes
+    ----------
+    x : (N, L, C) float32, one-hot (ACGU) then structure channels, if any.
+    y : (N, 1) float32, transformed and z-scored scores.
+    seqs : (N,) str, the probes in RNA letters (upper case, ``T`` read as ``U``).
+    raw : (N,) float32, the scores before any transform.
+    index : (N,) int64 or None, row of each probe in its set (A or B) as read from
+        the files (0-based, before NaNs are dropped).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    seqs: np.ndarray
+    raw: np.ndarray
+    index: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class RNAcompeteData:
+    """An RNAcompete experiment: train/valid (set A) and test (set B) splits.
+
+    ``transform`` holds the score transform (see :func:`load_rnacompete`); ``info``
+    holds provenance: files read, probe and NaN counts, split settings, cache file.
+    """
+
+    experiment: str
+    train: Split
+    valid: Split
+    test: Split
+    normalization: str
+    inputs: str
+    transform: dict
+    source: str
+    info: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------
+# Layout detection
+
+_DATA_FULL = re.compile(r"^(?P<id>.+)_data_full_(?P<set>[AB])\.(?:txt|tsv)(?:\.gz)?$")
+_SET_FILE = re.compile(r"^(?P<id>[^_]+)(?:_.+)?_set(?P<set>[AB])\.(?:txt|tsv)(?:\.gz)?$")
+
+
+def _find_file(data_dir: Path, name: str) -> Path | None:
+    for cand in (name, name + ".gz"):
+        if (data_dir / cand).is_file():
+            return data_dir / cand
+    return None
+
+
+def _per_set_files(data_dir: Path) -> dict[str, dict[str, list[Path]]]:
+    """``{experiment: {"A": [paths], "B": [paths]}}`` for the per-set layout."""
+    out: dict[str, dict[str, list[Path]]] = {}
+    for path in sorted(data_dir.iterdir()):
+        if not path.is_file():
+            continue
+        m = _DATA_FULL.match(path.name) or _SET_FILE.match(path.name)
+        if m:
+            out.setdefault(m["id"], {}).setdefault(m["set"], []).append(path)
+    return out
+
+
+def _layout(data_dir: str | os.PathLike) -> tuple[str, Path]:
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError(f"data directory {data_dir} does not exist; pass the folder holding the RNAcompete files")
+    seqs, targets = _find_file(data_dir, "sequences.tsv"), _find_file(data_dir, "targets.tsv")
+    if seqs is not None or targets is not None:
+        if seqs is None or targets is None:
+            have, miss = ("sequences.tsv", "targets.tsv") if targets is None else ("targets.tsv", "sequences.tsv")
+            raise DataError(
+                f"{data_dir} has {have} but no {miss}(.gz); put both DeepBind files there "
+                f"(rbgia.data.download_rnacompete fetches them)"
+            )
+        return "deepbind", data_dir
+    if _per_set_files(data_dir):
+        return "per_set", data_dir
+    raise DataError(
+        f"{data_dir} holds neither sequences.tsv + targets.tsv (DeepBind layout) nor "
+        f"<id>_<protein>_setA/B.txt or <id>_data_full_A/B.txt(.gz) files (per-set layout); "
+        f"point data_dir at the RNAcompete files or fetch them with rbgia.data.download_rnacompete"
+    )
+
+
+def list_experiments(data_dir: str | os.PathLike) -> list[str]:
+    """Experiment ids available in ``data_dir`` (either layout), sorted for the per-set
+    layout, in column order for the DeepBind layout. Per-set experiments are listed
+    only when both set A and set B files are present."""
+    layout, data_dir = _layout(data_dir)
+    if layout == "deepbind":
+        return _targets_header(_find_file(data_dir, "targets.tsv"))
+    return sorted(k for k, v in _per_set_files(data_dir).items() if "A" in v and "B" in v)
+
+
+def _unknown_experiment(experiment: str, ids: Sequence[str], data_dir: Path) -> DataError:
+    close = difflib.get_close_matches(str(experiment), list(ids), n=5, cutoff=0.6)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    return DataError(
+        f"experiment {experiment!r} not found in {data_dir} ({len(ids)} available); "
+        f"{hint}list them with rbgia.data.list_experiments(data_dir)"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Parsing
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn low-level read failures into one-line DataErrors naming the file."""
+    import pandas as pd
+
+    try:
+        yield
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise DataError(f"{path} is truncated or corrupt ({e}); download it again") from e
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path} is not a text file ({e}); give the plain or gzipped RNAcompete file") from e
+    except pd.errors.EmptyDataError as e:
+        raise DataError(f"{path} is empty; download it again") from e
+    except pd.errors.ParserError as e:
+        msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        raise DataError(f"cannot parse {path}: {msg}; fix or re-download the file") from e
+
+
+def _clean_seqs(seqs: Any, path: Path, length: int, first_line: int) -> np.ndarray:
+    """Upper-case, T -> U, check letters and lengths; returns a ``<U{length}`` array.
+
+    ``first_line`` is the file line number of the first sequence (for messages).
+    """
+    import pandas as pd
+
+    s = pd.Series(seqs)
+    missing = s.isna().to_numpy()
+    if missing.any():
+        i = int(np.argmax(missing))
+        raise DataError(f"{path} line {i + first_line} has no sequence; fix or re-download the file")
+    s = s.astype(str).str.strip().str.upper().str.replace("T", "U", regex=False)
+    bad = s.str.contains(r"[^ACGUN]", regex=True).to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        letters = sorted(set(re.sub(r"[ACGUN]", "", s.iloc[i])))
+        raise DataError(
+            f"{path} line {i + first_line}: probe {s.iloc[i][:50]!r} has letters {letters} outside ACGUTN; "
+            f"give RNA or DNA letters only"
+        )
+    lens = s.str.len().to_numpy()
+    if lens.size and lens.max() > length:
+        i = int(np.argmax(lens))
+        raise DataError(
+            f"{path} line {i + first_line}: probe of {lens[i]} nt is longer than the model length {length}; "
+            f"pass length={int(lens.max())} or more, or trim the probes"
+        )
+    return s.to_numpy(dtype=f"<U{length}")
+
+
+def _read_per_set(path: Path, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (float64, NaN kept) and cleaned sequences of one per-set file."""
+    import pandas as pd
+
+    with _reading(path):
+        try:
+            df = pd.read_csv(path, sep=r"\s+", header=None, dtype={0: "float64", 1: str}, engine="c")
+        except ValueError as e:
+            if isinstance(e, (pd.errors.ParserError, UnicodeDecodeError)):
+                raise
+            raise DataError(
+                f"{path}: a score is not a number ({e}); each line must be <score> <sequence>"
+            ) from e
+    if df.shape[1] != 2:
+        raise DataError(
+            f"{path} has {df.shape[1]} column(s), expected 2 (<score> <sequence>); give a per-set RNAcompete file"
+        )
+    return df[0].to_numpy(dtype=np.float64), _clean_seqs(df[1], path, length, first_line=1)
+
+
+def _targets_header(path: Path) -> list[str]:
+    import pandas as pd
+
+    with _reading(path):
+        return [str(c) for c in pd.read_csv(path, sep="\t", nrows=0).columns]
+
+
+def _read_deepbind(
+    seq_path: Path, tgt_path: Path, experiment: str, length: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    import pandas as pd
+
+    ids = _targets_header(tgt_path)
+    if experiment not in ids:
+        raise _unknown_experiment(experiment, ids, tgt_path.parent)
+    with _reading(seq_path):
+        seqdf = pd.read_csv(seq_path, sep="\t", dtype=str, keep_default_na=False)
+    seqdf.columns = [str(c).strip() for c in seqdf.columns]
+    for col in ("Fold ID", "seq"):
+        if col not in seqdf.columns:
+            raise DataError(
+                f"{seq_path} has no {col!r} column (columns: {list(seqdf.columns)}); "
+                f"the DeepBind layout needs the header Fold ID<TAB>Event ID<TAB>seq"
+            )
+    with _reading(tgt_path):
+        try:
+            tg = pd.read_csv(tgt_path, sep="\t", usecols=[experiment], dtype={experiment: "float64"})
+        except ValueError as e:
+            if isinstance(e, pd.errors.ParserError):
+                raise
+            raise DataError(f"{tgt_path}: a score of {experiment} is not a number ({e}); fix or re-download it") from e
+    if len(tg) != len(seqdf):
+        raise DataError(
+            f"{seq_path.name} has {len(seqdf)} probes but {tgt_path.name} has {len(tg)} rows; "
+            f"they must match row for row: re-download both files together"
+        )
+    fold = seqdf["Fold ID"].str.strip().str.upper().to_numpy(dtype=str)
+    bad = ~np.isin(fold, ["A", "B"])
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            f"{seq_path} line {i + 2}: Fold ID {str(fold[i])!r} is neither A (train/validation) nor B (test); fix the file"
+        )
+    col = seqdf["seq"]
+    seqs = _clean_seqs(col.mask(col.str.strip() == ""), seq_path, length, first_line=2)
+    scores = tg[experiment].to_numpy(dtype=np.float64)
+    return {s: (scores[fold == s], seqs[fold == s]) for s in ("A", "B")}
+
+
+def _resolve_files(layout: str, data_dir: Path, experiment: str) -> dict[str, Path]:
+    """The files an experiment is read from: ``{"sequences", "targets"}`` or ``{"A", "B"}``."""
+    if layout == "deepbind":
+        return {"sequences": _find_file(data_dir, "sequences.tsv"), "targets": _find_file(data_dir, "targets.tsv")}
+    table = _per_set_files(data_dir)
+    if experiment not in table:
+        complete = sorted(k for k, v in table.items() if "A" in v and "B" in v)
+        raise _unknown_experiment(experiment, complete, data_dir)
+    files = {}
+    for s in ("A", "B"):
+        paths = table[experiment].get(s, [])
+        if not paths:
+            raise DataError(f"no set {s} file for {experiment} in {data_dir}; put its set {s} file beside the other")
+        if len(paths) > 1:
+            raise DataError(
+                f"{len(paths)} set {s} files for {experiment} in {data_dir} ({', '.join(p.name for p in paths)}); keep one"
+            )
+        files[s] = paths[0]
+    return files
+
+
+def _read_sets(
+    layout: str, files: dict[str, Path], experiment: str, length: int, max_probes: int | None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    if layout == "deepbind":
+        sets = _read_deepbind(files["sequences"], files["targets"], experiment, length)
+    else:
+        sets = {s: _read_per_set(files[s], length) for s in ("A", "B")}
+    if max_probes is not None:
+        sets = {s: (sc[:max_probes], sq[:max_probes]) for s, (sc, sq) in sets.items()}
+    return sets
+
+
+# ---------------------------------------------------------------------------
+# Score transforms
+
+def _fit_transform(s: np.ndarray, normalization: str, clip_rule: str, where: str) -> dict:
+    """Parameters (min or clip threshold, then mean and sd) fitted on scores ``s``."""
+    p: dict[str, Any] = {"min": None, "clip": None}
+    if normalization == "clip":
+        p["clip"] = float(np.quantile(s, CLIP_QUANTILE) if clip_rule == "quantile" else s.mean() + CLIP_SD * s.std())
+    else:
+        p["min"] = float(s.min())
+    t, _ = _apply_transform(s, p, normalization)
+    p["mean"], p["sd"] = float(t.mean()), float(t.std())
+    if not p["sd"] > 0:
+        raise DataError(
+            f"the {where} scores are all equal after the {normalization} transform, so they cannot be z-scored; "
+            f"pick another experiment"
+        )
+    return p
+
+
+def _apply_transform(s: np.ndarray, p: dict, normalization: str) -> tuple[np.ndarray, int]:
+    """Transformed scores (before z-scoring) and how many were floored at the minimum."""
+    if normalization == "clip":
+        return np.minimum(s, p["clip"]), 0
+    below = s < p["min"]
+    return np.log(np.where(below, p["min"], s) - p["min"] + 1.0), int(below.sum())
+
+
+def _normalize(raw: dict[str, np.ndarray], normalization: str, stats: str, clip_rule: str) -> tuple[dict, dict]:
+    """``{split: y (N,1) float32}`` and the transform record."""
+    params: dict[str, dict | None] = {}
+    ys: dict[str, np.ndarray] = {}
+    train_p = _fit_transform(raw["train"], normalization, clip_rule, "training")
+    for name in _SPLITS:
+        s = raw[name]
+        if stats == "train" or name == "train":
+            p = dict(train_p)
+        elif s.size == 0:
+            p = None
+        else:
+            p = _fit_transform(s, normalization, clip_rule, name)
+        if p is None:
+            ys[name] = np.zeros((0, 1), np.float32)
+            params[name] = None
+            continue
+        t, floored = _apply_transform(s, p, normalization)
+        p["n_floored"] = floored
+        ys[name] = ((t - p["mean"]) / p["sd"]).astype(np.float32)[:, None]
+        params[name] = p
+    transform = {
+        "normalization": normalization,
+        "stats": stats,
+        "clip_rule": clip_rule,
+        "clip_quantile": CLIP_QUANTILE,
+        "clip_sd": CLIP_SD,
+        **{k: train_p[k] for k in ("min", "clip", "mean", "sd")},
+        "splits": params,
+    }
+    return ys, transform
+
+
+def _build(
+    sets: dict[str, tuple[np.ndarray, np.ndarray]],
+    experiment: str,
+    normalization: str,
+    stats: str,
+    clip_rule: str,
+    valid_frac: float,
+    seed: int | np.random.Generator,
+    length: int,
+) -> tuple[dict[str, dict[str, np.ndarray]], dict, dict]:
+    """Drop NaNs, split set A, transform the scores, one-hot encode.
+
+    Returns ``({split: {"onehot", "y", "raw", "seqs", "index"}}, transform, counts)``.
+    """
+    scores_a, seqs_a = sets["A"]
+    scores_b, seqs_b = sets["B"]
+    fin_a, fin_b = np.isfinite(scores_a), np.isfinite(scores_b)
+    if not fin_a.any() and not fin_b.any():
+        raise DataError(f"experiment {experiment} has no finite score (all NaN); pick another experiment")
+    if fin_a.sum() < 2:
+        raise DataError(f"experiment {experiment} has {int(fin_a.sum())} finite set-A score(s), too few to train on; pick another experiment")
+    if not fin_b.any():
+        raise DataError(f"experiment {experiment} has no finite set-B (test) score; pick another experiment")
+    idx_a = np.flatnonzero(fin_a)
+    perm = np.random.default_rng(seed).permutation(idx_a.size)
+    n_valid = int(round(valid_frac * idx_a.size))
+    if idx_a.size - n_valid < 2:
+        raise DataError(f"valid_frac={valid_frac} leaves {idx_a.size - n_valid} training probes; lower valid_frac")
+    # Sorted indices keep the file order inside each split (shuffling is the trainer's job).
+    index = {
+        "train": np.sort(idx_a[perm[n_valid:]]),
+        "valid": np.sort(idx_a[perm[:n_valid]]),
+        "test": np.flatnonzero(fin_b),
+    }
+    src = {"train": (scores_a, seqs_a), "valid": (scores_a, seqs_a), "test": (scores_b, seqs_b)}
+    raw = {k: src[k][0][index[k]] for k in _SPLITS}
+    ys, transform = _normalize(raw, normalization, stats, clip_rule)
+    splits = {}
+    for k in _SPLITS:
+        seqs = src[k][1][index[k]]
+        splits[k] = {
+            "onehot": one_hot(seqs, length).astype(np.uint8),  # exact 0/1: a quarter of the disk
+            "y": ys[k],
+            "raw": raw[k].astype(np.float32),
+            "seqs": seqs,
+            "index": index[k].astype(np.int64),
+        }
+    counts = {
+        "n_probes": {"A": int(scores_a.size), "B": int(scores_b.size)},
+        "n_dropped": {"A": int((~fin_a).sum()), "B": int((~fin_b).sum())},
+    }
+    return splits, transform, counts
+
+
+# ---------------------------------------------------------------------------
+# Caches
+
+def _dir_writable(d: Path) -> bool:
+    """Whether we may create files in ``d`` (or, if absent, its nearest existing parent).
+
+    A directory whose permission bits forbid writing counts as read-only even for
+    root, so shared read-only data folders are never written into.
+    """
+    d = Path(d)
+    while not d.exists():
+        if d.parent == d:
+            return False
+        d = d.parent
+    try:
+        mode = d.stat().st_mode
+    except OSError:
+        return False
+    return d.is_dir() and bool(mode & 0o222) and os.access(d, os.W_OK | os.X_OK)
+
+
+def default_cache_dir(data_dir: str | os.PathLike) -> Path:
+    """``<data_dir>/.rbgia_cache`` if it may be written, else ``$XDG_CACHE_HOME/rbgia``
+    (``~/.cache/rbgia``)."""
+    local = Path(data_dir) / ".rbgia_cache"
+    if _dir_writable(local):
+        return local
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rbgia"
+
+
+def _file_id(path: Path) -> list:
+    st = path.stat()
+    return [str(path.resolve()), st.st_size, st.st_mtime_ns]
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def _seqs_digest(seqs: np.ndarray) -> str:
+    return hashlib.sha256("\n".join(seqs.tolist()).encode()).hexdigest()
+
+
+def _safe_name(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", s)[:60]
+
+
+def _write_h5(path: Path, fill: Callable[[Any], None]) -> bool:
+    """Write an HDF5 file atomically; on failure warn and return False (the cache is optional)."""
+    import h5py
+
+    try:
+        with atomic_path(path) as tmp:
+            with h5py.File(tmp, "w") as f:
+                fill(f)
+        return True
+    except OSError as e:
+        warnings.warn(f"could not write cache {path} ({e}); continuing without it", stacklevel=3)
+        return False
+
+
+def _put(g: Any, name: str, a: np.ndarray, compress: bool = False) -> None:
+    if compress and a.size:
+        g.create_dataset(name, data=a, compression="lzf", chunks=(min(len(a), 4096), *a.shape[1:]))
+    else:
+        g.create_dataset(name, data=a)
+
+
+def _save_experiment(path: Path, splits: dict, meta: dict) -> bool:
+    def fill(f: Any) -> None:
+        f.attrs["meta"] = json.dumps(meta)
+        for k, d in splits.items():
+            g = f.create_group(k)
+            _put(g, "onehot", d["onehot"], compress=True)
+            _put(g, "y", d["y"])
+            _put(g, "raw", d["raw"])
+            _put(g, "index", d["index"])
+            _put(g, "seqs", np.char.encode(d["seqs"], "ascii") if d["seqs"].size else np.zeros(0, "S1"), compress=True)
+
+    return _write_h5(path, fill)
+
+
+def _load_experiment(path: Path, length: int) -> tuple[dict, dict] | None:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            meta = json.loads(f.attrs["meta"])
+            splits = {}
+            for k in _SPLITS:
+                g = f[k]
+                splits[k] = {
+                    "onehot": g["onehot"][...],
+                    "y": g["y"][...],
+                    "raw": g["raw"][...],
+                    "index": g["index"][...],
+                    "seqs": g["seqs"][...].astype(f"<U{length}"),
+                }
+        return splits, meta
+    except (OSError, KeyError, ValueError) as e:
+        warnings.warn(f"ignoring unreadable cache {path} ({e}); rebuilding it", stacklevel=3)
+        return None
+
+
+def _structure_profile(seqs: Sequence[str], kind: str, length: int, n_jobs: int | None, progress: bool) -> np.ndarray:
+    """Hook around rbgia.structure (imported lazily: ViennaRNA is only needed for pu/phime)."""
+    from .structure import structure_profile
+
+    return structure_profile(seqs, kind=kind, length=length, n_jobs=n_jobs, progress=progress)
+
+
+def _structure_for_set(
+    kind: str,
+    length: int,
+    digest: str,
+    get_seqs: Callable[[], np.ndarray],
+    cache_dir: Path | None,
+    n_jobs: int | None,
+    progress: bool,
+) -> np.ndarray:
+    """Structure channels ``(N, length, C)`` for every probe of one set, cached per
+    sequence set + kind (not per experiment: DeepBind experiments share their probes)."""
+    import h5py
+
+    path = None if cache_dir is None else cache_dir / f"structure-{kind}-L{length}-{digest[:24]}.h5"
+    if path is not None and path.is_file():
+        try:
+            with h5py.File(path, "r") as f:
+                return f["profile"][...]
+        except (OSError, KeyError) as e:
+            warnings.warn(f"ignoring unreadable cache {path} ({e}); recomputing it", stacklevel=2)
+    seqs = get_seqs()
+    prof = np.asarray(_structure_profile(list(seqs), kind, length, n_jobs, progress), dtype=np.float32)
+    want = (len(seqs), length, INPUTS[kind])
+    if prof.shape != want:
+        raise DataError(f"structure_profile returned shape {prof.shape}, expected {want}; check rbgia.structure")
+    if path is not None:
+        _write_h5(path, lambda f: f.create_dataset("profile", data=prof))
+    return prof
+
+
+# ---------------------------------------------------------------------------
+# Entry point
+
+def _check_options(normalization: str, inputs: str, stats: str, clip_rule: str, valid_frac: float, length: int, max_probes: int | None) -> None:
+    def one_of(name: str, value: Any, allowed: Sequence[str]) -> None:
+        if value not in allowed:
+            raise DataError(f"unknown {name} {value!r}; use one of {', '.join(map(repr, allowed))}")
+
+    one_of("normalization", normalization, NORMALIZATIONS)
+    one_of("inputs", inputs, tuple(INPUTS))
+    one_of("stats", stats, STATS)
+    one_of("clip_rule", clip_rule, CLIP_RULES)
+    if not 0.0 <= float(valid_frac) < 1.0:
+        raise DataError(f"valid_frac={valid_frac} is outside [0, 1); pass e.g. 0.1")
+    if int(length) < 1:
+        raise DataError(f"length={length} must be positive; pass e.g. 41")
+    if max_probes is not None and int(max_probes) < 2:
+        raise DataError(f"max_probes={max_probes} must be at least 2 (or None for all probes)")
+
+
+def load_rnacompete(
+    data_dir: str | os.PathLike,
+    experiment: str,
+    *,
+    normalization: str = "log",
+    inputs: str = "seq",
+    valid_frac: float = 0.1,
+    seed: int | np.random.Generator = 0,
+    stats: str = "train",
+    clip_rule: str = "quantile",
+    cache_dir: str | os.PathLike | None = "auto",
+    length: int = SEQ_LEN,
+    max_probes: int | None = None,
+    n_jobs: int | None = None,
+    rebuild: bool = False,
+    progress: bool = False,
+) -> RNAcompeteData:
+    """Load one RNAcompete experiment as train / valid / test splits.
+
+    Set A is split at random into train and validation (``valid_frac`` of it, under
+    ``seed``); set B is the test set. Probes with a NaN (non-finite) score are dropped
+    first. Scores are transformed, then z-scored:
+
+    - ``normalization="log"``: ``log(S - S_min + 1)``;
+    - ``normalization="clip"``: clip at the 99.9th percentile (``clip_rule="quantile"``,
+      the paper's text) or at mean + 4 sd (``clip_rule="sd"``, the public code).
+
+    ``stats="train"`` (default, leak-free) fits every parameter (S_min, clip
+    threshold, mean, sd) on the training split and applies it to valid and test; for
+    the log transform, valid/test scores below the training minimum are floored at it
+    so that the log stays finite (counted in ``transform["splits"][name]["n_floored"]``).
+    ``stats="per_split"`` reproduces the paper's code: each split is normalized on its
+    own statistics. ``.transform`` records the rule and every fitted parameter
+    (top-level ``min``/``clip``/``mean``/``sd`` are the training split's).
+
+    Parameters
+    ----------
+    data_dir
+        Folder with ``sequences.tsv`` + ``targets.tsv`` (DeepBind layout) or per-set
+        files (``<id>_<protein>_setA.txt``, ``<id>_data_full_A.txt.gz``); see the module doc.
+    experiment
+        Experiment id, e.g. ``"RNCMPT00168"`` or ``"VTS1"`` (see :func:`list_experiments`).
+    inputs
+        ``"seq"`` (C = 4), ``"pu"`` (C = 6) or ``"phime"`` (C = 9): one-hot, then
+        ViennaRNA structure channels from :func:`rbgia.structure.structure_profile`.
+    cache_dir
+        ``"auto"`` (default): :func:`default_cache_dir`. A path: that folder. ``None``:
+        no cache at all (nothing read or written). The parsed, split and transformed
+        experiment is cached in HDF5 keyed by the input files (path, size, mtime) and
+        every parameter; structure profiles are cached separately per sequence set
+        and kind (keyed by the probes' content), so experiments that share probes
+        (all of the DeepBind layout) fold them once. An unwritable cache only warns.
+    length
+        Model length; shorter probes are zero-padded and centred.
+    max_probes
+        Keep only the first ``max_probes`` probes of each set (in file order, before
+        NaNs are dropped): for quick looks and tests. ``None`` = all.
+    n_jobs, progress
+        Passed to the structure computation (``progress`` shows a tqdm bar).
+    rebuild
+        Ignore an existing experiment cache and rebuild it.
+    seed
+        An int, or a ``numpy.random.Generator`` (then nothing is cached: the split
+        cannot be keyed).
+
+    Returns
+    -------
+    RNAcompeteData
+        ``.train``, ``.valid``, ``.test`` with ``x`` (N, length, C) float32, ``y`` (N, 1)
+        float32, ``seqs`` (N,) str, ``raw`` (N,) float32, ``index`` (N,) int64.
+
+    Raises
+    ------
+    DataError
+        On unknown options, a missing or unrecognised data folder, an unknown
+        experiment (with close matches), bad letters, probes longer than ``length``,
+        mismatched or malformed files, truncated gzip files, or no finite scores.
+    """
+    _check_options(normalization, inputs, stats, clip_rule, valid_frac, length, max_probes)
+    length = int(length)
+    layout, data_dir = _layout(data_dir)
+    experiment = str(experiment)
+    files = _resolve_files(layout, data_dir, experiment)
+    if layout == "deepbind" and experiment not in (ids := _targets_header(files["targets"])):
+        raise _unknown_experiment(experiment, ids, data_dir)
+    if isinstance(seed, np.random.Generator):
+        cache_dir = None
+    elif cache_dir is not None:
+        cache_dir = default_cache_dir(data_dir) if str(cache_dir) == "auto" else Path(cache_dir)
+
+    key = {
+        "version": _CACHE_VERSION,
+        "files": {k: _file_id(p) for k, p in files.items()},
+        "experiment": experiment,
+        "normalization": normalization,
+        "stats": stats,
+        "clip_rule": clip_rule,
+        "valid_frac": float(valid_frac),
+        "seed": None if isinstance(seed, np.random.Generator) else int(seed),
+        "length": length,
+        "max_probes": None if max_probes is None else int(max_probes),
+    }
+    cache_path = None if cache_dir is None else cache_dir / f"{_safe_name(experiment)}-{_digest(key)[:20]}.h5"
+
+    parsed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def sets() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        if not parsed:
+            parsed.update(_read_sets(layout, files, experiment, length, max_probes))
+        return parsed
+
+    loaded = None
+    if cache_path is not None and cache_path.is_file() and not rebuild:
+        loaded = _load_experiment(cache_path, length)
+    from_cache = loaded is not None
+    if loaded is None:
+        splits, transform, counts = _build(sets(), experiment, normalization, stats, clip_rule, valid_frac, seed, length)
+        meta = {
+            "transform": transform,
+            "counts": counts,
+            "set_digest": {s: _seqs_digest(seqs) for s, (_, seqs) in sets().items()},
+        }
+        if cache_path is not None and not _save_experiment(cache_path, splits, meta):
+            cache_path = None
+    else:
+        splits, meta = loaded
+        transform, counts = meta["transform"], meta["counts"]
+
+    structure: dict[str, np.ndarray] = {}
+    if inputs != "seq":
+        for s in ("A", "B"):
+            structure[s] = _structure_for_set(
+                inputs, length, meta["set_digest"][s], lambda s=s: sets()[s][1], cache_dir, n_jobs, progress
+            )
+
+    def make(name: str) -> Split:
+        d = splits[name]
+        x = d["onehot"].astype(np.float32)
+        if inputs != "seq":
+            x = np.concatenate([x, structure["B" if name == "test" else "A"][d["index"]]], axis=-1)
+        return Split(x=x, y=d["y"], seqs=d["seqs"], raw=d["raw"], index=d["index"])
+
+    info = {
+        "data_dir": str(data_dir),
+        "files": {k: str(p) for k, p in files.items()},
+        **counts,
+        "valid_frac": float(valid_frac),
+        "seed": key["seed"],
+        "length": length,
+        "max_probes": key["max_probes"],
+        "cache": None if cache_path is None else str(cache_path),
+        "from_cache": from_cache,
+    }
+    return RNAcompeteData(
+        experiment=experiment,
+        train=make("train"),
+        valid=make("valid"),
+        test=make("test"),
+        normalization=normalization,
+        inputs=inputs,
+        transform=transform,
+        source=layout,
+        info=info,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Download
+
+_INNER = ("sequences.tsv", "targets.tsv")
+
+
+def _have_deepbind(dest: Path) -> bool:
+    return all(_find_file(dest, n) is not None for n in _INNER)
+
+
+def _fetch(url: str, target: Path, timeout: float, progress: bool) -> None:
+    """Download ``url`` to ``target`` through ``target.part``, resuming a partial file
+    with an HTTP Range request, and rename it into place once complete."""
+    from tqdm.auto import tqdm
+
+    part = target.with_name(target.name + ".part")
+    have = part.stat().st_size if part.is_file() else 0
+    req = urllib.request.Request(url, headers={"User-Agent": "rbgia"})
+    if have:
+        req.add_header("Range", f"bytes={have}-")
+    try:
+        resp = urllib.request.urlopen(req, timeout=timeout)
+    except urllib.error.HTTPError as e:
+        if e.code == 416 and have:  # nothing left to fetch: the part file is complete
+            os.replace(part, target)
+            return
+        raise
+    with resp:
+        if have and resp.status == 206:
+            m = re.match(r"bytes (\d+)-\d+/(\d+|\*)", resp.headers.get("Content-Range", ""))
+            if not m or int(m[1]) != have:
+                raise DataError(f"server sent an unexpected range for {url}; delete {part} and retry")
+            total = int(m[2]) if m[2] != "*" else None
+            mode = "ab"
+        else:  # the server ignored Range: start over
+            have, mode = 0, "wb"
+            total = int(resp.headers["Content-Length"]) if resp.headers.get("Content-Length") else None
+        with open(part, mode) as fh, tqdm(
+            total=total, initial=have, unit="B", unit_scale=True, desc=target.name, disable=not progress
+        ) as bar:
+            while chunk := resp.read(1 << 20):
+                fh.write(chunk)
+                bar.update(len(chunk))
+    size = part.stat().st_size
+    if total is not None and size != total:
+        raise DataError(f"download of {url} stopped at {size} of {total} bytes; run again to resume from {part}")
+    os.replace(part, target)
+
+
+def _extract(archive: Path, dest: Path) -> None:
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            names = zf.namelist()
+            for inner in _INNER:
+                hits = [n for n in names if re.search(rf"(^|/)data/rnac/{re.escape(inner)}(\.gz)?$", n)]
+                if not hits:
+                    raise DataError(
+                        f"{archive} has no data/rnac/{inner}(.gz); it is not the DeepBind archive: delete it and "
+                        f"download again, or put sequences.tsv and targets.tsv in {dest} by hand"
+                    )
+                member = sorted(hits)[0]
+                with zf.open(member) as src, atomic_path(dest / Path(member).name) as tmp:
+                    with open(tmp, "wb") as out:
+                        shutil.copyfileobj(src, out, 1 << 20)
+    except (zipfile.BadZipFile, EOFError, zlib.error) as e:
+        raise DataError(f"{archive} is truncated or corrupt ({e}); delete it and download again") from e
+
+
+def download_rnacompete(
+    dest: str | os.PathLike,
+    url: str = DEEPBIND_URL,
+    *,
+    timeout: float = 60,
+    progress: bool = True,
+    keep_archive: bool = False,
+) -> Path:
+    """Fetch the 2013-RNAcompete data (DeepBind layout) into ``dest``.
+
+    Downloads the DeepBind supplementary archive (``url``) and extracts
+    ``nbt3300-code/data/rnac/sequences.tsv(.gz)`` and ``targets.tsv(.gz)`` into
+    ``dest``. The download goes to ``<archive>.part`` and is resumed with an HTTP
+    Range request if interrupted; files appear only once complete. Returns at once if
+    ``dest`` already holds both files; an archive already in ``dest`` (downloaded
+    by hand) is extracted without downloading.
+
+    Parameters
+    ----------
+    dest
+        Folder to write into (created if needed); pass it as ``data_dir`` to
+        :func:`load_rnacompete` afterwards.
+    url
+        The archive's address.
+    timeout
+        Seconds to wait for the server on connect and on each read.
+    progress
+        Show a tqdm progress bar.
+    keep_archive
+        Keep the zip after extraction (it is deleted by default).
+
+    Raises
+    ------
+    DataError
+        If the server cannot be reached or the download breaks off (naming the URL
+        and the manual fix), or if the archive is corrupt or lacks the files.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    if _have_deepbind(dest):
+        return dest
+    archive = dest / (Path(urllib.request.urlparse(url).path).name or "rnacompete.zip")
+    if not archive.is_file():
+        manual = (
+            f"download {url} by hand and put it (or its data/rnac/sequences.tsv and targets.tsv) in {dest}"
+        )
+        try:
+            _fetch(url, archive, timeout, progress)
+        except urllib.error.HTTPError as e:
+            raise DataError(f"could not download {url}: HTTP {e.code} {e.reason}; {manual}") from e
+        except urllib.error.URLError as e:
+            raise DataError(f"could not download {url}: {e.reason}; {manual}") from e
+        except (http.client.HTTPException, socket.timeout, ConnectionError, TimeoutError) as e:
+            raise DataError(
+                f"download of {url} broke off ({type(e).__name__}: {e}); run again to resume, or {manual}"
+            ) from e
+    _extract(archive, dest)
+    if not keep_archive:
+        archive.unlink()
+    return dest
+
+
+# ---------------------------------------------------------------------------
+# Command line
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m rbgia.data {list,prepare,download} ...``"""
+    ap = argparse.ArgumentParser(prog="python -m rbgia.data", description="RNAcompete data: list, prebuild caches, download")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("list", help="list the experiment ids in DATA_DIR")
+    p.add_argument("data_dir")
+    p = sub.add_parser("prepare", help="parse, split, encode and cache experiments")
+    p.add_argument("data_dir")
+    p.add_argument("experiments", nargs="*", help="ids (default: all)")
+    p.add_argument("--normalization", default="log", choices=NORMALIZATIONS)
+    p.add_argument("--inputs", default="seq", choices=tuple(INPUTS))
+    p.add_argument("--stats", default="train", choices=STATS)
+    p.add_argument("--clip-rule", default="quantile", choices=CLIP_RULES)
+    p.add_argument("--valid-frac", type=float, default=0.1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache-dir", default="auto")
+    p.add_argument("--n-jobs", type=int, default=None)
+    p = sub.add_parser("download", help="download the 2013 data (DeepBind layout) into DEST")
+    p.add_argument("dest")
+    p.add_argument("--url", default=DEEPBIND_URL)
+    p.add_argument("--timeout", type=float, default=60)
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "list":
+            print("\n".join(list_experiments(args.data_dir)))
+        elif args.cmd == "download":
+            print(download_rnacompete(args.dest, args.url, timeout=args.timeout))
+        else:
+            for exp in args.experiments or list_experiments(args.data_dir):
+                t0 = time.perf_counter()
+                d = load_rnacompete(
+                    args.data_dir, exp, normalization=args.normalization, inputs=args.inputs, stats=args.stats,
+                    clip_rule=args.clip_rule, valid_frac=args.valid_frac, seed=args.seed,
+                    cache_dir=args.cache_dir, n_jobs=args.n_jobs, progress=True,
+                )
+                print(
+                    f"{exp}: train {len(d.train)} valid {len(d.valid)} test {len(d.test)} "
+                    f"x {d.train.x.shape[1:]} ({time.perf_counter() - t0:.1f} s) -> {d.info['cache']}"
+                )
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,553 @@
+"""Motif utilities: k-mer alignment PFMs, information content, MEME I/O, similarity.
+
+Matrices are ``(L, 4)`` float arrays over the alphabet ``ACGU`` (rows: positions,
+columns: letters), the layout of one one-hot sequence. Nothing here calls a model;
+these functions turn GIA outputs (top k-mers and their global importances) into
+position frequency matrices and compare them with RNAcompete motifs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, NamedTuple, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._io import write_text
+from .data import ALPHABET
+from .errors import DataError
+
+__all__ = [
+    "Motif",
+    "KmerAlignment",
+    "Similarity",
+    "kmer_pfm",
+    "pwm_from_kmer",
+    "consensus",
+    "align_kmers",
+    "information_content",
+    "ic_scaled",
+    "read_meme",
+    "write_meme",
+    "motif_similarity",
+    "best_matches",
+]
+
+_INDEX = {c: i for i, c in enumerate(ALPHABET)} | {"T": 3}
+
+
+@dataclass(frozen=True)
+class Motif:
+    """A position frequency matrix with its identifiers.
+
+    Attributes
+    ----------
+    id : str
+        Motif identifier (e.g. ``RNCMPT00001``).
+    name : str
+        Alternate name, usually the protein (e.g. ``A1CF``); ``""`` when absent.
+    pfm : np.ndarray
+        ``(w, 4)`` float64 letter probabilities in ``ACGU`` order; rows sum to 1.
+    """
+
+    id: str
+    name: str
+    pfm: np.ndarray = field(repr=False)
+
+    @property
+    def width(self) -> int:
+        return int(self.pfm.shape[0])
+
+    @property
+    def consensus(self) -> str:
+        return consensus(self.pfm)
+
+
+@dataclass(frozen=True)
+class KmerAlignment:
+    """Result of :func:`align_kmers`.
+
+    Attributes
+    ----------
+    pfm : np.ndarray
+        ``(L', 4)`` importance-weighted letter frequencies, normalised per column;
+        columns no positively weighted k-mer covers are uniform (0.25).
+    counts : np.ndarray
+        ``(L', 4)`` weighted letter sums before normalisation.
+    coverage : np.ndarray
+        ``(L',)`` total weight per column (``counts.sum(1)``); 0 where uncovered.
+    offsets : np.ndarray
+        ``(n,)`` int, start of each k-mer in the aligned frame (columns of ``pfm``);
+        after trimming, a zero-weight k-mer may overhang (offset < 0 or past the end).
+    shifts : np.ndarray
+        ``(n,)`` int, start of each k-mer relative to the reference (first) k-mer.
+    kmers : tuple[str, ...]
+        The k-mers, in input order (RNA letters).
+    weights : np.ndarray
+        ``(n,)`` the weights used (negative ones clipped to 0).
+    """
+
+    pfm: np.ndarray = field(repr=False)
+    counts: np.ndarray = field(repr=False)
+    coverage: np.ndarray = field(repr=False)
+    offsets: np.ndarray
+    shifts: np.ndarray
+    kmers: tuple[str, ...]
+    weights: np.ndarray
+
+    @property
+    def consensus(self) -> str:
+        return consensus(self.pfm, min_coverage=self.coverage)
+
+
+class Similarity(NamedTuple):
+    """Best ungapped match of two matrices (see :func:`motif_similarity`).
+
+    ``offset`` is the position in ``a`` where ``b``'s first column lands
+    (negative: ``b`` starts before ``a``); ``overlap`` is the number of shared columns.
+    """
+
+    r: float
+    offset: int
+    overlap: int
+
+
+# ---------------------------------------------------------------------------
+# k-mers and consensus
+
+
+def kmer_pfm(kmer: str) -> np.ndarray:
+    """One-hot ``(k, 4)`` float64 matrix of a k-mer (``T`` read as ``U``, ``N`` -> zeros).
+
+    Raises
+    ------
+    DataError
+        On an empty k-mer or letters outside ``ACGUTN``.
+    """
+    if not isinstance(kmer, str) or not kmer:
+        raise DataError(f"k-mer {kmer!r} is empty or not a string; give a string of ACGU letters")
+    upper = kmer.upper()
+    bad = sorted(set(upper) - set("ACGUTN"))
+    if bad:
+        raise DataError(f"k-mer {kmer!r} has letters {bad} outside ACGUTN; give RNA or DNA letters only")
+    out = np.zeros((len(upper), 4))
+    idx = [(i, _INDEX[c]) for i, c in enumerate(upper) if c != "N"]
+    if idx:
+        rows, cols = zip(*idx)
+        out[list(rows), list(cols)] = 1.0
+    return out
+
+
+# The brief's name for the same thing.
+pwm_from_kmer = kmer_pfm
+
+
+def consensus(
+    pfm: np.ndarray,
+    alphabet: str = ALPHABET,
+    min_coverage: np.ndarray | None = None,
+) -> str:
+    """Most probable letter per column; ``N`` for flat or empty columns.
+
+    Parameters
+    ----------
+    pfm : np.ndarray
+        ``(L, 4)`` matrix (probabilities, counts or importances).
+    alphabet : str
+        Letters of the columns.
+    min_coverage : np.ndarray, optional
+        ``(L,)`` coverage; columns with coverage 0 read ``N``.
+    """
+    pfm = _as_matrix(pfm, "pfm")
+    letters = np.array(list(alphabet) + ["N"])
+    idx = pfm.argmax(1)
+    flat = np.isclose(pfm.max(1), pfm.min(1))
+    if min_coverage is not None:
+        flat |= np.asarray(min_coverage) <= 0
+    idx = np.where(flat, len(alphabet), idx)
+    return "".join(letters[idx])
+
+
+def _shift_scores(ref: np.ndarray, other: np.ndarray, min_overlap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cross-correlation of two one-hot matrices for every shift with enough overlap.
+
+    ``shift`` s places ``other[j]`` under ``ref[j + s]``; the score is the number of
+    matching letters (the sum of the elementwise product over the overlap).
+    """
+    la, lb = len(ref), len(other)
+    # np.correlate per channel, summed: full mode covers shifts -(lb-1) .. la-1.
+    full = sum(np.correlate(ref[:, c], other[:, c], mode="full") for c in range(ref.shape[1]))
+    shifts = np.arange(-(lb - 1), la)
+    overlap = np.minimum(la, shifts + lb) - np.maximum(0, shifts)
+    keep = overlap >= min_overlap
+    return shifts[keep], np.asarray(full)[keep]
+
+
+def align_kmers(
+    kmers: Sequence[str],
+    weights: Sequence[float],
+    top: int | None = None,
+    min_overlap: int | None = None,
+    trim: bool = True,
+) -> KmerAlignment:
+    """Align k-mers to the first one and sum them, weighted, into a PFM (paper Fig 2e).
+
+    Each k-mer is placed at the shift with the maximum cross-correlation of its
+    one-hot matrix with the reference (the first k-mer, i.e. the top one of a scan
+    sorted by importance); ties go to the smallest absolute shift. Shifts make the
+    aligned frame wider than k. Each aligned one-hot is weighted by the k-mer's
+    global importance (negative weights clipped to 0) and summed; each column is
+    then normalised to sum to 1.
+
+    Parameters
+    ----------
+    kmers : Sequence[str]
+        k-mers, best first (e.g. ``kmer_scan(...)["kmer"]``). Lengths may differ.
+    weights : Sequence[float]
+        Their global importances (e.g. ``kmer_scan(...)["mean"]``).
+    top : int, optional
+        Use only the first ``top`` k-mers (e.g. 10 as in the paper).
+    min_overlap : int, optional
+        Fewest overlapping columns a shift may have; default ``ceil(k_ref / 2)``.
+    trim : bool
+        Drop leading/trailing columns that no positively weighted k-mer covers.
+
+    Returns
+    -------
+    KmerAlignment
+
+    Raises
+    ------
+    DataError
+        On empty input, mismatched lengths, non-finite weights or bad letters.
+    """
+    kmers = [str(k) for k in kmers]
+    w = np.asarray(weights, dtype=float).ravel()
+    if not kmers:
+        raise DataError("no k-mers to align; pass at least one k-mer and its weight")
+    if len(kmers) != w.size:
+        raise DataError(f"{len(kmers)} k-mers but {w.size} weights; pass one weight per k-mer")
+    if top is not None:
+        kmers, w = kmers[:top], w[:top]
+    if not np.isfinite(w).all():
+        raise DataError("weights contain NaN or inf; drop those k-mers or fix the importances")
+    onehots = [kmer_pfm(k) for k in kmers]
+    kmers = [k.upper().replace("T", "U") for k in kmers]
+    ref = onehots[0]
+    if min_overlap is None:
+        min_overlap = (len(ref) + 1) // 2
+    min_overlap = int(max(1, min_overlap))
+
+    shifts = np.zeros(len(kmers), dtype=int)
+    for i, oh in enumerate(onehots[1:], start=1):
+        cand, score = _shift_scores(ref, oh, min(min_overlap, len(oh), len(ref)))
+        # best score, then smallest |shift|, then the leftmost: deterministic ties
+        order = np.lexsort((cand, np.abs(cand), -score))
+        shifts[i] = cand[order[0]]
+
+    lengths = np.array([len(o) for o in onehots])
+    left = int(shifts.min())
+    width = int((shifts + lengths).max()) - left
+    offsets = shifts - left
+    w_pos = np.clip(w, 0.0, None)
+    counts = np.zeros((width, 4))
+    for oh, off, wi in zip(onehots, offsets, w_pos):
+        counts[off : off + len(oh)] += wi * oh
+    coverage = counts.sum(1)
+    if trim and (coverage > 0).any():
+        cov = np.flatnonzero(coverage > 0)
+        lo, hi = int(cov[0]), int(cov[-1]) + 1
+        counts, coverage = counts[lo:hi], coverage[lo:hi]
+        offsets = offsets - lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pfm = np.where(coverage[:, None] > 0, counts / coverage[:, None], 0.25)
+    return KmerAlignment(
+        pfm=pfm,
+        counts=counts,
+        coverage=coverage,
+        offsets=offsets.astype(int),
+        shifts=shifts,
+        kmers=tuple(kmers),
+        weights=w_pos,
+    )
+
+
+# ---------------------------------------------------------------------------
+# information content
+
+
+def _as_matrix(pfm: np.ndarray | pd.DataFrame, name: str) -> np.ndarray:
+    arr = np.asarray(pfm, dtype=float)
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise DataError(f"{name} has shape {arr.shape}, expected (L, 4); pass one matrix in ACGU column order")
+    return arr
+
+
+def _background(background: float | Sequence[float]) -> np.ndarray:
+    bg = np.broadcast_to(np.asarray(background, dtype=float), (4,))
+    if (bg <= 0).any():
+        raise DataError(f"background {background!r} has non-positive entries; give probabilities > 0")
+    return bg
+
+
+def information_content(
+    pfm: np.ndarray | pd.DataFrame,
+    background: float | Sequence[float] = 0.25,
+) -> np.ndarray:
+    """Information content (bits) of each column: ``sum_b p_b log2(p_b / q_b)``.
+
+    Columns are normalised to sum to 1 first; all-zero columns have IC 0. With a
+    uniform background a uniform column has 0 bits and a one-hot column 2 bits.
+
+    Parameters
+    ----------
+    pfm : np.ndarray
+        ``(L, 4)`` probabilities or non-negative counts.
+    background : float or Sequence[float]
+        Background letter probabilities ``q`` (scalar or 4 values).
+
+    Returns
+    -------
+    np.ndarray
+        ``(L,)`` bits.
+    """
+    p = _as_matrix(pfm, "pfm")
+    if (p < 0).any():
+        raise DataError("pfm has negative entries; information content needs probabilities or counts")
+    bg = _background(background)
+    tot = p.sum(1, keepdims=True)
+    p = np.divide(p, tot, out=np.zeros_like(p), where=tot > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * np.log2(p / bg), 0.0)
+    return terms.sum(1)
+
+
+def ic_scaled(
+    pfm: np.ndarray | pd.DataFrame,
+    background: float | Sequence[float] = 0.25,
+) -> np.ndarray:
+    """``(L, 4)`` letter heights for an information logo: probabilities times column IC."""
+    p = _as_matrix(pfm, "pfm")
+    tot = p.sum(1, keepdims=True)
+    p = np.divide(p, tot, out=np.zeros_like(p), where=tot > 0)
+    return p * information_content(p, background)[:, None]
+
+
+# ---------------------------------------------------------------------------
+# MEME minimal format
+
+_MATRIX_RE = re.compile(r"letter-probability matrix:(.*)", re.IGNORECASE)
+
+
+def read_meme(path: str | os.PathLike) -> dict[str, Motif]:
+    """Read a MEME (v4 minimal format) motif file into ``{id: Motif}``.
+
+    Accepts the ``ACGU`` or ``ACGT`` alphabet (DNA columns are read as RNA). Rows are
+    checked to sum to 1 (within 0.02, the rounding of published files) and
+    renormalised exactly.
+
+    Raises
+    ------
+    DataError
+        On a missing or unreadable file, no ``MEME version`` line, another alphabet,
+        a matrix whose rows do not match ``w=``/``alength=``, bad numbers, rows that do
+        not sum to 1, duplicate ids, or no motifs.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read MEME file {path} ({exc}); check the path") from exc
+    where = f"MEME file {path}"
+    if not any(ln.startswith("MEME version") for ln in lines[:50]):
+        raise DataError(f"{where} has no 'MEME version' header; give a MEME v4 (minimal) motif file")
+    for ln in lines:
+        if ln.startswith("ALPHABET"):
+            alpha = ln.split("=", 1)[-1].strip().upper()
+            if alpha not in ("ACGU", "ACGT"):
+                raise DataError(f"{where} has alphabet {alpha!r}; only ACGU or ACGT motifs are supported")
+            break
+
+    motifs: dict[str, Motif] = {}
+    i, n = 0, len(lines)
+    current: tuple[str, str] | None = None
+    while i < n:
+        ln = lines[i].strip()
+        if ln.startswith("MOTIF"):
+            parts = ln.split()
+            if len(parts) < 2:
+                raise DataError(f"{where} line {i + 1}: MOTIF without an id; write 'MOTIF <id> [name]'")
+            current = (parts[1], " ".join(parts[2:]))
+            if current[0] in motifs:
+                raise DataError(f"{where} line {i + 1}: duplicate motif id {current[0]!r}; make ids unique")
+        elif (m := _MATRIX_RE.match(ln)) is not None:
+            if current is None:
+                raise DataError(f"{where} line {i + 1}: matrix before any MOTIF line; add 'MOTIF <id>' above it")
+            keys = dict(re.findall(r"(\w+)\s*=\s*(\S+)", m.group(1)))
+            try:
+                w = int(keys["w"])
+                alength = int(keys.get("alength", 4))
+            except (KeyError, ValueError) as exc:
+                raise DataError(
+                    f"{where} line {i + 1}: matrix header lacks a valid 'w='; write 'alength= 4 w= <width>'"
+                ) from exc
+            if alength != 4:
+                raise DataError(f"{where} motif {current[0]}: alength={alength}; only 4-letter motifs are supported")
+            rows = []
+            j = i + 1
+            while len(rows) < w and j < n:
+                text = lines[j].strip()
+                j += 1
+                if not text:
+                    continue
+                try:
+                    vals = [float(v) for v in text.split()]
+                except ValueError:
+                    vals = []
+                if len(vals) != 4:
+                    raise DataError(
+                        f"{where} motif {current[0]} line {j}: expected 4 numbers, got {text[:40]!r}; "
+                        f"the matrix is shorter than w={w} or corrupt"
+                    )
+                rows.append(vals)
+            if len(rows) < w:
+                raise DataError(f"{where} motif {current[0]}: file ends after {len(rows)} of w={w} rows; the file is truncated")
+            pfm = np.array(rows)
+            sums = pfm.sum(1)
+            if not np.isfinite(pfm).all() or (pfm < 0).any() or np.abs(sums - 1).max() > 0.02:
+                raise DataError(
+                    f"{where} motif {current[0]}: rows must be probabilities summing to 1 "
+                    f"(sums {sums.min():.3f}..{sums.max():.3f}); fix the matrix"
+                )
+            motifs[current[0]] = Motif(id=current[0], name=current[1], pfm=pfm / sums[:, None])
+            current = None
+            i = j
+            continue
+        i += 1
+    if not motifs:
+        raise DataError(f"{where} holds no 'letter-probability matrix' motifs; check the file format")
+    return motifs
+
+
+def write_meme(
+    path: str | os.PathLike,
+    motifs: Mapping[str, np.ndarray | Motif] | Sequence[Motif],
+    nsites: int = 20,
+) -> Path:
+    """Write motifs to a MEME v4 minimal file (alphabet ACGU), atomically.
+
+    ``motifs`` is a sequence of :class:`Motif` or a mapping ``id -> Motif | (w, 4)``.
+    Columns are normalised to sum to 1; all-zero rows become uniform.
+    """
+    items: list[Motif] = []
+    if isinstance(motifs, Mapping):
+        for key, val in motifs.items():
+            items.append(val if isinstance(val, Motif) else Motif(id=str(key), name="", pfm=np.asarray(val)))
+    else:
+        items = list(motifs)
+    out = ["MEME version 4", "", "ALPHABET= ACGU", "", "strands: +", "",
+           "Background letter frequencies", "A 0.25000 C 0.25000 G 0.25000 U 0.25000", ""]
+    for mo in items:
+        p = _as_matrix(mo.pfm, f"motif {mo.id}")
+        tot = p.sum(1, keepdims=True)
+        p = np.where(tot > 0, p / np.where(tot > 0, tot, 1), 0.25)
+        out.append(f"MOTIF {mo.id} {mo.name}".rstrip())
+        out.append("")
+        out.append(f"letter-probability matrix: alength= 4 w= {len(p)} nsites= {nsites} E= 0")
+        out.extend("  " + "\t  ".join(f"{v:.6f}" for v in row) + "\t" for row in p)
+        out.append("")
+    return write_text(path, "\n".join(out) + "\n")
+
+
+# ---------------------------------------------------------------------------
+# similarity
+
+
+def motif_similarity(
+    pfm_a: np.ndarray | Motif,
+    pfm_b: np.ndarray | Motif,
+    min_overlap: int | None = None,
+) -> Similarity:
+    """Best-offset Pearson correlation of two matrices (ungapped, forward strand only).
+
+    For every relative offset with at least ``min_overlap`` shared columns the
+    overlapping ``(overlap, 4)`` blocks are flattened and correlated; the best r is
+    returned (ties: larger overlap, then smaller ``|offset|``). RNA is single-stranded,
+    so no reverse complement is tried. Columns are normalised to sum to 1 first, so
+    counts, PFMs and one-hot k-mers compare alike.
+
+    Parameters
+    ----------
+    pfm_a, pfm_b : np.ndarray or Motif
+        ``(La, 4)`` and ``(Lb, 4)`` matrices.
+    min_overlap : int, optional
+        Fewest shared columns; default ``min(4, La, Lb)``.
+
+    Returns
+    -------
+    Similarity
+        ``(r, offset, overlap)``; ``offset`` is where ``b`` starts in ``a``'s
+        coordinates. r is NaN when every overlap is flat (e.g. uniform matrices).
+    """
+    a = _normalise(pfm_a.pfm if isinstance(pfm_a, Motif) else pfm_a, "pfm_a")
+    b = _normalise(pfm_b.pfm if isinstance(pfm_b, Motif) else pfm_b, "pfm_b")
+    la, lb = len(a), len(b)
+    if min_overlap is None:
+        min_overlap = min(4, la, lb)
+    min_overlap = int(min_overlap)
+    if not 1 <= min_overlap <= min(la, lb):
+        raise DataError(
+            f"min_overlap={min_overlap} but the motifs have {la} and {lb} columns; "
+            f"pass 1 <= min_overlap <= {min(la, lb)}"
+        )
+    best = Similarity(float("nan"), 0, 0)
+    best_key = (-np.inf, 0, 0)
+    for off in range(-(lb - min_overlap), la - min_overlap + 1):
+        a0, b0 = max(0, off), max(0, -off)
+        ov = min(la - a0, lb - b0)
+        xa, xb = a[a0 : a0 + ov].ravel(), b[b0 : b0 + ov].ravel()
+        xa, xb = xa - xa.mean(), xb - xb.mean()
+        den = np.sqrt((xa @ xa) * (xb @ xb))
+        if den <= 1e-12:
+            continue
+        r = float(xa @ xb / den)
+        key = (round(r, 12), ov, -abs(off))
+        if key > best_key:
+            best_key, best = key, Similarity(r, off, ov)
+    return best
+
+
+def _normalise(pfm: np.ndarray, name: str) -> np.ndarray:
+    p = _as_matrix(pfm, name)
+    tot = p.sum(1, keepdims=True)
+    return np.where(tot != 0, p / np.where(tot != 0, tot, 1), 0.25)
+
+
+def best_matches(
+    pfm: np.ndarray | Motif,
+    database: Mapping[str, Motif],
+    min_overlap: int | None = None,
+    top: int | None = None,
+) -> pd.DataFrame:
+    """Rank database motifs by :func:`motif_similarity` to ``pfm``.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``id, name, r, offset, overlap``, sorted by ``r`` descending
+        (NaN last); the first ``top`` rows when given.
+    """
+    rows = []
+    for key, mo in database.items():
+        mo_pfm = mo.pfm if isinstance(mo, Motif) else np.asarray(mo)
+        ov = None if min_overlap is None else min(min_overlap, len(mo_pfm), len(np.asarray(getattr(pfm, "pfm", pfm))))
+        s = motif_similarity(pfm, mo_pfm, min_overlap=ov)
+        rows.append({"id": getattr(mo, "id", key), "name": getattr(mo, "name", ""), "r": s.r,
+                     "offset": s.offset, "overlap": s.overlap})
+    df = pd.DataFrame(rows, columns=["id", "name", "r", "offset", "overlap"])
+    df = df.sort_values("r", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+    return df.head(top) if top is not None else df

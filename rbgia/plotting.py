@@ -1,0 +1,766 @@
+"""Every figure of the project (matplotlib, seaborn, logomaker).
+
+Each function takes an optional ``ax`` (a new figure is made when absent), sets axis
+labels (and a title when given) and returns the Axes, or the Figure for multi-panel
+plots. Nothing here calls ``plt.show()`` or selects a backend: notebooks render
+inline, scripts pick their own backend. The matrices drawn by the logo helpers come
+from pure functions (``ism_l2_matrix``, ``l2_matrix``) that can be tested and reused.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from scipy import stats
+
+from .data import ALPHABET
+from .errors import DataError
+from .motifs import ic_scaled, kmer_pfm
+
+__all__ = [
+    "logo",
+    "ism_l2_matrix",
+    "ism_logo",
+    "ism_heatmap",
+    "l2_matrix",
+    "l2_logo",
+    "structure_track",
+    "scatter_pred",
+    "learning_curves",
+    "score_hist",
+    "method_comparison",
+    "paired_diff",
+    "paired_scatter",
+    "importance_bars",
+    "multiplicity_plot",
+    "positional_plot",
+    "kmer_rank_plot",
+    "hist",
+    "ci_vs_n",
+    "kd_regression",
+    "linear_fit",
+]
+
+PU_LABELS = ("paired", "unpaired")
+PHIME_LABELS = ("paired", "hairpin", "interior", "multi", "exterior")
+
+
+def _ax(ax: Axes | None, figsize: tuple[float, float] = (5, 4)) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _finish(ax: Axes, xlabel: str | None, ylabel: str | None, title: str | None) -> Axes:
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def _matrix(m: np.ndarray | pd.DataFrame, name: str, width: int = 4) -> np.ndarray:
+    arr = np.asarray(m, dtype=float)
+    if arr.ndim != 2 or arr.shape[1] < width:
+        raise DataError(f"{name} has shape {arr.shape}, expected (L, {width}); pass one sequence's matrix")
+    return arr
+
+
+# ---------------------------------------------------------------------------
+# logos
+
+
+def logo(
+    matrix: np.ndarray | pd.DataFrame,
+    ax: Axes | None = None,
+    alphabet: str = ALPHABET,
+    kind: str = "probability",
+    title: str | None = None,
+    start: int = 0,
+    xlabel: str | None = "position",
+    ylabel: str | None = None,
+    color_scheme: str = "classic",
+    background: float | Sequence[float] = 0.25,
+    **kwargs,
+) -> Axes:
+    """Sequence logo of an ``(L, 4)`` matrix with logomaker.
+
+    Parameters
+    ----------
+    matrix : np.ndarray or pd.DataFrame
+        ``(L, 4)`` values in ``alphabet`` column order.
+    kind : {"probability", "information", "raw"}
+        ``probability``: columns normalised to sum to 1; ``information``: letter
+        heights = probability x column information content (bits); ``raw``: drawn
+        as given (importances, may be negative).
+    start : int
+        Position label of the first column (0-based by convention).
+    **kwargs
+        Passed to ``logomaker.Logo``.
+    """
+    import logomaker  # noqa: PLC0415 - heavy import, only when drawing logos
+
+    m = _matrix(matrix, "matrix")[:, : len(alphabet)]
+    if kind == "probability":
+        tot = m.sum(1, keepdims=True)
+        m = np.divide(m, tot, out=np.zeros_like(m), where=tot > 0)
+        default_ylabel = "probability"
+    elif kind == "information":
+        m = ic_scaled(m, background)
+        default_ylabel = "bits"
+    elif kind == "raw":
+        default_ylabel = "importance"
+    else:
+        raise DataError(f"kind={kind!r} is unknown; use 'probability', 'information' or 'raw'")
+    ax = _ax(ax, figsize=(max(3.0, 0.35 * len(m) + 1), 2.2))
+    df = pd.DataFrame(m, columns=list(alphabet), index=np.arange(start, start + len(m)))
+    logomaker.Logo(df, ax=ax, color_scheme=color_scheme, **kwargs)
+    if kind == "information":
+        ax.set_ylim(0, 2)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _finish(ax, xlabel, default_ylabel if ylabel is None else ylabel, title)
+
+
+def ism_l2_matrix(deltas: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Matrix an ISM logo draws: the L2 norm of the variants' effects on the wild-type base.
+
+    Parameters
+    ----------
+    deltas : np.ndarray
+        ``(..., L, 4)`` prediction(variant) - prediction(wild type) (0 at the wild
+        type, as ``rbgia.mutagenesis.ism`` returns). Raw variant predictions also
+        work: the wild-type entry is subtracted first.
+    x : np.ndarray
+        ``(..., L, A>=4)`` one-hot wild type; extra (structure) channels are ignored,
+        all-zero (padding) rows give zero height.
+
+    Returns
+    -------
+    np.ndarray
+        ``(..., L, 4)``: ``x * ||deltas - delta_wt||_2`` per position.
+    """
+    d = np.asarray(deltas, dtype=float)
+    oh = np.asarray(x, dtype=float)[..., :4]
+    if d.shape != oh.shape:
+        raise DataError(f"deltas {d.shape} and x {oh.shape} (first 4 channels) differ; pass the same sequence(s)")
+    rel = d - (d * oh).sum(-1, keepdims=True)
+    return oh * np.sqrt((rel**2).sum(-1, keepdims=True))
+
+
+def ism_logo(
+    deltas: np.ndarray,
+    x: np.ndarray,
+    ax: Axes | None = None,
+    title: str | None = None,
+    start: int = 0,
+    ylabel: str = "ISM L2 norm",
+    **kwargs,
+) -> Axes:
+    """In silico mutagenesis logo (paper Fig 2a): L2 norm per position on the wild-type base."""
+    m = ism_l2_matrix(_matrix(deltas, "deltas"), _matrix(x, "x"))
+    return logo(m, ax=ax, kind="raw", title=title, start=start, ylabel=ylabel, **kwargs)
+
+
+def ism_heatmap(
+    deltas: np.ndarray,
+    x: np.ndarray | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    cmap: str = "RdBu_r",
+    start: int = 0,
+) -> Axes:
+    """Heatmap of ISM effects ``(L, 4)`` (letters x positions), wild type marked by dots."""
+    d = _matrix(deltas, "deltas")[:, :4]
+    ax = _ax(ax, figsize=(max(4.0, 0.2 * len(d) + 1), 1.8))
+    lim = float(np.abs(d).max()) or 1.0
+    im = ax.imshow(d.T, aspect="auto", cmap=cmap, vmin=-lim, vmax=lim, interpolation="nearest",
+                   extent=(start - 0.5, start + len(d) - 0.5, 3.5, -0.5))
+    if x is not None:
+        oh = _matrix(x, "x")[:, :4]
+        pos, base = np.nonzero(oh > 0)
+        ax.scatter(pos + start, base, s=6, c="k", marker="o")
+    ax.set_yticks(range(4), list(ALPHABET))
+    ax.figure.colorbar(im, ax=ax, label="Δ prediction", pad=0.01)
+    return _finish(ax, "position", "variant", title)
+
+
+def l2_matrix(importances: np.ndarray, kmer: str) -> np.ndarray:
+    """Matrix a motif-mutagenesis logo draws: per-position L2 norm on the k-mer's base.
+
+    ``importances`` is ``(k, 4)``: the global importance of each single-nucleotide
+    variant of ``kmer``. The wild-type entry of each position is subtracted first, so
+    absolute importances and differences from the wild type give the same logo.
+    """
+    return ism_l2_matrix(_matrix(importances, "importances")[:, :4], kmer_pfm(kmer))
+
+
+def l2_logo(
+    importances: np.ndarray,
+    kmer: str,
+    ax: Axes | None = None,
+    title: str | None = None,
+    start: int = 0,
+    ylabel: str = "L2 norm",
+    **kwargs,
+) -> Axes:
+    """Motif mutagenesis logo (paper Fig 2c): per-position L2 norm drawn on the k-mer."""
+    return logo(l2_matrix(importances, kmer), ax=ax, kind="raw", title=title, start=start,
+                ylabel=ylabel, **kwargs)
+
+
+def structure_track(
+    profile: np.ndarray,
+    ax: Axes | None = None,
+    labels: Sequence[str] | None = None,
+    kind: str = "area",
+    title: str | None = None,
+    start: int = 0,
+) -> Axes:
+    """Structure probabilities along a sequence (paper Fig 3): PU (2) or PHIME (5) tracks.
+
+    ``profile`` is ``(L, 2)`` or ``(L, 5)``, or a whole input ``(L, 6)`` / ``(L, 9)``
+    whose channels after the 4 sequence ones are drawn. ``kind`` is ``"area"``
+    (stacked, the channels sum to 1) or ``"line"``.
+    """
+    p = _matrix(profile, "profile", width=2)
+    if p.shape[1] in (6, 9):
+        p = p[:, 4:]
+    if labels is None:
+        if p.shape[1] not in (2, 5):
+            raise DataError(f"profile has {p.shape[1]} channels; pass PU (2) or PHIME (5) channels, or labels")
+        labels = PU_LABELS if p.shape[1] == 2 else PHIME_LABELS
+    if len(labels) != p.shape[1]:
+        raise DataError(f"{len(labels)} labels for {p.shape[1]} channels; pass one label per channel")
+    ax = _ax(ax, figsize=(max(4.0, 0.15 * len(p) + 1), 2.0))
+    pos = np.arange(start, start + len(p))
+    colors = plt.get_cmap("tab10").colors
+    if kind == "area":
+        ax.stackplot(pos, p.T, labels=list(labels), colors=colors[: p.shape[1]], alpha=0.85, step=None)
+        ax.set_ylim(0, max(1.0, float(p.sum(1).max())))
+    elif kind == "line":
+        for j, lab in enumerate(labels):
+            ax.plot(pos, p[:, j], label=lab, color=colors[j % len(colors)])
+        ax.set_ylim(0, 1.02)
+    else:
+        raise DataError(f"kind={kind!r} is unknown; use 'area' or 'line'")
+    ax.set_xlim(pos[0], pos[-1])
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small", frameon=False)
+    return _finish(ax, "position", "probability", title)
+
+
+# ---------------------------------------------------------------------------
+# performance
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 2 or np.std(a) == 0 or np.std(b) == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def scatter_pred(
+    df_or_y: pd.DataFrame | np.ndarray,
+    pred: np.ndarray | None = None,
+    color: np.ndarray | str | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    xlabel: str = "measured",
+    ylabel: str = "predicted",
+    color_label: str | None = None,
+    cmap: str = "viridis",
+    s: float = 3,
+    alpha: float = 0.5,
+) -> Axes:
+    """Predicted vs measured scores with Pearson r; optional colour by a per-probe value.
+
+    Parameters
+    ----------
+    df_or_y : pd.DataFrame or np.ndarray
+        A DataFrame with columns ``y``, ``pred`` (and optionally the ``color``
+        column), or the measured values.
+    pred : np.ndarray, optional
+        Predictions when ``df_or_y`` is an array.
+    color : np.ndarray or str, optional
+        Per-probe values (or a column name of the DataFrame) for a colour bar.
+    """
+    if isinstance(df_or_y, pd.DataFrame):
+        df = df_or_y
+        missing = {"y", "pred"} - set(df.columns)
+        if missing:
+            raise DataError(f"DataFrame lacks columns {sorted(missing)}; pass columns 'y' and 'pred'")
+        y, p = df["y"].to_numpy(float), df["pred"].to_numpy(float)
+        if isinstance(color, str):
+            color_label = color_label or color
+            color = df[color].to_numpy(float)
+        elif color is None:
+            for col in ("color", "colour"):
+                if col in df.columns:
+                    color = df[col].to_numpy(float)
+                    break
+    else:
+        if pred is None:
+            raise DataError("pred is missing; pass scatter_pred(y, pred) or a DataFrame with 'y' and 'pred'")
+        y, p = np.asarray(df_or_y, float).ravel(), np.asarray(pred, float).ravel()
+    if y.shape != p.shape:
+        raise DataError(f"y has {y.size} values but pred {p.size}; pass matching arrays")
+    ax = _ax(ax)
+    if color is not None:
+        c = np.asarray(color, float).ravel()
+        if c.shape != y.shape:
+            raise DataError(f"color has {c.size} values for {y.size} points; pass one value per probe")
+        order = np.argsort(c, kind="stable")  # draw high values last, on top
+        sc = ax.scatter(y[order], p[order], c=c[order], s=s, alpha=alpha, cmap=cmap, rasterized=True, lw=0)
+        ax.figure.colorbar(sc, ax=ax, label=color_label or "")
+    else:
+        ax.scatter(y, p, s=s, alpha=alpha, color="C0", rasterized=True, lw=0)
+    r = _pearson(y, p)
+    ax.text(0.03, 0.97, f"r = {r:.3f}\nn = {y.size:,}", transform=ax.transAxes, va="top", ha="left")
+    return _finish(ax, xlabel, ylabel, title)
+
+
+def learning_curves(
+    history: pd.DataFrame,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Loss (left axis) and validation Pearson r (right axis) per epoch.
+
+    Dashed vertical lines mark epochs where the learning rate dropped; a star marks
+    the best validation Pearson r. ``history`` needs ``epoch`` (else the index) and
+    ``loss``; the validation loss (``valid_mse`` or ``val_loss``), the validation
+    Pearson r (``valid_pearson`` or ``val_pearson``) and ``lr`` are drawn when
+    present. Returns the loss Axes (the Pearson axis is ``ax.right_ax``).
+    """
+    if "loss" not in history.columns:
+        raise DataError(f"history has columns {list(history.columns)}, no 'loss'; pass the DataFrame fit() returns")
+    val_loss = next((c for c in ("valid_mse", "val_loss") if c in history.columns), None)
+    val_r = next((c for c in ("valid_pearson", "val_pearson") if c in history.columns), None)
+    ax = _ax(ax, figsize=(6, 3.5))
+    epoch = history["epoch"].to_numpy() if "epoch" in history.columns else np.arange(len(history))
+    ax.plot(epoch, history["loss"], color="C0", label="loss")
+    if val_loss:
+        ax.plot(epoch, history[val_loss], color="C0", ls="--", label="validation loss")
+    handles, labels = ax.get_legend_handles_labels()
+    if val_r:
+        right = ax.twinx()
+        vp = history[val_r].to_numpy(float)
+        right.plot(epoch, vp, color="C1", label="validation Pearson r")
+        if np.isfinite(vp).any():
+            best = int(np.nanargmax(vp))
+            right.plot(epoch[best], vp[best], marker="*", ms=12, color="C1", ls="none", label="best epoch")
+        right.set_ylabel("validation Pearson r")
+        h2, l2 = right.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+        ax.right_ax = right  # type: ignore[attr-defined]
+    if "lr" in history.columns:
+        lr = history["lr"].to_numpy(float)
+        drops = np.flatnonzero(np.diff(lr) < 0) + 1
+        for k, i in enumerate(drops):
+            ax.axvline(epoch[i], color="grey", ls=":", lw=1, label="lr decay" if k == 0 else None)
+        if len(drops):
+            handles.append(ax.lines[-1])
+            labels.append("lr decay")
+    ax.legend(handles, labels, loc="center right", fontsize="small", frameon=False)
+    return _finish(ax, "epoch", "loss", title)
+
+
+def score_hist(
+    raw: np.ndarray,
+    transformed: np.ndarray | Mapping[str, np.ndarray] | None = None,
+    axes: Sequence[Axes] | None = None,
+    bins: int = 100,
+    title: str | None = None,
+) -> Figure:
+    """Score distributions: raw, and under each transform (e.g. ``{"clip": .., "log": ..}``).
+
+    Returns the Figure with one panel per distribution.
+    """
+    panels = {"raw": np.asarray(raw, float).ravel()}
+    if isinstance(transformed, Mapping):
+        panels |= {str(k): np.asarray(v, float).ravel() for k, v in transformed.items()}
+    elif transformed is not None:
+        panels["transformed"] = np.asarray(transformed, float).ravel()
+    own = axes is None
+    if own:
+        _, grid = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 2.8), squeeze=False)
+        axes = list(grid[0])
+    elif len(axes) != len(panels):
+        raise DataError(f"{len(axes)} axes for {len(panels)} panels; pass one Axes per distribution")
+    for a, (name, v) in zip(axes, panels.items()):
+        v = v[np.isfinite(v)]
+        a.hist(v, bins=bins, color="C0")
+        a.set_yscale("log")
+        _finish(a, f"{name} score", "probes", None)
+    fig = axes[0].figure
+    if title is not None:
+        fig.suptitle(title)
+    if own:
+        fig.tight_layout()
+    return fig
+
+
+def method_comparison(
+    df: pd.DataFrame,
+    x: str = "method",
+    y: str = "pearson",
+    hue: str | None = None,
+    ax: Axes | None = None,
+    order: Sequence[str] | None = None,
+    kind: str = "box",
+    title: str | None = None,
+    ylabel: str | None = None,
+) -> Axes:
+    """Per-experiment scores across methods (paper Fig 1a): box or violin plus points."""
+    import seaborn as sns  # noqa: PLC0415
+
+    _need(df, [x, y] + ([hue] if hue else []))
+    ax = _ax(ax, figsize=(max(4.0, 0.9 * df[x].nunique() + 1.5), 3.5))
+    if kind == "box":
+        sns.boxplot(data=df, x=x, y=y, hue=hue, order=order, ax=ax, showfliers=False, color="0.85"
+                    if hue is None else None)
+    elif kind == "violin":
+        sns.violinplot(data=df, x=x, y=y, hue=hue, order=order, ax=ax, inner=None, cut=0,
+                       color="0.85" if hue is None else None)
+    else:
+        raise DataError(f"kind={kind!r} is unknown; use 'box' or 'violin'")
+    sns.stripplot(data=df, x=x, y=y, hue=hue, order=order, ax=ax, dodge=hue is not None, size=2.5,
+                  color="k" if hue is None else None, alpha=0.6, legend=False)
+    ax.tick_params(axis="x", rotation=30)
+    return _finish(ax, x, ylabel or y, title)
+
+
+def _need(df: pd.DataFrame, cols: Sequence[str]) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise DataError(f"DataFrame lacks columns {missing} (has {list(df.columns)}); rename or pass the column names")
+
+
+def _pivot(df: pd.DataFrame, x: str, y: str, by: str) -> pd.DataFrame:
+    _need(df, [x, y, by])
+    return df.pivot_table(index=by, columns=x, values=y, aggfunc="mean")
+
+
+def paired_diff(
+    df: pd.DataFrame,
+    reference: str,
+    x: str = "method",
+    y: str = "pearson",
+    by: str = "experiment",
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Per-experiment difference ``reference - other`` for every other method (box + points).
+
+    Only experiments scored by both methods count; the share where the reference wins
+    is written above each box.
+    """
+    import seaborn as sns  # noqa: PLC0415
+
+    wide = _pivot(df, x, y, by)
+    if reference not in wide.columns:
+        raise DataError(f"reference {reference!r} not among {list(wide.columns)}; pass one of the {x} values")
+    others = [c for c in wide.columns if c != reference]
+    diffs = pd.concat(
+        [pd.DataFrame({x: o, "diff": (wide[reference] - wide[o]).dropna()}) for o in others], ignore_index=True
+    )
+    ax = _ax(ax, figsize=(max(3.5, 0.9 * len(others) + 1.5), 3.5))
+    sns.boxplot(data=diffs, x=x, y="diff", ax=ax, showfliers=False, color="0.85", order=others)
+    sns.stripplot(data=diffs, x=x, y="diff", ax=ax, color="k", size=2.5, alpha=0.6, order=others)
+    ax.axhline(0, color="grey", lw=1, ls="--")
+    for i, o in enumerate(others):
+        d = diffs.loc[diffs[x] == o, "diff"]
+        if len(d):
+            ax.text(i, 1.0, f"{(d > 0).mean():.0%} of {len(d)}", transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize="small")
+    ax.tick_params(axis="x", rotation=30)
+    return _finish(ax, x, f"Δ {y} ({reference} − method)", title)
+
+
+def paired_scatter(
+    df: pd.DataFrame,
+    a: str,
+    b: str,
+    x: str = "method",
+    y: str = "pearson",
+    by: str = "experiment",
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Per-experiment score of method ``a`` (x axis) vs ``b`` (y axis) with the diagonal."""
+    wide = _pivot(df, x, y, by)
+    for m in (a, b):
+        if m not in wide.columns:
+            raise DataError(f"method {m!r} not among {list(wide.columns)}; pass one of the {x} values")
+    pair = wide[[a, b]].dropna()
+    ax = _ax(ax, figsize=(3.8, 3.6))
+    ax.scatter(pair[a], pair[b], s=10, color="C0", alpha=0.7)
+    lo = float(np.nanmin(pair.to_numpy())) if len(pair) else 0.0
+    hi = float(np.nanmax(pair.to_numpy())) if len(pair) else 1.0
+    ax.plot([lo, hi], [lo, hi], color="grey", ls="--", lw=1)
+    ax.text(0.03, 0.97, f"{b} better: {(pair[b] > pair[a]).sum()} of {len(pair)}", transform=ax.transAxes,
+            va="top", fontsize="small")
+    return _finish(ax, f"{a} {y}", f"{b} {y}", title)
+
+
+# ---------------------------------------------------------------------------
+# GIA results
+
+
+def _errbars(df: pd.DataFrame, y: str, low: str | None, high: str | None) -> np.ndarray | None:
+    if low and high and low in df.columns and high in df.columns:
+        mean = df[y].to_numpy(float)
+        # clip at 0: matplotlib refuses negative bars (a CI that misses the mean)
+        return np.clip(np.vstack([mean - df[low].to_numpy(float), df[high].to_numpy(float) - mean]), 0, None)
+    return None
+
+
+def importance_bars(
+    df: pd.DataFrame,
+    x: str,
+    y: str = "mean",
+    low: str | None = "ci_low",
+    high: str | None = "ci_high",
+    hue: str | None = None,
+    ax: Axes | None = None,
+    kind: str = "bar",
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str = "global importance",
+) -> Axes:
+    """Global importances with 95% CI error bars, grouped by ``hue`` when given.
+
+    Used for multiplicity, spacing, hairpin context and GC-bias results; ``low`` and
+    ``high`` name the CI columns (bars without them when absent). ``kind`` is
+    ``"bar"`` or ``"point"``.
+    """
+    _need(df, [x, y] + ([hue] if hue else []))
+    if kind not in ("bar", "point"):
+        raise DataError(f"kind={kind!r} is unknown; use 'bar' or 'point'")
+    cats = list(pd.unique(df[x]))
+    groups = list(pd.unique(df[hue])) if hue else [None]
+    ax = _ax(ax, figsize=(max(3.5, 0.6 * len(cats) * len(groups) + 1.5), 3.2))
+    width = 0.8 / len(groups)
+    for gi, g in enumerate(groups):
+        sub = df if g is None else df[df[hue] == g]
+        pos = np.array([cats.index(v) for v in sub[x]]) + (gi - (len(groups) - 1) / 2) * width
+        err = _errbars(sub, y, low, high)
+        label = None if g is None else str(g)
+        if kind == "bar":
+            ax.bar(pos, sub[y], width=width * 0.95, yerr=err, capsize=3, label=label, color=f"C{gi}")
+        else:
+            ax.errorbar(pos, sub[y], yerr=err, fmt="o", capsize=3, label=label, color=f"C{gi}")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xticks(range(len(cats)), [str(c) for c in cats], rotation=30 if len(cats) > 6 else 0)
+    if hue:
+        ax.legend(title=hue, fontsize="small", frameon=False)
+    return _finish(ax, xlabel or x, ylabel, title)
+
+
+def linear_fit(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Least-squares line ``y = slope x + intercept`` with ``r2`` and two-sided ``p``."""
+    x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
+    if x.size != y.size or x.size < 3:
+        raise DataError(f"need >= 3 matching (x, y) pairs for a fit, got {x.size} and {y.size}; pass more points")
+    res = stats.linregress(x, y)
+    return {"slope": float(res.slope), "intercept": float(res.intercept), "r2": float(res.rvalue**2),
+            "p": float(res.pvalue)}
+
+
+def multiplicity_plot(
+    df: pd.DataFrame,
+    x: str = "count",
+    y: str = "mean",
+    low: str | None = "ci_low",
+    high: str | None = "ci_high",
+    hue: str | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    xlabel: str = "motif copies",
+    ylabel: str = "global importance",
+) -> Axes:
+    """Importance vs number of motif copies with CI bars and a linear fit (R² in the legend)."""
+    _need(df, [x, y] + ([hue] if hue else []))
+    ax = _ax(ax, figsize=(4, 3.4))
+    groups = list(pd.unique(df[hue])) if hue else [None]
+    for gi, g in enumerate(groups):
+        sub = df if g is None else df[df[hue] == g]
+        xs, ys = sub[x].to_numpy(float), sub[y].to_numpy(float)
+        ax.errorbar(xs, ys, yerr=_errbars(sub, y, low, high), fmt="o", capsize=3, color=f"C{gi}")
+        label = "" if g is None else f"{g}: "
+        if len(np.unique(xs)) >= 2 and len(xs) >= 3:
+            fit = linear_fit(xs, ys)
+            grid = np.linspace(xs.min(), xs.max(), 50)
+            ax.plot(grid, fit["slope"] * grid + fit["intercept"], color=f"C{gi}",
+                    label=f"{label}R² = {fit['r2']:.3f}")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small", frameon=False)
+    ax.set_xticks(np.unique(df[x].to_numpy(float)))
+    return _finish(ax, xlabel, ylabel, title)
+
+
+def positional_plot(
+    df: pd.DataFrame,
+    x: str = "position",
+    y: str = "mean",
+    low: str | None = "ci_low",
+    high: str | None = "ci_high",
+    hue: str | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    xlabel: str = "motif start (0-based)",
+    ylabel: str = "global importance",
+) -> Axes:
+    """Importance of a motif along the sequence: a line with a shaded 95% CI band."""
+    _need(df, [x, y] + ([hue] if hue else []))
+    ax = _ax(ax, figsize=(5.5, 3))
+    groups = list(pd.unique(df[hue])) if hue else [None]
+    for gi, g in enumerate(groups):
+        sub = (df if g is None else df[df[hue] == g]).sort_values(x)
+        xs = sub[x].to_numpy(float)
+        ax.plot(xs, sub[y], color=f"C{gi}", marker=".", label=None if g is None else str(g))
+        if low in sub.columns and high in sub.columns:
+            ax.fill_between(xs, sub[low].to_numpy(float), sub[high].to_numpy(float), color=f"C{gi}", alpha=0.25,
+                            lw=0)
+    ax.axhline(0, color="grey", lw=0.8)
+    if hue:
+        ax.legend(title=hue, fontsize="small", frameon=False)
+    return _finish(ax, xlabel, ylabel, title)
+
+
+def _matches(kmer: str, motif: str, max_mismatch: int) -> bool:
+    """True when the shorter string fits inside the longer with <= max_mismatch mismatches."""
+    a, b = kmer.upper().replace("T", "U"), motif.upper().replace("T", "U")
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if not short:
+        return False
+    s = np.frombuffer(short.encode(), dtype=np.uint8)
+    windows = np.lib.stride_tricks.sliding_window_view(np.frombuffer(long_.encode(), dtype=np.uint8), len(short))
+    return bool(((windows != s) & (s != ord("N"))).sum(1).min() <= max_mismatch)
+
+
+def kmer_rank_plot(
+    kmer_df: pd.DataFrame,
+    top: int = 20,
+    truth: str | Sequence[str] | None = None,
+    max_mismatch: int = 0,
+    ax: Axes | None = None,
+    kmer: str = "kmer",
+    y: str = "mean",
+    low: str | None = "ci_low",
+    high: str | None = "ci_high",
+    title: str | None = None,
+) -> Axes:
+    """Top k-mers' global importances with CIs; k-mers matching ``truth`` highlighted.
+
+    A k-mer matches a motif in ``truth`` when the shorter of the two fits inside the
+    longer with at most ``max_mismatch`` mismatches. Rows are drawn in the order given
+    (``kmer_scan`` sorts by mean, descending).
+    """
+    _need(kmer_df, [kmer, y])
+    sub = kmer_df.head(top)
+    motifs = [truth] if isinstance(truth, str) else list(truth or [])
+    hit = np.array([any(_matches(k, m, max_mismatch) for m in motifs) for k in sub[kmer]], dtype=bool)
+    ax = _ax(ax, figsize=(max(4.0, 0.3 * len(sub) + 1.5), 3.2))
+    pos = np.arange(len(sub))
+    colors = np.where(hit, "C3", "C0")
+    ax.bar(pos, sub[y], yerr=_errbars(sub, y, low, high), capsize=2, color=colors)
+    ax.set_xticks(pos, list(sub[kmer]), rotation=90, family="monospace")
+    for lab, h in zip(ax.get_xticklabels(), hit):
+        if h:
+            lab.set_color("C3")
+    if motifs:
+        from matplotlib.patches import Patch  # noqa: PLC0415
+
+        ax.legend([Patch(color="C3"), Patch(color="C0")], [f"matches {', '.join(motifs)}", "other"],
+                  fontsize="small", frameon=False)
+    ax.axhline(0, color="grey", lw=0.8)
+    return _finish(ax, "k-mer", "global importance", title)
+
+
+def hist(
+    values: np.ndarray,
+    ax: Axes | None = None,
+    xlabel: str = "value",
+    ylabel: str = "count",
+    bins: int | Sequence[float] = 30,
+    title: str | None = None,
+    vline: float | None = None,
+    annotate: bool = True,
+) -> Axes:
+    """Histogram (e.g. R² across experiments, GC-bias effect sizes); median annotated."""
+    v = np.asarray(values, float).ravel()
+    v = v[np.isfinite(v)]
+    ax = _ax(ax, figsize=(4, 3))
+    ax.hist(v, bins=bins, color="C0", edgecolor="white", lw=0.5)
+    if vline is not None:
+        ax.axvline(vline, color="grey", ls="--", lw=1)
+    if annotate and v.size:
+        ax.text(0.97, 0.97, f"median {np.median(v):.3g}\nn = {v.size}", transform=ax.transAxes, ha="right",
+                va="top", fontsize="small")
+    return _finish(ax, xlabel, ylabel, title)
+
+
+def ci_vs_n(
+    df: pd.DataFrame,
+    n: str = "n",
+    low: str = "ci_low",
+    high: str = "ci_high",
+    hue: str | None = None,
+    ax: Axes | None = None,
+    reference: bool = True,
+    title: str | None = None,
+) -> Axes:
+    """Width of the 95% CI against the number of background sequences (log-log).
+
+    Rows with the same ``n`` (and ``hue``) are averaged; a dashed ``1/sqrt(n)`` line,
+    anchored at the smallest ``n``, shows the expected shrinkage.
+    """
+    _need(df, [n, low, high] + ([hue] if hue else []))
+    d = df.assign(_width=df[high].astype(float) - df[low].astype(float))
+    ax = _ax(ax, figsize=(4, 3.2))
+    groups = list(pd.unique(d[hue])) if hue else [None]
+    for gi, g in enumerate(groups):
+        sub = d if g is None else d[d[hue] == g]
+        agg = sub.groupby(n)["_width"].mean().sort_index()
+        ns = agg.index.to_numpy(float)
+        ax.plot(ns, agg.to_numpy(), marker="o", color=f"C{gi}", label=None if g is None else str(g))
+        if reference and g is None and len(ns):
+            ax.plot(ns, agg.iloc[0] * np.sqrt(ns[0] / ns), color="grey", ls="--", lw=1, label="∝ 1/√n")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small", frameon=False)
+    return _finish(ax, "background sequences", "95% CI width", title)
+
+
+def kd_regression(
+    gia_values: np.ndarray,
+    ln_kd: np.ndarray,
+    labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    xlabel: str = "global importance",
+    ylabel: str = "ln Kd",
+) -> Axes:
+    """Global importance vs measured ln Kd (paper Fig 2f): points, fit line, R² and p."""
+    x, y = np.asarray(gia_values, float).ravel(), np.asarray(ln_kd, float).ravel()
+    fit = linear_fit(x, y)
+    ax = _ax(ax, figsize=(4, 3.4))
+    ax.scatter(x, y, color="C0", zorder=3)
+    grid = np.linspace(x.min(), x.max(), 50)
+    ax.plot(grid, fit["slope"] * grid + fit["intercept"], color="C3", lw=1.5)
+    if labels is not None:
+        if len(labels) != x.size:
+            raise DataError(f"{len(labels)} labels for {x.size} points; pass one label per point")
+        for xi, yi, lab in zip(x, y, labels):
+            ax.annotate(str(lab), (xi, yi), xytext=(3, 3), textcoords="offset points", fontsize="x-small",
+                        family="monospace")
+    ax.text(0.97, 0.97, f"R² = {fit['r2']:.3f}\np = {fit['p']:.2g}", transform=ax.transAxes, ha="right", va="top")
+    return _finish(ax, xlabel, ylabel, title)

@@ -1,0 +1,185 @@
+"""Tests for rbgia.motifs: k-mer alignment, information content, MEME I/O, similarity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rbgia.errors import DataError
+from rbgia.motifs import (
+    Motif,
+    align_kmers,
+    best_matches,
+    consensus,
+    ic_scaled,
+    information_content,
+    kmer_pfm,
+    motif_similarity,
+    pwm_from_kmer,
+    read_meme,
+    write_meme,
+)
+
+def _random_pfm(w: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).dirichlet(np.full(4, 0.5), size=w)
+
+
+def test_kmer_pfm_one_hot_and_t_as_u():
+    m = kmer_pfm("ACGT")
+    np.testing.assert_array_equal(m, np.eye(4))
+    assert pwm_from_kmer("UGN").tolist() == [[0, 0, 0, 1], [0, 0, 1, 0], [0, 0, 0, 0]]
+    with pytest.raises(DataError, match="outside ACGUTN"):
+        kmer_pfm("ACXG")
+    with pytest.raises(DataError):
+        kmer_pfm("")
+
+
+def test_consensus_marks_flat_columns():
+    pfm = np.vstack([np.eye(4), np.full((1, 4), 0.25)])
+    assert consensus(pfm) == "ACGUN"
+
+
+def test_align_kmers_recovers_ugcaug():
+    kmers = ["UGCAUG", "GCAUGU", "UGCAUGC", "AUGCAU", "CAUGCU", "GGGGGG"]
+    weights = [1.0, 0.8, 0.6, 0.5, 0.4, -0.2]
+    al = align_kmers(kmers, weights)
+    assert "UGCAUG" in al.consensus
+    # GCAUGU starts one column right of UGCAUG, AUGCAU one column left
+    assert al.shifts.tolist()[:5] == [0, 1, 0, -1, 2]
+    assert al.offsets[3] == 0 and al.offsets[0] == 1
+    assert al.pfm.shape[0] > 6  # shifts widen the aligned frame
+    np.testing.assert_allclose(al.pfm.sum(1), 1.0)
+    # negative weights are clipped: GGGGGG adds nothing
+    assert al.weights[-1] == 0.0
+    np.testing.assert_allclose(al.coverage, al.counts.sum(1))
+    # the core column G of UGCAUG at offset 1 is covered by every positive k-mer
+    assert al.pfm[al.offsets[0] + 1, 2] == pytest.approx(1.0)
+
+
+def test_align_kmers_top_and_uncovered_columns():
+    al = align_kmers(["AAAA", "CCCC", "AAAC"], [1.0, 0.5, 0.5], top=2)
+    assert al.kmers == ("AAAA", "CCCC") and al.weights.tolist() == [1.0, 0.5]
+    # UAAAAC overhangs AAAA by one column each side, but its weight is 0
+    wide = align_kmers(["AAAA", "UAAAAC"], [1.0, -1.0], trim=False)
+    assert wide.shifts.tolist() == [0, -1] and wide.pfm.shape == (6, 4)
+    assert wide.coverage[[0, 5]].tolist() == [0.0, 0.0]
+    np.testing.assert_allclose(wide.pfm[[0, 5]], 0.25)
+    trimmed = align_kmers(["AAAA", "UAAAAC"], [1.0, -1.0])
+    assert trimmed.pfm.shape == (4, 4) and trimmed.consensus == "AAAA"
+    assert trimmed.offsets.tolist() == [0, -1]
+
+
+def test_align_kmers_weights_mix_letters():
+    al = align_kmers(["ACGU", "ACGA"], [3.0, 1.0])
+    np.testing.assert_allclose(al.pfm[3], [0.25, 0, 0, 0.75])
+
+
+def test_align_kmers_bad_input():
+    with pytest.raises(DataError, match="one weight per k-mer"):
+        align_kmers(["ACGU", "ACGA"], [1.0])
+    with pytest.raises(DataError, match="NaN"):
+        align_kmers(["ACGU"], [np.nan])
+    with pytest.raises(DataError):
+        align_kmers([], [])
+
+
+def test_information_content_bounds():
+    uniform = np.full((3, 4), 0.25)
+    onehot = np.eye(4)
+    np.testing.assert_allclose(information_content(uniform), 0.0, atol=1e-12)
+    np.testing.assert_allclose(information_content(onehot), 2.0)
+    half = np.array([[0.5, 0.5, 0, 0]])
+    np.testing.assert_allclose(information_content(half), 1.0)
+    # counts are normalised; an empty column is 0 bits
+    np.testing.assert_allclose(information_content(np.array([[10, 0, 0, 0], [0, 0, 0, 0]])), [2.0, 0.0])
+    scaled = ic_scaled(np.vstack([uniform[:1], onehot[:1]]))
+    np.testing.assert_allclose(scaled, [[0, 0, 0, 0], [2, 0, 0, 0]], atol=1e-12)
+    with pytest.raises(DataError, match="expected"):
+        information_content(np.ones((3, 5)))
+
+
+def test_similarity_self_and_shift():
+    a = _random_pfm(9, seed=1)
+    s = motif_similarity(a, a)
+    assert s.r == pytest.approx(1.0) and s.offset == 0 and s.overlap == 9
+    # b is a window of a starting at column 3: the best offset is +3
+    s = motif_similarity(a, a[3:8])
+    assert s.r == pytest.approx(1.0) and s.offset == 3 and s.overlap == 5
+    # the other way round the offset is negative
+    s = motif_similarity(a[3:8], a)
+    assert s.r == pytest.approx(1.0) and s.offset == -3
+    # an unrelated motif scores below 1
+    assert motif_similarity(a, _random_pfm(9, seed=2)).r < 0.9
+
+
+def test_similarity_one_hot_kmer_vs_pfm_and_errors():
+    pfm = np.vstack([np.full((2, 4), 0.25), kmer_pfm("UGCAUG") * 0.9 + 0.025])
+    s = motif_similarity(pfm, kmer_pfm("UGCAUG"))
+    assert s.offset == 2 and s.r > 0.99
+    assert np.isnan(motif_similarity(np.full((4, 4), 0.25), np.full((4, 4), 0.25)).r)
+    with pytest.raises(DataError, match="min_overlap"):
+        motif_similarity(pfm, kmer_pfm("UGC"), min_overlap=5)
+
+
+def test_meme_round_trip(tmp_path):
+    motifs = {"M1": _random_pfm(5, 3), "M2": _random_pfm(8, 4)}
+    path = write_meme(tmp_path / "m.meme", motifs)
+    back = read_meme(path)
+    assert list(back) == ["M1", "M2"]
+    np.testing.assert_allclose(back["M2"].pfm, motifs["M2"], atol=1e-5)
+    assert isinstance(back["M1"], Motif) and back["M1"].width == 5
+
+
+@pytest.mark.real
+def test_read_meme_shared_file(shared_dir):
+    motifs = read_meme(shared_dir / "reference" / "ray2013_rnacompete_motifs.meme")
+    assert len(motifs) == 102
+    a1cf = motifs["RNCMPT00001"]
+    assert a1cf.name == "A1CF" and a1cf.pfm.shape == (7, 4)
+    np.testing.assert_allclose(a1cf.pfm.sum(1), 1.0)
+    rbfox = motifs["RNCMPT00168"]
+    assert "GCAUG" in rbfox.consensus
+    # the GIA alignment motif of RBFOX1's k-mers finds RBFOX1 first
+    al = align_kmers(["UGCAUG", "GCAUGU", "UGCAUGC", "GCAUGC", "AUGCAU"], [1, 0.8, 0.7, 0.5, 0.4])
+    assert best_matches(al.pfm, motifs, top=3)["id"].iloc[0] == "RNCMPT00168"
+
+
+_GOOD = """MEME version 4
+
+ALPHABET= ACGU
+
+MOTIF X1 NAME
+
+letter-probability matrix: alength= 4 w= 2 nsites= 20 E= 0
+ 0.25 0.25 0.25 0.25
+ 1.0 0.0 0.0 0.0
+"""
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        (_GOOD.replace("MEME version 4", "hello"), "MEME version"),
+        (_GOOD.replace("ACGU", "ACDEFGHIKLMNPQRSTVWY"), "alphabet"),
+        (_GOOD.replace(" 1.0 0.0 0.0 0.0\n", ""), "truncated"),
+        (_GOOD.replace("1.0 0.0", "1.0 abc"), "4 numbers"),
+        (_GOOD.replace("1.0 0.0 0.0 0.0", "0.9 0.5 0.0 0.0"), "summing to 1"),
+        (_GOOD.replace("w= 2", "w= two"), "w="),
+        (_GOOD + "\n" + _GOOD.split("\n", 4)[4], "duplicate"),
+        (_GOOD.split("MOTIF")[0], "no 'letter-probability"),
+    ],
+)
+def test_read_meme_corrupt(tmp_path, text, match):
+    path = tmp_path / "bad.meme"
+    path.write_text(text)
+    with pytest.raises(DataError, match=match):
+        read_meme(path)
+
+
+def test_read_meme_good_and_missing(tmp_path):
+    path = tmp_path / "ok.meme"
+    path.write_text(_GOOD)
+    m = read_meme(path)["X1"]
+    assert m.name == "NAME" and m.consensus == "NA"
+    with pytest.raises(DataError, match="cannot read"):
+        read_meme(tmp_path / "absent.meme")
