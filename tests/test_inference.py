@@ -1,0 +1,109 @@
+"""as_predict: compiled Keras path equals the model, batching/padding, shape checks, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rbgia.errors import DataError, ModelError
+from rbgia.inference import _COMPILED, Predictor, as_predict
+
+
+def _x(n: int, length: int = 41, channels: int = 4, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (n, length))]
+    if channels > 4:
+        x = np.concatenate([x, rng.random((n, length, channels - 4), dtype=np.float32)], -1)
+    return x
+
+
+@pytest.fixture(scope="module")
+def keras_model():
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((41, 4))
+    h = keras.layers.Conv1D(8, 5, activation="relu")(inp)
+    h = keras.layers.GlobalMaxPooling1D()(h)
+    h = keras.layers.Dropout(0.5)(h)  # must be off at inference
+    out = keras.layers.Dense(2)(h)
+    return keras.Model(inp, out)
+
+
+def test_keras_compiled_matches_model(keras_model):
+    x = _x(300)
+    want = keras_model(x, training=False).numpy()
+    for task in (0, 1):
+        p = as_predict(keras_model, task=task, batch_size=128)  # 2 full batches + a padded one
+        assert p.compiled
+        got = p(x)
+        assert got.shape == (300,) and got.dtype == np.float64
+        np.testing.assert_allclose(got, want[:, task], rtol=1e-5, atol=1e-5)
+    assert p.n_evaluated == 300
+
+
+def test_compiled_functions_are_cached_per_model(keras_model):
+    p1 = as_predict(keras_model, batch_size=64)
+    p1(_x(64))
+    fn = _COMPILED[keras_model][64]
+    p2 = as_predict(keras_model, batch_size=64)
+    p2(_x(64, seed=1))
+    assert _COMPILED[keras_model][64] is fn
+    # a Predictor passed back in is returned as is
+    assert as_predict(p1, task=0, batch_size=64) is p1
+    assert as_predict(p1, task=1).task == 1
+
+
+def test_keras_wrong_channels_is_a_clear_error(keras_model):
+    with pytest.raises(ModelError, match=r"expects sequences of shape \(N, 41, 4\)"):
+        as_predict(keras_model)(_x(5, channels=6))
+
+
+def test_plain_callables_1d_and_2d():
+    w = np.random.default_rng(0).normal(size=(41, 4))
+    f1 = lambda x: (x[..., :4] * w).sum((1, 2))  # noqa: E731
+    f2 = lambda x: np.stack([f1(x), -f1(x), 2 * f1(x)], 1)  # noqa: E731
+    x = _x(50)
+    np.testing.assert_allclose(as_predict(f1, batch_size=7)(x), f1(x))
+    np.testing.assert_allclose(as_predict(f2, task=2, batch_size=16)(x), 2 * f1(x))
+    np.testing.assert_allclose(as_predict(lambda x: f1(x)[:, None], task=None)(x), f1(x))
+    p = as_predict(f1)
+    assert isinstance(p, Predictor) and not p.compiled
+
+
+def test_batches_never_exceed_batch_size():
+    seen = []
+
+    def f(x):
+        seen.append(x.shape[0])
+        return x.sum((1, 2))
+
+    as_predict(f, batch_size=32)(_x(100))
+    assert seen == [32, 32, 32, 4]
+
+
+def test_wrong_output_shapes_are_clear_errors():
+    x = _x(10)
+    with pytest.raises(ModelError, match=r"shape \(9,\) for 10 sequences; expected \(10,\)"):
+        as_predict(lambda x: np.zeros(len(x) - 1))(x)
+    with pytest.raises(ModelError, match=r"shape \(10, 2, 2\)"):
+        as_predict(lambda x: np.zeros((len(x), 2, 2)))(x)
+    with pytest.raises(ModelError, match="pass task="):
+        as_predict(lambda x: np.zeros((len(x), 3)), task=None)(x)
+    with pytest.raises(ModelError, match="task=5"):
+        as_predict(lambda x: np.zeros((len(x), 3)), task=5)(x)
+    with pytest.raises(ModelError, match="task=0"):
+        as_predict(lambda x: np.zeros(len(x)), task=2)(x)
+    with pytest.raises(ModelError, match="multi-output"):
+        as_predict(lambda x: [np.zeros(len(x))] * 2)(x)
+    with pytest.raises(ModelError, match="not a model or callable"):
+        as_predict(42)
+    with pytest.raises(ModelError, match="positive batch size"):
+        as_predict(lambda x: x, batch_size=0)
+
+
+def test_empty_and_malformed_input():
+    p = as_predict(lambda x: x.sum((1, 2)))
+    with pytest.raises(DataError, match="0 sequences"):
+        p(np.zeros((0, 41, 4), np.float32))
+    with pytest.raises(DataError, match=r"shape \(N, L, A\)"):
+        p(np.zeros((41, 4), np.float32))
