@@ -51,7 +51,7 @@ bench: env
 	$(PY) benchmarks/bench_gia.py
 
 workflow: data
-	$(VENV)/bin/snakemake -s workflow/Snakefile --cores 2 --configfile workflow/config.yaml
+	$(VENV)/bin/snakemake --profile workflow/profiles/local --configfile workflow/config.yaml $(WORKFLOW_ARGS)
 
 clean:
 	rm -rf _build results notebooks/executed

@@ -46,31 +46,10 @@ def spearman(y: Any, p: Any) -> float:
 
 
 def _predictor(predict: Any, task: int) -> Callable[[np.ndarray], np.ndarray]:
-    """``(N, L, A) -> (N,)`` from a Keras model or a callable.
+    """``(N, L, A) -> (N,)`` from a Keras model or a callable (compiled and batched)."""
+    from .inference import as_predict
 
-    Uses :func:`rbgia.inference.as_predict` when that module exists, else the
-    compiled forward in :mod:`rbgia.train`.
-    """
-    try:
-        from .inference import as_predict
-    except ImportError:
-        as_predict = None
-    if as_predict is not None:
-        return as_predict(predict, task=task)
-    import keras
-
-    if isinstance(predict, keras.Model):
-        from .train import compiled_predict
-
-        return compiled_predict(predict, task=task)
-    if not callable(predict):
-        raise ModelError(f"predict is a {type(predict).__name__}; pass a Keras model or a callable (N, L, A) -> (N,)")
-
-    def call(x: np.ndarray) -> np.ndarray:
-        out = np.asarray(predict(x), dtype=np.float64)
-        return out[:, task] if out.ndim == 2 else out.reshape(len(x))
-
-    return call
+    return as_predict(predict, task=task)
 
 
 def _split_xy(split: Any, task: int) -> tuple[np.ndarray, np.ndarray]:

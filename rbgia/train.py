@@ -105,66 +105,10 @@ def check_inputs(model: Any, x: np.ndarray, what: str = "data") -> None:
         )
 
 
-def compiled_predict(
-    model: Any, task: int | None = 0, batch_size: int = 1024, jit_compile: bool = True
-) -> Callable[[np.ndarray], np.ndarray]:
-    """A compiled inference function for a Keras model.
-
-    The forward pass runs at a fixed batch size (the last batch is padded) so XLA
-    compiles once; on CPU that is ~2x faster than ``model.predict``.
-
-    Parameters
-    ----------
-    model
-        A Keras model; its current weights are used on every call.
-    task
-        Output column to return (``None``: all columns).
-    batch_size
-        Rows per compiled call.
-    jit_compile
-        Compile the forward with XLA.
-
-    Returns
-    -------
-    callable
-        ``x (N, L, C) -> (N,)`` (or ``(N, T)`` with ``task=None``) float64.
-    """
-    import tensorflow as tf
-
-    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
-    def forward(xb: Any) -> Any:
-        return model(xb, training=False)
-
-    def predict(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32)
-        check_inputs(model, x)
-        n = len(x)
-        if n == 0:
-            out = np.zeros((0, model.output_shape[-1]))
-        else:
-            # Small inputs get a smaller (power of two) batch: less padding, few shapes.
-            bs = min(batch_size, 1 << max(0, (n - 1).bit_length()))
-            chunks = []
-            for start in range(0, n, bs):
-                xb = x[start : start + bs]
-                m = len(xb)
-                if m < bs:
-                    xb = np.concatenate([xb, np.zeros((bs - m,) + xb.shape[1:], np.float32)])
-                chunks.append(np.asarray(forward(xb))[:m])
-            out = np.concatenate(chunks).astype(np.float64)
-        out = out.reshape(n, -1)
-        return out if task is None else out[:, task]
-
-    return predict
-
-
 def _forward(model: Any, batch_size: int) -> Callable[[np.ndarray], np.ndarray]:
-    """Compiled ``(N, L, C) -> (N,)`` for the first output: :func:`rbgia.inference.as_predict`
-    (its XLA programs are cached per model), else :func:`compiled_predict`."""
-    try:
-        from .inference import as_predict
-    except ImportError:
-        return compiled_predict(model, task=0, batch_size=batch_size)
+    """Compiled ``(N, L, C) -> (N,)`` for the first output (XLA programs cached per model)."""
+    from .inference import as_predict
+
     return as_predict(model, task=0, batch_size=batch_size)
 
 

@@ -13,7 +13,8 @@ from rbgia.data import RNAcompeteData, Split
 from rbgia.errors import ModelError
 from rbgia.evaluate import evaluate, pearson
 from rbgia.model import deepbind_cnn, residualbind
-from rbgia.train import compiled_predict, fit, load_model, save_model, train_or_load
+from rbgia.inference import as_predict
+from rbgia.train import fit, load_model, save_model, train_or_load
 
 MOTIF = [3, 2, 1, 0, 3, 2]  # UGCAUG
 
@@ -75,7 +76,7 @@ def test_resume_equals_uninterrupted(tmp_path: Path) -> None:
     np.testing.assert_allclose(res.history["loss"], ref.history["loss"], rtol=1e-6)
     assert _same_weights(whole, resumed) < 1e-6
     np.testing.assert_allclose(
-        compiled_predict(resumed)(data.test.x), compiled_predict(whole)(data.test.x), atol=1e-6
+        as_predict(resumed)(data.test.x), as_predict(whole)(data.test.x), atol=1e-6
     )
     assert (tmp_path / "b" / "history.csv").read_text().count("\n") == 5
     # a finished checkpoint: calling again trains nothing and returns the best model
@@ -109,7 +110,7 @@ def test_lr_decay_early_stopping_and_best_weights() -> None:
     np.testing.assert_allclose(res.history["lr"], lrs, rtol=1e-6)
     assert res.best_epoch == int(np.argmax(rs)) + 1
     # the model holds the best epoch's weights
-    r_now = pearson(data.valid.y, compiled_predict(model)(data.valid.x))
+    r_now = pearson(data.valid.y, as_predict(model)(data.valid.x))
     assert r_now == pytest.approx(res.best_valid_pearson, abs=1e-5)
 
 
@@ -171,7 +172,7 @@ def test_train_or_load_caches(sim_dir: Path, tmp_path: Path) -> None:
     stamp = os.stat(path).st_mtime_ns
     model2, meta2, _ = train_or_load(sim_dir, "SIMHUR", **kw)
     assert os.stat(path).st_mtime_ns == stamp and meta2 == meta  # reused, not retrained
-    np.testing.assert_allclose(compiled_predict(model2)(data.test.x), compiled_predict(model)(data.test.x), atol=1e-6)
+    np.testing.assert_allclose(as_predict(model2)(data.test.x), as_predict(model)(data.test.x), atol=1e-6)
     _, meta3, _ = train_or_load(sim_dir, "SIMHUR", **{**kw, "epochs": 3})  # other params: retrain
     assert meta3["metrics"]["epochs_run"] == 3 and os.stat(path).st_mtime_ns != stamp
 
