@@ -837,6 +837,9 @@ def load_rnacompete(
         "max_probes": key["max_probes"],
         "cache": None if cache_path is None else str(cache_path),
         "from_cache": from_cache,
+        # Fingerprint of the input files (path, size, mtime) and parameters: a model
+        # cache keyed on it notices data rewritten in place.
+        "key": _digest(key),
     }
     return RNAcompeteData(
         experiment=experiment,

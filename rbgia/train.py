@@ -482,7 +482,7 @@ def train_or_load(
 
     The model lives at ``results_dir/<experiment>/models/<normalization>_<inputs>_
     <variant>_s<seed>.keras``; it is reused when its metadata records the same
-    data directory and parameters, otherwise trained (resumably, with a checkpoint
+    data directory, data files (fingerprint) and parameters, otherwise trained (resumably, with a checkpoint
     under ``results_dir/<experiment>/checkpoints/``) and saved with its test metrics.
 
     Parameters
@@ -517,6 +517,7 @@ def train_or_load(
     params = _jsonable({
         "data_dir": str(Path(data_dir).resolve()), "experiment": experiment, "normalization": normalization,
         "inputs": inputs, "variant": variant, "seed": seed, "valid_frac": valid_frac, "data_seed": data_seed,
+        "data_key": dataset.info.get("key") if hasattr(dataset, "info") else None,
         "epochs": epochs, "patience": patience,
         **{k: v for k, v in sorted(fit_kwargs.items()) if k not in ("verbose", "on_epoch_end", "max_epochs_this_call")},
     })

@@ -211,3 +211,19 @@ def test_residualbind_beats_baselines_on_simulated_rbfox1(rbfox1_6k: Path) -> No
     r_rb = evaluate(rb, data.test)["pearson"]
     assert r_rb > 0.75, (r_rb, r_kmer, r_cnn)
     assert r_rb > r_kmer and r_rb > r_cnn, (r_rb, r_kmer, r_cnn)
+
+
+def test_train_or_load_retrains_when_data_change(sim_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    for name in ("sequences.tsv", "targets.tsv"):
+        shutil.copy(sim_dir / name, data_dir / name)
+    kw = dict(results_dir=tmp_path / "results", epochs=1, verbose=0)
+    _, meta, _ = train_or_load(data_dir, "SIMNULL", **kw)
+    targets = data_dir / "targets.tsv"
+    targets.write_text(targets.read_text())  # same path, rewritten: new fingerprint
+    os.utime(targets, ns=(1, 1))
+    _, meta2, _ = train_or_load(data_dir, "SIMNULL", **kw)
+    assert meta2["params"]["data_key"] != meta["params"]["data_key"]
