@@ -1,0 +1,440 @@
+"""Where notebooks and the workflow keep their key numbers, and how to read them back.
+
+Every notebook writes one small JSON record per run::
+
+    results_dir/<experiment>/<notebook>.json                      # per experiment
+    results_dir/<experiment>/<notebook>.<config_tag>.json         # per training configuration
+    results_dir/_all/<notebook>.json                              # across experiments
+
+A record is a flat-ish dict of numbers plus ``experiment``, ``notebook`` and (when
+given) ``config``. :func:`collect` turns all records of one notebook into a
+DataFrame (one row per experiment and configuration, scalars only, nested keys
+joined with ``.``): the workflow and the across-experiment notebooks read through it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._io import load_json, save_json
+from .errors import DataError
+
+ALL = "_all"
+CONFIG_KEYS = ("normalization", "inputs", "variant", "seed")
+_DEFAULTS = {"normalization": "log", "inputs": "seq", "variant": "paper", "seed": 0}
+
+
+def config_dict(
+    normalization: str = "log", inputs: str = "seq", variant: str = "paper", seed: int = 0
+) -> dict[str, Any]:
+    """The training configuration as a plain dict (the keys of :data:`CONFIG_KEYS`)."""
+    return {"normalization": str(normalization), "inputs": str(inputs), "variant": str(variant), "seed": int(seed)}
+
+
+def config_tag(
+    normalization: str = "log", inputs: str = "seq", variant: str = "paper", seed: int = 0
+) -> str:
+    """File-name tag of a training configuration, e.g. ``"log-seq-paper-s0"``."""
+    for name, value in (("normalization", normalization), ("inputs", inputs), ("variant", variant)):
+        if not value or any(c in str(value) for c in "-./ "):
+            raise DataError(f"{name}={value!r} cannot go in a file name; use letters, digits and '_'")
+    return f"{normalization}-{inputs}-{variant}-s{int(seed)}"
+
+
+def _tag(config: str | Mapping[str, Any] | None) -> str | None:
+    if config is None or isinstance(config, str):
+        return config
+    unknown = set(config) - set(CONFIG_KEYS)
+    if unknown:
+        raise DataError(f"config has unknown keys {sorted(unknown)}; use only {list(CONFIG_KEYS)}")
+    return config_tag(**{**_DEFAULTS, **config})
+
+
+def _stem(notebook: str) -> str:
+    stem = Path(notebook).name
+    return stem[: -len(".ipynb")] if stem.endswith(".ipynb") else stem
+
+
+def results_path(
+    results_dir: str | os.PathLike,
+    experiment: str | None,
+    notebook: str,
+    config: str | Mapping[str, Any] | None = None,
+) -> Path:
+    """Path of one record: ``results_dir/<experiment>/<notebook>[.<config_tag>].json``.
+
+    Parameters
+    ----------
+    results_dir
+        Root of all results (the notebooks' ``results_dir`` parameter).
+    experiment
+        Experiment id; ``None`` or ``"_all"`` for across-experiment records.
+    notebook
+        Notebook stem (``"02_residualbind"``); a path or ``.ipynb`` name is reduced to it.
+    config
+        Training configuration: a tag from :func:`config_tag` or a dict with keys in
+        :data:`CONFIG_KEYS` (missing keys take the book's defaults).
+    """
+    experiment = ALL if experiment is None else str(experiment)
+    if not experiment or "/" in experiment or experiment.startswith("."):
+        raise DataError(f"experiment id {experiment!r} cannot be a folder name; pass the RNCMPT/simulated id")
+    tag = _tag(config)
+    name = _stem(notebook) + (f".{tag}" if tag else "") + ".json"
+    return Path(results_dir) / experiment / name
+
+
+def _check_finite(obj: Any, where: str = "record") -> None:
+    # NaN/inf would silently turn into null in JSON; a notebook should say what went wrong.
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            _check_finite(v, f"{where}.{k}")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _check_finite(v, f"{where}[{i}]")
+    elif isinstance(obj, np.ndarray):
+        if obj.dtype.kind == "f" and not np.isfinite(obj).all():
+            raise DataError(f"{where} holds NaN/inf; fix the computation or store None explicitly")
+    elif isinstance(obj, (float, np.floating)) and not math.isfinite(float(obj)):
+        raise DataError(f"{where} is {obj} (NaN/inf); fix the computation or store None explicitly")
+
+
+def write_results(
+    results_dir: str | os.PathLike,
+    experiment: str | None,
+    notebook: str,
+    record: Mapping[str, Any],
+    config: str | Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``record`` atomically to :func:`results_path` and return the path.
+
+    ``experiment``, ``notebook`` and ``config`` (as a dict when given as one) are
+    added to the record. Values may be numpy scalars or arrays; NaN or inf raise
+    :class:`~rbgia.errors.DataError` (JSON cannot hold them).
+    """
+    _check_finite(record)
+    path = results_path(results_dir, experiment, notebook, config)
+    out: dict[str, Any] = {"experiment": ALL if experiment is None else str(experiment), "notebook": _stem(notebook)}
+    if isinstance(config, Mapping):
+        out["config"] = {**_DEFAULTS, **config}
+    elif isinstance(config, str):
+        out["config_tag"] = config
+    out.update(record)
+    return save_json(path, out)
+
+
+def read_results(
+    results_dir: str | os.PathLike,
+    experiment: str | None,
+    notebook: str,
+    config: str | Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Read one record written by :func:`write_results`.
+
+    Raises
+    ------
+    DataError
+        When the record is missing (with the notebook to run to make it).
+    """
+    path = results_path(results_dir, experiment, notebook, config)
+    if not path.is_file():
+        raise DataError(f"no results at {path}; run notebooks/{_stem(notebook)}.ipynb for this experiment first")
+    return load_json(path)
+
+
+def _flatten(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, name + "."))
+        elif value is None or isinstance(value, (bool, int, float, str)):
+            flat[name] = value
+        # lists (curves, logos) stay in the JSON; a table row holds scalars only
+    return flat
+
+
+def collect(results_dir: str | os.PathLike, notebook: str) -> pd.DataFrame:
+    """All records of ``notebook`` under ``results_dir`` as one DataFrame.
+
+    One row per file (experiment, and configuration where the notebook records one);
+    nested dicts are flattened with ``.`` (``config.normalization``, ``pearson.test``),
+    lists are dropped. The columns ``experiment``, ``notebook`` and, for configured
+    records, ``normalization``, ``inputs``, ``variant``, ``seed`` always come first.
+    Empty DataFrame (with those columns) when nothing is there yet.
+    """
+    root = Path(results_dir)
+    stem = _stem(notebook)
+    files = sorted(root.glob(f"*/{stem}.json")) + sorted(root.glob(f"*/{stem}.*.json"))
+    rows = []
+    for path in files:
+        if path.name.startswith("."):
+            continue  # a temporary file of an atomic write in progress
+        rec = load_json(path)
+        row = _flatten(rec)
+        for key in CONFIG_KEYS:
+            if f"config.{key}" in row:
+                row[key] = row.pop(f"config.{key}")
+        row["path"] = str(path)
+        rows.append(row)
+    lead = ["experiment", "notebook", *CONFIG_KEYS]
+    if not rows:
+        return pd.DataFrame(columns=["experiment", "notebook"])
+    df = pd.DataFrame(rows)
+    cols = [c for c in lead if c in df.columns] + [c for c in df.columns if c not in lead]
+    return df[cols].sort_values([c for c in lead if c in df.columns]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- training records
+
+
+@dataclass(frozen=True)
+class TrainedConfig:
+    """One training configuration of one experiment, evaluated and recorded.
+
+    Attributes
+    ----------
+    record
+        What was written to ``path`` (see :func:`train_and_record`).
+    path
+        The JSON record.
+    model
+        The ResidualBind Keras model (``None`` when the record was reused unloaded).
+    data
+        The :class:`rbgia.data.RNAcompeteData` it was trained on (``None`` likewise).
+    history
+        Per-epoch training history (``epoch``, ``loss``, ``valid_pearson`` and, for
+        :func:`rbgia.plotting.learning_curves`, ``val_pearson``, ``lr``).
+    baselines
+        Fitted baseline predictors by name (``kmer_ridge``, ``shallow_cnn``) when trained.
+    """
+
+    record: dict
+    path: Path
+    model: Any = None
+    data: Any = None
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    baselines: dict = field(default_factory=dict)
+
+
+TRAIN_NOTEBOOK = "02_residualbind"
+
+
+def _history(meta: Mapping[str, Any]) -> pd.DataFrame:
+    path = meta.get("history")
+    if not path or not Path(path).is_file():
+        return pd.DataFrame(columns=["epoch", "loss", "valid_pearson", "val_pearson", "lr"])
+    hist = pd.read_csv(path)
+    if "valid_pearson" in hist.columns:
+        hist["val_pearson"] = hist["valid_pearson"]  # the name plotting.learning_curves reads
+    return hist
+
+
+def _metrics(predict: Any, split: Any) -> dict[str, float]:
+    from .evaluate import evaluate
+
+    m = evaluate(predict, split)
+    return {"test_pearson": m["pearson"], "test_spearman": m["spearman"]}
+
+
+def train_and_record(
+    data_dir: str | os.PathLike,
+    experiment: str,
+    *,
+    normalization: str = "log",
+    inputs: str = "seq",
+    variant: str = "paper",
+    seed: int = 0,
+    results_dir: str | os.PathLike = "results",
+    epochs: int = 10,
+    baselines: bool = True,
+    kmer_k: Sequence[int] = (1, 2, 3, 4, 5, 6),
+    kmer_alpha: Sequence[float] = (0.1, 1.0, 10.0, 100.0),
+    cnn_epochs: int | None = None,
+    reuse_record: bool = False,
+    notebook: str = TRAIN_NOTEBOOK,
+    verbose: int = 0,
+) -> TrainedConfig:
+    """Train (or load, via :func:`rbgia.train.train_or_load`) ResidualBind for one
+    configuration, fit the baselines on the same split, evaluate on set B and write
+    the record ``results_dir/<experiment>/<notebook>.<config_tag>.json``.
+
+    The record holds ``config``, ``data_dir``, ``epochs``, ``n_train``/``n_valid``/
+    ``n_test``, ``test_pearson``, ``test_spearman``, ``valid_pearson`` (best epoch),
+    ``best_epoch``, ``epochs_run``, ``transform`` (fitted on the training split) and,
+    with ``baselines``, ``baselines.kmer_ridge`` / ``baselines.shallow_cnn`` (each
+    ``test_pearson``, ``test_spearman``) - the schema :func:`collect` flattens.
+
+    Parameters
+    ----------
+    data_dir, experiment, normalization, inputs, variant, seed, results_dir, epochs
+        As in :func:`rbgia.train.train_or_load` (the model cache is shared).
+    baselines
+        Also fit ridge regression on k-mer counts (``kmer_k``, ``kmer_alpha`` chosen on
+        validation) and a shallow DeepBind-like CNN (``cnn_epochs``, default ``epochs``).
+    reuse_record
+        Return an existing record without loading anything when it was made from the
+        same data folder (with any ``epochs``: the record says which) and has baselines
+        if asked for.
+    verbose
+        Passed to training (1: one line per epoch).
+    """
+    from .train import fit, train_or_load
+
+    config = config_dict(normalization, inputs, variant, seed)
+    path = results_path(results_dir, experiment, notebook, config)
+    data_key = str(Path(data_dir).resolve())
+    if reuse_record and path.is_file():
+        old = load_json(path)
+        # Any epochs: a record from a longer run (the workflow's) is better, not stale.
+        if old.get("data_dir") == data_key and (not baselines or old.get("baselines")):
+            return TrainedConfig(old, path)
+    model, meta, data = train_or_load(
+        data_dir, experiment, normalization=normalization, inputs=inputs, variant=variant, seed=seed,
+        results_dir=results_dir, epochs=int(epochs), verbose=verbose,
+    )
+    metrics = meta.get("metrics", {})
+    record: dict[str, Any] = {
+        "data_dir": data_key,
+        "epochs": int(epochs),
+        "n_train": len(data.train.x),
+        "n_valid": len(data.valid.x),
+        "n_test": len(data.test.x),
+        "test_pearson": metrics.get("test_pearson"),
+        "test_spearman": metrics.get("test_spearman"),
+        "valid_pearson": metrics.get("best_valid_pearson"),
+        "best_epoch": metrics.get("best_epoch"),
+        "epochs_run": metrics.get("epochs_run"),
+        "n_params": meta.get("n_params"),
+        "transform": {k: data.transform.get(k) for k in ("normalization", "stats", "clip_rule", "min", "clip", "mean", "sd")},
+    }
+    fitted: dict[str, Any] = {}
+    if baselines:
+        from .baselines import KmerRidge
+        from .model import deepbind_cnn
+
+        ridge = KmerRidge(k=tuple(kmer_k), alpha=list(kmer_alpha)).fit(data.train, data.valid)
+        cnn = deepbind_cnn(data.train.x.shape[1:], seed=seed)
+        cnn_fit = fit(cnn, data, epochs=int(cnn_epochs or epochs), seed=seed, verbose=0)
+        fitted = {"kmer_ridge": ridge, "shallow_cnn": cnn}
+        record["baselines"] = {
+            "kmer_ridge": {**_metrics(ridge, data.test), "k": list(kmer_k), "alpha": ridge.alpha_},
+            "shallow_cnn": {**_metrics(cnn, data.test), "epochs": cnn_fit.epochs_run,
+                            "valid_pearson": cnn_fit.best_valid_pearson},
+        }
+    write_results(results_dir, experiment, notebook, record, config)
+    return TrainedConfig(load_json(path), path, model, data, _history(meta), fitted)
+
+
+# --------------------------------------------------------------------------- benchmark tables
+
+BASELINE_LABELS = {"kmer_ridge": "k-mer ridge", "shallow_cnn": "shallow CNN"}
+_REPORTED_INPUTS = {"sequence": "seq", "sequence+PU": "pu", "sequence+PHIME": "phime", "": "seq"}
+
+
+def benchmark_grid(
+    normalization: str = "log",
+    inputs: str = "seq",
+    variant: str = "paper",
+    seed: int = 0,
+    normalizations: Sequence[str] = ("log", "clip"),
+    inputs_kinds: Sequence[str] = ("seq", "pu", "phime"),
+) -> list[dict[str, Any]]:
+    """The configurations a benchmark compares: the reference one first, then the other
+    ``normalizations`` (same inputs) and the other ``inputs_kinds`` (same normalization)."""
+    ref = config_dict(normalization, inputs, variant, seed)
+    grid = [ref]
+    for norm in normalizations:
+        grid.append({**ref, "normalization": str(norm)})
+    for kind in inputs_kinds:
+        grid.append({**ref, "inputs": str(kind)})
+    out: list[dict[str, Any]] = []
+    for cfg in grid:
+        if cfg not in out:
+            out.append(cfg)
+    return out
+
+
+def benchmark_table(records: pd.DataFrame) -> pd.DataFrame:
+    """Long table of set-B Pearson r from :func:`collect` of the training notebook.
+
+    One row per experiment, configuration and method: ``method`` is ``ResidualBind``
+    or a baseline label (``k-mer ridge``, ``shallow CNN``) for the records that hold
+    baselines. Columns: ``experiment``, ``normalization``, ``inputs``, ``variant``,
+    ``seed``, ``epochs``, ``method``, ``pearson``, ``spearman``.
+    """
+    keys = ["experiment", *CONFIG_KEYS]
+    cols = [*keys, "epochs", "method", "pearson", "spearman"]
+    if records.empty:
+        return pd.DataFrame(columns=cols)
+    parts = [records.assign(method="ResidualBind", pearson=records["test_pearson"], spearman=records["test_spearman"])]
+    for key, label in BASELINE_LABELS.items():
+        col = f"baselines.{key}.test_pearson"
+        if col in records.columns:
+            sub = records[records[col].notna()]
+            parts.append(sub.assign(method=label, pearson=sub[col], spearman=sub[f"baselines.{key}.test_spearman"]))
+    long = pd.concat(parts, ignore_index=True)
+    for c in cols:
+        if c not in long.columns:
+            long[c] = None
+    return long[cols].reset_index(drop=True)
+
+
+def read_reported(path: str | os.PathLike, dataset: str = "rnacompete2013") -> pd.DataFrame:
+    """The paper's reported numbers (``reported_results.csv``) for one dataset.
+
+    Returns columns ``method``, ``inputs`` (``seq``/``pu``/``phime``), ``normalization``,
+    ``mean``, ``sd`` (Pearson r over experiments, as published).
+
+    Raises
+    ------
+    DataError
+        When the file is missing (with where it is expected).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"reported results {path} not found; pass reference_dir pointing at the folder holding it")
+    df = pd.read_csv(path, comment="#", dtype={"inputs": str}).fillna({"inputs": ""})
+    df = df[(df["dataset"] == dataset) & (df["metric"] == "pearson")].copy()
+    df["inputs"] = df["inputs"].map(lambda v: _REPORTED_INPUTS.get(str(v), str(v)))
+    return df[["method", "inputs", "normalization", "mean", "sd"]].reset_index(drop=True)
+
+
+def paired_differences(frame: pd.DataFrame, x: str, reference: str, y: str = "pearson",
+                       by: str = "experiment") -> dict[str, dict[str, float | int]]:
+    """Per-experiment ``reference - other`` of ``y`` for every other value of column ``x``.
+
+    Returns ``{other: {"mean": ..., "wins": share of experiments where reference is
+    higher, "n": shared experiments}}`` over the experiments both have; others with no
+    shared experiment are left out.
+    """
+    if frame.empty or reference not in set(frame[x]):
+        return {}
+    wide = frame.pivot_table(index=by, columns=x, values=y, aggfunc="mean")
+    out: dict[str, dict[str, float | int]] = {}
+    for other in wide.columns:
+        if other == reference:
+            continue
+        d = (wide[reference] - wide[other]).dropna()
+        if len(d):
+            out[str(other)] = {"mean": float(d.mean()), "wins": float((d > 0).mean()), "n": int(len(d))}
+    return out
+
+
+def summarize(long: pd.DataFrame, reported: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Mean, sd and count of set-B Pearson r per method and configuration, beside the
+    reported numbers (``reported_mean``, ``reported_sd``) where the paper has them.
+    Missing values are ``None`` (JSON-ready)."""
+    keys = ["method", "normalization", "inputs"]
+    out = long.groupby(keys)["pearson"].agg(["mean", "std", "count"]).reset_index()
+    if reported is not None and not reported.empty:
+        rep = reported.rename(columns={"mean": "reported_mean", "sd": "reported_sd"})
+        out = out.merge(rep, on=keys, how="left")
+    out = out.astype(object)
+    return out.where(out.notna(), None)

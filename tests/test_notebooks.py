@@ -1,0 +1,187 @@
+"""Every chapter notebook, executed through papermill (rbgia.book.run) with TINY
+parameters on CPU, its JSON record checked; then the Jupyter Book build of the whole
+tiny book (every chapter of _toc.yml).
+
+Adding a chapter = one entry in NOTEBOOK_PARAMS (tiny parameters; ``{sim}`` is the
+small simulated dataset, ``{shared}`` the real-data folder), optionally REQUIRES (data
+without which it is skipped) and CHECKS (a function of the results folder and the
+parameters that asserts on the chapter's JSON record). The GIA chapters (05-08, 10)
+are checked in detail in tests/test_notebooks_gia.py; here they are only executed and
+rendered as part of the book.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from rbgia import book, results
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Tiny parameters per chapter, in _toc.yml order (shared: data_dir, results_dir, epochs, seed).
+NOTEBOOK_PARAMS: dict[str, dict[str, Any]] = {
+    "01_data": {"experiment": "SIMRBFOX1", "n_structure_probes": 2},
+    "02_residualbind": {"experiment": "SIMRBFOX1", "baselines": True, "compare_normalization": True},
+    "03_benchmark": {"structure_experiments": ["SIMVTS1"], "inputs_kinds": ["seq", "pu"]},
+    "04_ism": {"experiment": "SIMRBFOX1", "n_examples": 1},
+    "05_gia": {"experiment": "SIMRBFOX1", "k": 4, "n_screen": 20},
+    "06_structure_vts1": {"data_dir_2009": "/nonexistent/rnacompete2009", "n_screen": 20},
+    "07_gc_bias": {"experiment": "SIMRBFOX1", "k": 4, "n_screen": 20, "n_boot": 200},
+    "08_across_experiments": {"experiments": ["SIMHUR"],
+                              "fill_parameters": {"scan": "adaptive", "k": 4, "n_screen": 20, "n_boot": 100}},
+    "09_real_data": {"data_dir": "{shared}/data/rnacompete2013_sample", "num_background": 30, "k": 4,
+                     "top_kmers": 5},
+    "10_ground_truth": {"experiments": ["SIMRBFOX1", "SIMNULL"], "k": 4, "n_screen": 20, "n_random_kmers": 5,
+                        "n_series": [10, 20, 40], "background_kinds": ["profile", "quartile4"], "n_boot": 100},
+}
+REQUIRES: dict[str, list[str]] = {
+    "09_real_data": ["{shared}/data/rnacompete2013_sample"],
+}
+TINY_DEFAULTS = {"data_dir": "{sim}", "results_dir": "{results}", "reference_dir": "{shared}/reference",
+                 "epochs": 1, "seed": 0, "num_background": 50, "background": "profile"}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def check_01(res: Path, p: dict) -> None:
+    rec = results.read_results(res, p["experiment"], "01_data")
+    # the session dataset has 3000 / 1500 probes; NaN scores are dropped, the rest split
+    assert rec["n_probes"] == {"A": 3000, "B": 1500}
+    dropped = sum(rec["n_dropped_nan"].values())
+    assert rec["n_train"] + rec["n_valid"] + rec["n_test"] == 4500 - dropped
+    assert rec["skewness"]["log"] < rec["skewness"]["raw"]  # the log transform tames the tail
+    assert rec["transform_stats"] == "train" and rec["structure"]["channel_sums_ok"]
+
+
+def check_02(res: Path, p: dict) -> None:
+    rec = results.read_results(res, p["experiment"], "02_residualbind", {"normalization": "log"})
+    assert rec["config"] == results.config_dict("log") and rec["epochs"] == 1
+    assert _finite(rec["test_pearson"]) and rec["test_pearson"] > 0.2  # the planted UGCAUG rule is easy
+    for name in ("kmer_ridge", "shallow_cnn"):
+        assert _finite(rec["baselines"][name]["test_pearson"])
+    assert rec["baselines"]["kmer_ridge"]["test_pearson"] > 0.3
+    means = rec["scatter"]["mean_pred_by_mismatches"]
+    assert means["0"] > means[max(means, key=int)]  # perfect sites predicted above the worst matches
+    clip = results.read_results(res, p["experiment"], "02_residualbind", {"normalization": "clip"})
+    assert _finite(clip["test_pearson"])
+
+
+def check_03(res: Path, p: dict) -> None:
+    rec = results.read_results(res, None, "03_benchmark")
+    assert rec["n_experiments"] == 4 and set(rec["configs"]) >= {"log-seq-paper-s0", "clip-seq-paper-s0", "log-pu-paper-s0"}
+    per = rec["per_experiment"]
+    assert abs(per["SIMNULL"]["ResidualBind log-seq"]) < 0.2  # nothing to learn
+    assert per["SIMRBFOX1"]["ResidualBind log-seq"] > per["SIMNULL"]["ResidualBind log-seq"] + 0.2
+    assert all(_finite(v) for exp in per.values() for v in exp.values())
+    assert set(rec["residualbind_minus_baseline"]) == {"k-mer ridge", "shallow CNN"}
+    assert "pu" in rec["seq_minus_structure"] and "clip" in rec["log_minus_other"]
+
+
+def check_04(res: Path, p: dict) -> None:
+    rec = results.read_results(res, p["experiment"], "04_ism")
+    assert rec["motif"] == "UGCAUG" and len(rec["examples"]) == 2
+    assert {e["kind"] for e in rec["examples"]} == {"perfect", "imperfect"}
+    assert rec["mean_ratio"]["perfect"] > 1  # ISM attention concentrates on the planted site
+
+
+def check_09(res: Path, p: dict) -> None:
+    summary = results.read_results(res, None, "09_real_data")
+    for exp in ("RNCMPT00001", "RNCMPT00002"):
+        rec = results.read_results(res, exp, "09_real_data")
+        assert _finite(rec["test_pearson"]) and rec["test_pearson"] > 0.1
+        assert set(rec["published"]) >= {"ThermoNet", "DLPRB_CNN"}
+        assert _finite(rec["similarity_r"]) and len(rec["gia"]["top_kmers"]) == 5
+        assert exp in summary["similarity"]
+
+
+CHECKS: dict[str, Callable[[Path, dict], None]] = {
+    "01_data": check_01,
+    "02_residualbind": check_02,
+    "03_benchmark": check_03,
+    "04_ism": check_04,
+    "09_real_data": check_09,
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_book(tmp_path_factory, sim_dir) -> dict[str, Any]:
+    """A repository-like folder with the chapters, a toc, and the tiny parameters."""
+    root = tmp_path_factory.mktemp("book")
+    shared = book.default_shared_dir(REPO)
+    res = root / "results"
+    subs = {"sim": str(sim_dir), "results": str(res)}
+    for d in ("notebooks", "book"):
+        (root / d).mkdir()
+    for name in NOTEBOOK_PARAMS:
+        shutil.copy(REPO / "notebooks" / f"{name}.ipynb", root / "notebooks")
+    for f in ("intro.md", "methods.md", "rerun.md", "references.md", "references.bib"):
+        shutil.copy(REPO / "book" / f, root / "book")
+    shutil.copy(REPO / "_config.yml", root)
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    for part in toc.get("parts", []):  # keep the chapters this test knows about
+        part["chapters"] = [c for c in part["chapters"]
+                            if not c["file"].startswith(book.EXECUTED) or Path(c["file"]).name in NOTEBOOK_PARAMS]
+    (root / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
+    spec = {"defaults": {k: v.format(**subs, shared="{shared}") if isinstance(v, str) else v
+                         for k, v in TINY_DEFAULTS.items()},
+            "notebooks": {name: {**{k: v.format(**subs, shared="{shared}") if isinstance(v, str) else v
+                                    for k, v in params.items()}, "requires": REQUIRES.get(name, [])}
+                          for name, params in NOTEBOOK_PARAMS.items()}}
+    (root / "book" / "parameters.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return {"root": root, "results": res, "shared": shared, "spec": spec}
+
+
+def test_every_toc_chapter_has_tiny_parameters():
+    missing = [n for n in book.toc_notebooks(REPO) if n not in NOTEBOOK_PARAMS]
+    assert not missing, f"add {missing} to NOTEBOOK_PARAMS in tests/test_notebooks.py"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(CHECKS))
+def test_notebook(tiny_book, name):
+    (run,) = book.run(tiny_book["root"], shared_dir=tiny_book["shared"], only=[name])
+    if run.status == "skipped":
+        pytest.skip(run.note)
+    params = {**tiny_book["spec"]["defaults"], **tiny_book["spec"]["notebooks"][name]}
+    if name in CHECKS:
+        CHECKS[name](tiny_book["results"], params)
+
+
+@pytest.mark.slow
+def test_other_experiment_without_edits(tiny_book, sim_dir, tmp_path):
+    """A chapter runs on another experiment with `-p experiment` only (papermill CLI style)."""
+    import papermill
+
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(
+        str(REPO / "notebooks" / "04_ism.ipynb"), str(out), cwd=str(REPO), kernel_name="python3", progress_bar=False,
+        parameters={"data_dir": str(sim_dir), "results_dir": str(tmp_path / "res"), "experiment": "SIMHUR", "epochs": 1},
+    )
+    rec = results.read_results(tmp_path / "res", "SIMHUR", "04_ism")
+    assert rec["experiment"] == "SIMHUR" and rec["motif"] == "UUUUUU"  # the planted motif, found by itself
+    assert rec["examples"] and _finite(rec["test_pearson"])
+
+
+@pytest.mark.slow
+def test_book_builds(tiny_book):
+    """`make book`-style: every chapter executed (or skipped with a note), rendered with its figures."""
+    runs = book.run(tiny_book["root"], shared_dir=tiny_book["shared"])
+    html = book.build(tiny_book["root"])  # raises on missing pages, figures or error outputs
+    for r in runs:
+        page = (html / book.EXECUTED / f"{r.name}.html").read_text()
+        if r.status == "skipped":
+            assert "not built" in page
+        else:
+            assert "<img" in page, f"{r.name} rendered without figures"
+            assert "Traceback" not in page
+    for page in ("intro", "methods", "rerun", "references"):
+        assert (html / "book" / f"{page}.html").is_file()
+    assert "Koo" in (html / "book" / "references.html").read_text()  # the bibliography rendered
