@@ -15,6 +15,7 @@ On CPU this runs ~2.3x faster than ``model.predict`` (no per-call Keras overhead
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 import warnings
@@ -187,9 +188,22 @@ def _to_numpy(out: Any) -> np.ndarray:
     return np.asarray(out)
 
 
+class _DropRetracingWarning(logging.Filter):
+    """One ``tf.function`` per (model, batch size) is the design, so TensorFlow's
+    "excessive retracing" heuristic (it counts across models) is noise here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+_RETRACING_FILTER = _DropRetracingWarning()
+
+
 def _compiled_fn(model: Any, size: int) -> Callable:
     """The cached ``tf.function`` for ``model`` at batch ``size`` (built on first use)."""
     import tensorflow as tf  # noqa: PLC0415 (only Keras models need it)
+
+    tf.get_logger().addFilter(_RETRACING_FILTER)  # idempotent: a set of filters
 
     per_model = _COMPILED.setdefault(model, {})
     fn = per_model.get(size)

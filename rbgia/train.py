@@ -474,6 +474,8 @@ def train_or_load(
     patience: int = 25,
     valid_frac: float = 0.1,
     data_seed: int = 0,
+    stats: str = "train",
+    clip_rule: str = "quantile",
     retrain: bool = False,
     verbose: int = 1,
     **fit_kwargs: Any,
@@ -487,7 +489,7 @@ def train_or_load(
 
     Parameters
     ----------
-    data_dir, experiment, normalization, inputs, valid_frac
+    data_dir, experiment, normalization, inputs, valid_frac, stats, clip_rule
         Passed to :func:`rbgia.data.load_rnacompete` (with ``seed=data_seed``).
     variant
         ResidualBind variant (see :func:`rbgia.model.residualbind`).
@@ -509,7 +511,8 @@ def train_or_load(
     from .model import residualbind
 
     dataset = rdata.load_rnacompete(
-        data_dir, experiment, normalization=normalization, inputs=inputs, valid_frac=valid_frac, seed=data_seed
+        data_dir, experiment, normalization=normalization, inputs=inputs, valid_frac=valid_frac, seed=data_seed,
+        stats=stats, clip_rule=clip_rule,
     )
     stem = f"{normalization}_{inputs}_{variant}_s{seed}"
     exp_dir = Path(results_dir) / experiment
@@ -517,6 +520,7 @@ def train_or_load(
     params = _jsonable({
         "data_dir": str(Path(data_dir).resolve()), "experiment": experiment, "normalization": normalization,
         "inputs": inputs, "variant": variant, "seed": seed, "valid_frac": valid_frac, "data_seed": data_seed,
+        "stats": stats, "clip_rule": clip_rule,
         "data_key": dataset.info.get("key") if hasattr(dataset, "info") else None,
         "epochs": epochs, "patience": patience,
         **{k: v for k, v in sorted(fit_kwargs.items()) if k not in ("verbose", "on_epoch_end", "max_epochs_this_call")},
