@@ -493,101 +493,7 @@ def build(root: str | os.PathLike = REPO, strict: bool = False) -> Path:
     return html
 
 
-# --------------------------------------------------------------------------- chapter helpers
-
-
-def motif_matches(seqs: Sequence[str], motif: str, length: int = 41) -> "pd.DataFrame":
-    """Best match of ``motif`` in each probe: fewest mismatches over all windows.
-
-    (Sequence logic a chapter needs to pick and colour probes; it belongs in
-    :mod:`rbgia.motifs` and lives here until it moves.)
-
-    Parameters
-    ----------
-    seqs
-        Probes (RNA or DNA letters).
-    motif
-        The motif (``N`` matches anything).
-    length
-        Model input length, for ``x_start`` (probes are centred as in :func:`rbgia.data.one_hot`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per probe: ``mismatches`` (of the best window), ``start`` (0-based in
-        the probe, leftmost best), ``x_start`` (the same in the padded model input) and
-        ``n_exact`` (exact occurrences). Probes shorter than the motif get
-        ``mismatches = len(motif)``, ``start = -1``.
-    """
-    import numpy as np
-    import pandas as pd
-
-    from .data import pad_offset
-    from .errors import PatternError
-
-    motif = str(motif).upper().replace("T", "U")
-    if not motif or set(motif) - set("ACGUN"):
-        raise PatternError(f"motif {motif!r} must be ACGU letters (N = any); give e.g. 'UGCAUG'")
-    seqs = [str(s).upper().replace("T", "U") for s in seqs]
-    k = len(motif)
-    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
-    width = max(int(lengths.max(initial=0)), k)
-    codes = np.zeros((len(seqs), width), dtype=np.uint8)  # 0 = past the end: never matches
-    for i, s in enumerate(seqs):
-        codes[i, : len(s)] = np.frombuffer(s.encode("latin-1"), dtype=np.uint8)
-    m = np.frombuffer(motif.encode(), dtype=np.uint8)
-    windows = np.lib.stride_tricks.sliding_window_view(codes, k, axis=1)  # (N, W, k)
-    mism = ((windows != m) & (m != ord("N"))).sum(-1)
-    best = mism.min(1) if len(seqs) else np.zeros(0, int)
-    start = mism.argmin(1) if len(seqs) else np.zeros(0, int)
-    too_short = lengths < k
-    best = np.where(too_short, k, best)
-    start = np.where(too_short, -1, start)
-    offsets = np.array([pad_offset(int(n), length) for n in lengths], dtype=np.int64)
-    return pd.DataFrame({
-        "mismatches": best.astype(int),
-        "start": start.astype(int),
-        "x_start": np.where(too_short, -1, start + offsets).astype(int),
-        "n_exact": (mism == 0).sum(1).astype(int) if len(seqs) else np.zeros(0, int),
-    })
-
-
-def site_importance(
-    scores: "np.ndarray", x: "np.ndarray", starts: Sequence[int], width: int
-) -> "pd.DataFrame":
-    """Mean per-position importance inside a site window versus outside it.
-
-    Parameters
-    ----------
-    scores
-        ``(N, L)`` per-position importance (e.g. :func:`rbgia.mutagenesis.ism_l2`).
-    x
-        ``(N, L, A)`` the one-hot inputs (padding positions are left out).
-    starts
-        Window start per sequence in model coordinates (``-1``: no site).
-    width
-        Window width (the motif length).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``inside``, ``outside`` and ``ratio`` (inside / outside) per sequence; NaN
-        where there is no site.
-    """
-    import numpy as np
-    import pandas as pd
-
-    scores = np.asarray(scores, dtype=float)
-    starts = np.asarray(starts, dtype=int)
-    present = np.asarray(x)[..., :4].sum(-1) > 0
-    rel = np.arange(scores.shape[1])[None, :] - starts[:, None]
-    inside = (rel >= 0) & (rel < int(width)) & (starts[:, None] >= 0) & present
-    outside = ~inside & present
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ins = (scores * inside).sum(1) / inside.sum(1)
-        out = (scores * outside).sum(1) / outside.sum(1)
-        ratio = ins / out
-    return pd.DataFrame({"inside": ins, "outside": out, "ratio": ratio})
+# --------------------------------------------------------------------------- notebook parameters
 
 
 def as_list(value: Any, default: Sequence[str] = ()) -> list[str]:
@@ -598,32 +504,6 @@ def as_list(value: Any, default: Sequence[str] = ()) -> list[str]:
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
     return [str(v) for v in value]
-
-
-def known_motif(
-    data_dir: str | os.PathLike,
-    experiment: str,
-    reference_dir: str | os.PathLike | None = None,
-) -> str | None:
-    """The motif a chapter should look for when its ``motif`` parameter is ``None``.
-
-    Simulated data: the planted motif in ``data_dir/truth.json``. Real data: the
-    consensus of the experiment's RNAcompete motif in
-    ``reference_dir/ray2013_rnacompete_motifs.meme`` when that file has it. Else ``None``.
-    """
-    truth = Path(data_dir) / "truth.json"
-    if truth.is_file():
-        exp = json.loads(truth.read_text()).get("experiments", {}).get(str(experiment), {})
-        return exp.get("motif")
-    if reference_dir is not None:
-        meme = Path(reference_dir) / "ray2013_rnacompete_motifs.meme"
-        if meme.is_file():
-            from .motifs import read_meme
-
-            found = read_meme(meme).get(str(experiment))
-            if found is not None:
-                return found.consensus.replace("N", "") or None
-    return None
 
 
 # --------------------------------------------------------------------------- CLI

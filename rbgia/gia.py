@@ -900,6 +900,7 @@ def spacing(
     pairs_of_starts: Sequence[tuple[int, int]] = ((16, 20), (15, 21), (13, 22)),
     reference: int | None = 17,
     *,
+    on_conflict: str = "raise",
     task: int | None = 0,
     batch_size: int | None = None,
 ) -> pd.DataFrame:
@@ -909,16 +910,36 @@ def spacing(
     and 20 gives UGCAUGCAUG). ``gap`` = second start - first start - k: negative
     for overlaps, 0 for adjacent copies; NA for the single reference copy.
 
+    Parameters
+    ----------
+    on_conflict
+        What to do with a pair whose overlapping copies disagree (UGCAUG at 16 and
+        18 would need both C and U at 18): ``"raise"`` a
+        :class:`~rbgia.errors.PatternError`, or ``"skip"`` the pair. Skipped pairs
+        are listed (sorted starts) in ``df.attrs["skipped"]``, which is empty
+        when none were.
+
     Returns
     -------
     pandas.DataFrame
         ``start_1``, ``start_2``, ``gap``, ``mean``, ``ci_low``, ``ci_high``,
         ``pvalue``, ``n``, and ``ratio`` (mean / reference mean, when given).
     """
+    if on_conflict not in ("raise", "skip"):
+        raise PatternError(f"on_conflict={on_conflict!r} is not an option; pass 'raise' or 'skip'")
     g = _session(predict, background, task, batch_size)
     k = len(motif)
-    pairs = [tuple(sorted(int(s) for s in pair)) for pair in pairs_of_starts]
-    configs = [_merge(motif, pair) for pair in pairs]
+    pairs, configs, skipped = [], [], []
+    for pair in pairs_of_starts:
+        starts = tuple(sorted(int(s) for s in pair))
+        try:
+            configs.append(_merge(motif, starts))
+        except PatternError:
+            if on_conflict == "raise":
+                raise
+            skipped.append(starts)
+            continue
+        pairs.append(starts)
     first = [p[0] for p in pairs]
     second: list = [p[1] for p in pairs]
     gaps: list = [p[1] - p[0] - k for p in pairs]
@@ -938,6 +959,7 @@ def spacing(
     )
     if reference is not None:
         df["ratio"] = df["mean"] / imps[-1].mean
+    df.attrs["skipped"] = skipped
     return df
 
 
@@ -974,7 +996,8 @@ class GCBias:
         Importances of the motif alone, with the GC pattern at the 5' / 3' start,
         and of the GC pattern alone at the 3' start (control).
     effect5, effect3
-        ``motif_gc5.mean / motif.mean`` and ``motif_gc3.mean / motif.mean``.
+        ``motif_gc5.mean / motif.mean`` and ``motif_gc3.mean / motif.mean``; NaN
+        (as are the CIs and ``diff``) when ``motif.mean`` is exactly 0.
     effect5_ci, effect3_ci, diff, diff_ci
         Paired-bootstrap 95% CIs of the effects, and of ``effect5 - effect3``.
     """
@@ -1008,6 +1031,8 @@ def gc_bias(
 
     Effect size = importance(motif + GC at the 5' or 3' start) / importance(motif).
     CIs resample the backgrounds (paired: all four embeddings share each draw).
+    The effect sizes, their difference and CIs are NaN when the motif alone has an
+    importance of exactly 0 (e.g. a null predictor): the ratio is undefined.
     """
     g = _session(predict, background, task, batch_size)
     m = (motif, int(motif_start))
@@ -1017,12 +1042,21 @@ def gc_bias(
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, g.n, size=(int(n_boot), g.n))
     boot = np.stack([row[idx].mean(1) for row in local[:3]])  # (3, B)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        e5, e3 = boot[1] / boot[0], boot[2] / boot[0]
-        effect5, effect3 = imps[1].mean / imps[0].mean, imps[2].mean / imps[0].mean
+
+    def ratio(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray:
+        # a zero denominator (a null predictor) makes the ratio undefined: NaN, not inf
+        num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(den == 0, np.nan, num / den)
+
+    e5, e3 = ratio(boot[1], boot[0]), ratio(boot[2], boot[0])
+    effect5, effect3 = ratio(imps[1].mean, imps[0].mean), ratio(imps[2].mean, imps[0].mean)
 
     def ci(v: np.ndarray) -> tuple[float, float]:
-        lo, hi = np.nanpercentile(v, [2.5, 97.5])
+        v = v[np.isfinite(v)]
+        if not v.size:
+            return float("nan"), float("nan")
+        lo, hi = np.percentile(v, [2.5, 97.5])
         return float(lo), float(hi)
 
     return GCBias(

@@ -1,9 +1,13 @@
-"""Motif utilities: k-mer alignment PFMs, information content, MEME I/O, similarity.
+"""Motif utilities: k-mer alignment PFMs, information content, MEME I/O, similarity,
+and motif sites in probes.
 
 Matrices are ``(L, 4)`` float arrays over the alphabet ``ACGU`` (rows: positions,
 columns: letters), the layout of one one-hot sequence. Nothing here calls a model;
 these functions turn GIA outputs (top k-mers and their global importances) into
-position frequency matrices and compare them with RNAcompete motifs.
+position frequency matrices and compare them with RNAcompete motifs, find the best
+match of a motif in each probe (:func:`motif_matches`), summarise per-position
+importance at those sites (:func:`site_importance`) and name the motif an
+experiment is known for (:func:`known_motif`).
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from typing import Mapping, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from ._io import write_text
-from .data import ALPHABET
-from .errors import DataError
+from ._io import load_json, write_text
+from .data import ALPHABET, pad_offset
+from .errors import DataError, PatternError
 
 __all__ = [
     "Motif",
@@ -35,6 +39,9 @@ __all__ = [
     "write_meme",
     "motif_similarity",
     "best_matches",
+    "motif_matches",
+    "site_importance",
+    "known_motif",
 ]
 
 _INDEX = {c: i for i, c in enumerate(ALPHABET)} | {"T": 3}
@@ -551,3 +558,112 @@ def best_matches(
     df = pd.DataFrame(rows, columns=["id", "name", "r", "offset", "overlap"])
     df = df.sort_values("r", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
     return df.head(top) if top is not None else df
+
+
+# --------------------------------------------------------------------------- sites in probes
+
+
+def motif_matches(seqs: Sequence[str], motif: str, length: int = 41) -> pd.DataFrame:
+    """Best match of ``motif`` in each probe: fewest mismatches over all windows.
+
+    Parameters
+    ----------
+    seqs
+        Probes (RNA or DNA letters).
+    motif
+        The motif (``N`` matches anything).
+    length
+        Model input length, for ``x_start`` (probes are centred as in :func:`rbgia.data.one_hot`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per probe: ``mismatches`` (of the best window), ``start`` (0-based in
+        the probe, leftmost best), ``x_start`` (the same in the padded model input) and
+        ``n_exact`` (exact occurrences). Probes shorter than the motif get
+        ``mismatches = len(motif)``, ``start = -1``.
+    """
+    motif = str(motif).upper().replace("T", "U")
+    if not motif or set(motif) - set("ACGUN"):
+        raise PatternError(f"motif {motif!r} must be ACGU letters (N = any); give e.g. 'UGCAUG'")
+    seqs = [str(s).upper().replace("T", "U") for s in seqs]
+    k = len(motif)
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    width = max(int(lengths.max(initial=0)), k)
+    codes = np.zeros((len(seqs), width), dtype=np.uint8)  # 0 = past the end: never matches
+    for i, s in enumerate(seqs):
+        codes[i, : len(s)] = np.frombuffer(s.encode("latin-1"), dtype=np.uint8)
+    m = np.frombuffer(motif.encode(), dtype=np.uint8)
+    windows = np.lib.stride_tricks.sliding_window_view(codes, k, axis=1)  # (N, W, k)
+    mism = ((windows != m) & (m != ord("N"))).sum(-1)
+    best = mism.min(1) if len(seqs) else np.zeros(0, int)
+    start = mism.argmin(1) if len(seqs) else np.zeros(0, int)
+    too_short = lengths < k
+    best = np.where(too_short, k, best)
+    start = np.where(too_short, -1, start)
+    offsets = np.array([pad_offset(int(n), length) for n in lengths], dtype=np.int64)
+    return pd.DataFrame({
+        "mismatches": best.astype(int),
+        "start": start.astype(int),
+        "x_start": np.where(too_short, -1, start + offsets).astype(int),
+        "n_exact": (mism == 0).sum(1).astype(int) if len(seqs) else np.zeros(0, int),
+    })
+
+
+def site_importance(
+    scores: np.ndarray, x: np.ndarray, starts: Sequence[int], width: int
+) -> pd.DataFrame:
+    """Mean per-position importance inside a site window versus outside it.
+
+    Parameters
+    ----------
+    scores
+        ``(N, L)`` per-position importance (e.g. :func:`rbgia.mutagenesis.ism_l2`).
+    x
+        ``(N, L, A)`` the one-hot inputs (padding positions are left out).
+    starts
+        Window start per sequence in model coordinates (``-1``: no site).
+    width
+        Window width (the motif length).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``inside``, ``outside`` and ``ratio`` (inside / outside) per sequence; NaN
+        where there is no site.
+    """
+    scores = np.asarray(scores, dtype=float)
+    starts = np.asarray(starts, dtype=int)
+    present = np.asarray(x)[..., :4].sum(-1) > 0
+    rel = np.arange(scores.shape[1])[None, :] - starts[:, None]
+    inside = (rel >= 0) & (rel < int(width)) & (starts[:, None] >= 0) & present
+    outside = ~inside & present
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ins = (scores * inside).sum(1) / inside.sum(1)
+        out = (scores * outside).sum(1) / outside.sum(1)
+        ratio = ins / out
+    return pd.DataFrame({"inside": ins, "outside": out, "ratio": ratio})
+
+
+def known_motif(
+    data_dir: str | os.PathLike,
+    experiment: str,
+    reference_dir: str | os.PathLike | None = None,
+) -> str | None:
+    """The motif a chapter should look for when its ``motif`` parameter is ``None``.
+
+    Simulated data: the planted motif in ``data_dir/truth.json``. Real data: the
+    consensus of the experiment's RNAcompete motif in
+    ``reference_dir/ray2013_rnacompete_motifs.meme`` when that file has it. Else ``None``.
+    """
+    truth = Path(data_dir) / "truth.json"
+    if truth.is_file():
+        exp = load_json(truth).get("experiments", {}).get(str(experiment), {})
+        return exp.get("motif")
+    if reference_dir is not None:
+        meme = Path(reference_dir) / "ray2013_rnacompete_motifs.meme"
+        if meme.is_file():
+            found = read_meme(meme).get(str(experiment))
+            if found is not None:
+                return found.consensus.replace("N", "") or None
+    return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -720,7 +721,9 @@ def ci_vs_n(
     """Width of the 95% CI against the number of background sequences (log-log).
 
     Rows with the same ``n`` (and ``hue``) are averaged; a dashed ``1/sqrt(n)`` line,
-    anchored at the smallest ``n``, shows the expected shrinkage.
+    anchored at the smallest ``n``, shows the expected shrinkage. The x axis is
+    labelled at the ``n`` values themselves (up to 8 of them, else at the decades);
+    minor ticks stay unlabelled so that their labels cannot overlap.
     """
     _need(df, [n, low, high] + ([hue] if hue else []))
     d = df.assign(_width=df[high].astype(float) - df[low].astype(float))
@@ -735,6 +738,13 @@ def ci_vs_n(
             ax.plot(ns, agg.iloc[0] * np.sqrt(ns[0] / ns), color="grey", ls="--", lw=1, label="∝ 1/√n")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # A log axis spanning less than a few decades labels its minor ticks (30, 40, ...),
+    # and those labels collide: label the n values (or the decades) only.
+    ticks = np.unique(d[n].to_numpy(float))
+    if 0 < len(ticks) <= 8:
+        ax.xaxis.set_major_locator(mticker.FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(mticker.NullFormatter())
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small", frameon=False)
     return _finish(ax, "background sequences", "95% CI width", title)

@@ -100,9 +100,9 @@ def _check_finite(obj: Any, where: str = "record") -> None:
             _check_finite(v, f"{where}[{i}]")
     elif isinstance(obj, np.ndarray):
         if obj.dtype.kind == "f" and not np.isfinite(obj).all():
-            raise DataError(f"{where} holds NaN/inf; fix the computation or store None explicitly")
+            raise DataError(f"{where} holds NaN/inf; fix the computation, or pass allow_nan=True if it may be undefined (stored as null)")
     elif isinstance(obj, (float, np.floating)) and not math.isfinite(float(obj)):
-        raise DataError(f"{where} is {obj} (NaN/inf); fix the computation or store None explicitly")
+        raise DataError(f"{where} is {obj} (NaN/inf); fix the computation, or pass allow_nan=True if it may be undefined (stored as null)")
 
 
 def write_results(
@@ -111,14 +111,25 @@ def write_results(
     notebook: str,
     record: Mapping[str, Any],
     config: str | Mapping[str, Any] | None = None,
+    *,
+    allow_nan: bool = False,
 ) -> Path:
     """Write ``record`` atomically to :func:`results_path` and return the path.
 
     ``experiment``, ``notebook`` and ``config`` (as a dict when given as one) are
-    added to the record. Values may be numpy scalars or arrays; NaN or inf raise
-    :class:`~rbgia.errors.DataError` (JSON cannot hold them).
+    added to the record. Values may be numpy scalars or arrays.
+
+    Parameters
+    ----------
+    allow_nan
+        JSON cannot hold NaN or inf. By default they raise
+        :class:`~rbgia.errors.DataError`, so that a computation that went wrong is
+        caught; pass ``True`` where a value can legitimately be undefined (a ratio
+        over a zero effect, an R² of a flat response): every non-finite float, also
+        inside lists, tuples and numpy arrays, is then stored as ``null``.
     """
-    _check_finite(record)
+    if not allow_nan:
+        _check_finite(record)
     path = results_path(results_dir, experiment, notebook, config)
     out: dict[str, Any] = {"experiment": ALL if experiment is None else str(experiment), "notebook": _stem(notebook)}
     if isinstance(config, Mapping):

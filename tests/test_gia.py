@@ -312,6 +312,23 @@ def test_spacing_merges_overlaps(ac_bg):
     np.testing.assert_allclose(df["ratio"], [2, 2, 2, 1])
     with pytest.raises(PatternError, match="different letters"):
         spacing(pwm, ac_bg, "ACGUAC", [(10, 12)])
+    assert df.attrs["skipped"] == []
+
+
+def test_spacing_skips_conflicting_pairs(ac_bg):
+    # GUUUGU at 16 and 18 would need both U and G at 18; at 16 and 20 the overlap agrees
+    pairs = [(16, 20), (18, 16), (13, 22)]
+    with pytest.raises(PatternError, match="different letters"):
+        spacing(counter(GU), ac_bg, GU, pairs)
+    df = spacing(counter(GU), ac_bg, GU, pairs, on_conflict="skip")
+    assert df.attrs["skipped"] == [(16, 18)]
+    assert list(df["start_1"]) == [16, 13, 17] and list(df["start_2"].iloc[:2]) == [20, 22]
+    np.testing.assert_allclose(df["ratio"], [2, 2, 1])
+    # every pair skipped: only the reference row is left
+    only_ref = spacing(counter(GU), ac_bg, GU, [(16, 18)], on_conflict="skip")
+    assert list(only_ref["start_1"]) == [17] and only_ref.attrs["skipped"] == [(16, 18)]
+    with pytest.raises(PatternError, match="'raise' or 'skip'"):
+        spacing(counter(GU), ac_bg, GU, pairs, on_conflict="drop")
 
 
 def test_positional_scan(bg):
@@ -332,6 +349,19 @@ def test_gc_bias_additive(bg):
     assert res.diff == pytest.approx(res.effect5 - res.effect3)
     lo, hi = res.effect5_ci
     assert lo <= res.effect5 <= hi
+
+
+def test_gc_bias_of_a_null_predictor_is_nan(bg, recwarn):
+    # the motif alone has importance exactly 0: the ratios are undefined, not an error
+    res = gc_bias(lambda x: np.zeros(len(x)), bg, "UGCAUG", seed=0, n_boot=100)
+    assert res.motif.mean == 0.0
+    for value in (res.effect5, res.effect3, res.diff, *res.effect5_ci, *res.effect3_ci, *res.diff_ci):
+        assert np.isnan(value)
+    # GC alone has an effect, the motif none: still NaN (not inf)
+    gc_only = gc_bias(counter("GCGCGC"), bg, "AAAAAA", seed=0, n_boot=100)
+    assert gc_only.motif.mean == 0.0 and gc_only.gc3.mean > 0
+    assert np.isnan(gc_only.effect3) and np.isnan(gc_only.effect3_ci[0])
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
 def test_hairpin_context_additive(bg):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rbgia.errors import DataError
+from rbgia._io import save_json
+from rbgia.data import one_hot
+from rbgia.errors import DataError, PatternError
 from rbgia.motifs import (
     Motif,
     align_kmers,
@@ -14,9 +16,12 @@ from rbgia.motifs import (
     ic_scaled,
     information_content,
     kmer_pfm,
+    known_motif,
+    motif_matches,
     motif_similarity,
     pwm_from_kmer,
     read_meme,
+    site_importance,
     write_meme,
 )
 
@@ -183,3 +188,62 @@ def test_read_meme_good_and_missing(tmp_path):
     assert m.name == "NAME" and m.consensus == "NA"
     with pytest.raises(DataError, match="cannot read"):
         read_meme(tmp_path / "absent.meme")
+
+
+# --------------------------------------------------------------------------- sites in probes
+
+
+def test_motif_matches_best_window_and_model_coordinates():
+    seqs = [
+        "AAUGCAUGAAAUGCAUG",  # two exact sites, the leftmost is reported
+        "CCCCUGCAAGCCCC",     # one mismatch (UGCAAG) at 4
+        "ttgcatgtt",          # DNA letters, lower case: exact at 1
+        "UGCA",               # shorter than the motif
+        "GGGGGGGG",           # nothing alike: best window still reported
+    ]
+    df = motif_matches(seqs, "UGCAUG", length=41)
+    assert list(df.columns) == ["mismatches", "start", "x_start", "n_exact"]
+    assert list(df["mismatches"]) == [0, 1, 0, 6, 4]
+    assert list(df["start"]) == [2, 4, 1, -1, 0]
+    assert list(df["n_exact"]) == [2, 0, 1, 0, 0]
+    # x_start: the start in the centred, zero-padded model input
+    assert list(df["x_start"]) == [2 + 12, 4 + 13, 1 + 16, -1, 0 + 16]
+    x = one_hot(seqs[:3])
+    found = ["".join("ACGU"[i] for i in xi[s0 : s0 + 6].argmax(-1)) for xi, s0 in zip(x, df["x_start"])]
+    assert found == ["UGCAUG", "UGCAAG", "UGCAUG"]
+    # N matches anything
+    assert list(motif_matches(["AAGGCAUGAA"], "UGCAUG")["mismatches"]) == [1]
+    assert list(motif_matches(["AAGGCAUGAA"], "NGCAUG")["mismatches"]) == [0]
+    assert list(motif_matches(["AAUGCAUGAA"], "NNNNNN")["n_exact"]) == [5]
+    assert motif_matches([], "UGCAUG").empty
+    with pytest.raises(PatternError, match="ACGU letters"):
+        motif_matches(["ACGU"], "UGX")
+
+
+def test_site_importance_inside_vs_outside_ignores_padding():
+    x = one_hot(["ACGUACGU", "ACGUACGU", "ACGUACGU"], length=10)  # positions 1..8 present
+    scores = np.ones((3, 10))
+    scores[:, 0] = scores[:, 9] = 100.0  # padding: must not count
+    scores[0, 3:5] = 5.0
+    scores[1, 3:5] = 5.0
+    df = site_importance(scores, x, starts=[3, 5, -1], width=2)
+    assert list(df.columns) == ["inside", "outside", "ratio"]
+    np.testing.assert_allclose(df.loc[0], [5.0, 1.0, 5.0])
+    # the window 5-6 holds ones; outside it the six other present positions, two of them 5
+    np.testing.assert_allclose(df.loc[1], [1.0, 14 / 6, 6 / 14])
+    assert np.isnan(df.loc[2, "inside"]) and np.isnan(df.loc[2, "ratio"])
+    assert df.loc[2, "outside"] == pytest.approx(1.0)
+
+
+def test_known_motif_from_truth_then_meme(tmp_path):
+    sim = tmp_path / "sim"
+    save_json(sim / "truth.json", {"experiments": {"SIMX": {"motif": "UGCAUG"}, "SIMNULL": {"motif": None}}})
+    assert known_motif(sim, "SIMX") == "UGCAUG"
+    assert known_motif(sim, "SIMNULL") is None and known_motif(sim, "OTHER") is None
+    ref = tmp_path / "reference"
+    write_meme(ref / "ray2013_rnacompete_motifs.meme", [Motif("RNCMPT00168", "RBFOX1", kmer_pfm("UGCAUG"))])
+    real = tmp_path / "real"
+    real.mkdir()
+    assert known_motif(real, "RNCMPT00168", ref) == "UGCAUG"
+    assert known_motif(real, "RNCMPT99999", ref) is None
+    assert known_motif(real, "RNCMPT00168") is None  # no reference folder given

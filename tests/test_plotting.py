@@ -286,6 +286,21 @@ def test_hist_ci_vs_n_and_kd_regression():
     assert ax.get_xscale() == "log"
     np.testing.assert_allclose(ax.lines[0].get_ydata(), 2 / np.sqrt([100, 400, 1600]))
     np.testing.assert_allclose(ax.lines[1].get_ydata(), ax.lines[0].get_ydata())  # 1/sqrt(n) reference
+    # the log x axis is labelled at the n values, its minor ticks not at all (no overlap)
+    ax.figure.canvas.draw()
+    np.testing.assert_allclose(ax.get_xticks(), [100, 400, 1600])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["100", "400", "1600"]
+    assert not [t.get_text() for t in ax.get_xticklabels(minor=True) if t.get_text()]
+    # less than a decade: matplotlib alone would label 2x10^1, 3x10^1, ... as well
+    ax = P.ci_vs_n(pd.DataFrame({"n": [10, 20, 40], "ci_low": 0.0, "ci_high": [1.0, 0.7, 0.5]}))
+    ax.figure.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["10", "20", "40"]
+    assert not [t.get_text() for t in ax.get_xticklabels(minor=True) if t.get_text()]
+    many = pd.DataFrame({"n": np.arange(10, 210, 10), "ci_low": 0.0, "ci_high": 1.0})
+    ax = P.ci_vs_n(many)
+    ax.figure.canvas.draw()
+    assert not [t.get_text() for t in ax.get_xticklabels(minor=True) if t.get_text()]
+    assert 1 <= len([t for t in ax.get_xticklabels() if t.get_text()]) <= 8
 
     gia = np.array([2.0, 1.5, 1.0, 0.4, 0.1])
     ln_kd = -2 * gia + rng.normal(scale=0.1, size=5)

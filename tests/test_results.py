@@ -1,0 +1,52 @@
+"""rbgia.results.write_results: NaN/inf are refused unless ``allow_nan`` (then null).
+
+Record paths, reading and collecting are tested in tests/test_book.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rbgia import results
+from rbgia.errors import DataError
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"r2": float("nan")},
+        {"r2": np.float32("inf")},
+        {"ci": (0.1, float("nan"))},
+        {"curve": np.array([1.0, np.nan])},
+        {"nested": {"rows": [{"ratio": -np.inf}]}},
+    ],
+)
+def test_non_finite_values_are_refused_by_default(tmp_path, record):
+    with pytest.raises(DataError, match="allow_nan=True"):
+        results.write_results(tmp_path, "A", "07_gc_bias", record)
+    assert not results.results_path(tmp_path, "A", "07_gc_bias").exists()
+
+
+def test_allow_nan_stores_null(tmp_path):
+    record = {
+        "r2": float("nan"),
+        "effect": np.float64("inf"),
+        "ci": (np.float32("nan"), 1.5),
+        "curve": np.array([[1.0, np.nan], [-np.inf, 2.0]]),
+        "rows": [{"ratio": np.nan, "n": np.int64(3)}],
+        "ok": 0.25,
+        "missing": None,
+    }
+    path = results.write_results(tmp_path, "A", "07_gc_bias", record, allow_nan=True)
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    rec = json.loads(text)
+    assert rec["r2"] is None and rec["effect"] is None
+    assert rec["ci"] == [None, 1.5]
+    assert rec["curve"] == [[1.0, None], [None, 2.0]]
+    assert rec["rows"] == [{"ratio": None, "n": 3}]
+    assert rec["ok"] == 0.25 and rec["missing"] is None
+    assert results.read_results(tmp_path, "A", "07_gc_bias") == rec
