@@ -46,9 +46,10 @@ book: notebooks
 test: env
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-bench: env
+bench: data
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_gia.py
+	$(PY) benchmarks/bench_adaptive.py --data-dir $(DATA_DIR) --results-dir $(RESULTS_DIR)
 
 workflow: data
 	$(VENV)/bin/snakemake --profile workflow/profiles/local --configfile workflow/config.yaml $(WORKFLOW_ARGS)
