@@ -128,6 +128,7 @@ class KmerRidge:
         for a in alphas:
             model = Ridge(alpha=a).fit(feats, y)
             score = pearson(yv, model.predict(feats_v)) if len(alphas) > 1 else 0.0
+            score = score if np.isfinite(score) else -np.inf  # undefined r (constant predictions) never wins
             if best is None or score > best[0]:
                 best = (score, a, model)
         assert best is not None

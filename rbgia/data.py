@@ -315,7 +315,7 @@ def _read_per_set(path: Path, length: int) -> tuple[np.ndarray, np.ndarray]:
         try:
             df = pd.read_csv(path, sep=r"\s+", header=None, dtype={0: "float64", 1: str}, engine="c")
         except ValueError as e:
-            if isinstance(e, (pd.errors.ParserError, UnicodeDecodeError)):
+            if isinstance(e, (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)):
                 raise
             raise DataError(
                 f"{path}: a score is not a number ({e}); each line must be <score> <sequence>"
@@ -355,7 +355,7 @@ def _read_deepbind(
         try:
             tg = pd.read_csv(tgt_path, sep="\t", usecols=[experiment], dtype={experiment: "float64"})
         except ValueError as e:
-            if isinstance(e, pd.errors.ParserError):
+            if isinstance(e, (pd.errors.ParserError, pd.errors.EmptyDataError)):
                 raise
             raise DataError(f"{tgt_path}: a score of {experiment} is not a number ({e}); fix or re-download it") from e
     if len(tg) != len(seqdf):

@@ -203,12 +203,11 @@ def _compiled_fn(model: Any, size: int) -> Callable:
     """The cached ``tf.function`` for ``model`` at batch ``size`` (built on first use)."""
     import tensorflow as tf  # noqa: PLC0415 (only Keras models need it)
 
-    tf.get_logger().addFilter(_RETRACING_FILTER)  # idempotent: a set of filters
-
     per_model = _COMPILED.setdefault(model, {})
     fn = per_model.get(size)
     if fn is not None:
         return fn
+    tf.get_logger().addFilter(_RETRACING_FILTER)  # idempotent: a set of filters
     jit = per_model.get("jit", True)
 
     def forward(x):

@@ -596,6 +596,8 @@ def motif_matches(seqs: Sequence[str], motif: str, length: int = 41) -> pd.DataF
     m = np.frombuffer(motif.encode(), dtype=np.uint8)
     windows = np.lib.stride_tricks.sliding_window_view(codes, k, axis=1)  # (N, W, k)
     mism = ((windows != m) & (m != ord("N"))).sum(-1)
+    # A window must lie inside its probe (an N at the motif's end would match padding).
+    mism[np.arange(windows.shape[1])[None, :] > (lengths - k)[:, None]] = k
     best = mism.min(1) if len(seqs) else np.zeros(0, int)
     start = mism.argmin(1) if len(seqs) else np.zeros(0, int)
     too_short = lengths < k
@@ -665,5 +667,5 @@ def known_motif(
         if meme.is_file():
             found = read_meme(meme).get(str(experiment))
             if found is not None:
-                return found.consensus.replace("N", "") or None
+                return found.consensus.strip("N") or None
     return None

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DataError
+from .gia import _structure_kind, add_structure
 from .inference import as_predict
 
 _EYE = np.eye(4, dtype=np.float32)
@@ -26,6 +27,7 @@ def ism(
     batch_size: int | None = None,
     *,
     chunk_size: int = DEFAULT_CHUNK,
+    recompute_structure: bool | str = False,
 ) -> np.ndarray:
     """Prediction change of every single-nucleotide variant of every sequence.
 
@@ -35,11 +37,18 @@ def ism(
         Keras model, callable or :class:`rbgia.inference.Predictor`.
     x
         One-hot ``(N, L, A)`` (or one sequence ``(L, A)``); channels beyond 4
-        (structure) are carried untouched into every variant.
+        (structure) are carried untouched into every variant unless
+        ``recompute_structure`` is set.
     task, batch_size
         Passed to :func:`rbgia.inference.as_predict`.
     chunk_size
         Variant sequences built per model call (bounds memory).
+    recompute_structure
+        ``False``: every variant keeps the wild type's structure channels. ``True``
+        (6 channels -> PU, 9 -> PHIME) or ``"pu"`` / ``"phime"``: refold the wild
+        type and every variant with ViennaRNA (as :func:`rbgia.gia.embed` does), so a
+        variant that breaks a stem changes the structure input too (~1 ms per
+        variant: meant for a few sequences).
 
     Returns
     -------
@@ -57,7 +66,8 @@ def ism(
     if x.shape[0] == 0:
         raise DataError("ism got 0 sequences; pass at least one sequence")
     f = as_predict(predict, task=task, batch_size=batch_size)
-    x = np.ascontiguousarray(x, dtype=np.float32)
+    kind = _structure_kind(recompute_structure, x.shape[-1])
+    x = np.ascontiguousarray(x if kind is None else add_structure(x, kind), dtype=np.float32)
     n, length, _ = x.shape
     wt_pred = f(x)
 
@@ -76,6 +86,8 @@ def ism(
         variants = x[s]
         rows = np.arange(s.size)
         variants[rows, p, :4] = _EYE[a]
+        if kind is not None:
+            variants = add_structure(variants, kind)
         deltas[s, p, a] = f(variants) - wt_pred[s]
     return deltas[0] if single else deltas
 

@@ -21,6 +21,7 @@ from scipy import stats
 
 from .data import ALPHABET
 from .errors import DataError
+from .evaluate import pearson
 from .motifs import ic_scaled, kmer_pfm
 
 __all__ = [
@@ -260,12 +261,6 @@ def structure_track(
 # performance
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    if len(a) < 2 or np.std(a) == 0 or np.std(b) == 0:
-        return float("nan")
-    return float(np.corrcoef(a, b)[0, 1])
-
-
 def scatter_pred(
     df_or_y: pd.DataFrame | np.ndarray,
     pred: np.ndarray | None = None,
@@ -321,7 +316,7 @@ def scatter_pred(
         ax.figure.colorbar(sc, ax=ax, label=color_label or "")
     else:
         ax.scatter(y, p, s=s, alpha=alpha, color="C0", rasterized=True, lw=0)
-    r = _pearson(y, p)
+    r = pearson(y, p)
     ax.text(0.03, 0.97, f"r = {r:.3f}\nn = {y.size:,}", transform=ax.transAxes, va="top", ha="left")
     return _finish(ax, xlabel, ylabel, title)
 

@@ -203,7 +203,7 @@ def structure_profile(
     """
     key = str(kind).lower()
     if key not in KINDS:
-        raise ValueError(f"unknown structure kind {kind!r}; use one of {sorted(KINDS)}")
+        raise DataError(f"unknown structure kind {kind!r}; use one of {sorted(KINDS)}")
     clean = [_clean(s, i) for i, s in enumerate(seqs)]
     for i, s in enumerate(clean):
         if len(s) > length:

@@ -23,9 +23,9 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_path, load_json, save_json, write_text
+from ._io import _to_builtin, atomic_path, load_json, save_json, write_text
 from .errors import DataError, ModelError
-from .evaluate import pearson, spearman
+from .evaluate import evaluate, pearson
 
 CHECKPOINT_FILE = "checkpoint.npz"
 HISTORY_FILE = "history.csv"
@@ -458,7 +458,8 @@ def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
 
 
 def _jsonable(obj: Any) -> Any:
-    return json.loads(json.dumps(obj, default=str))
+    """What the metadata reads like after a round trip through disk (NaN -> None)."""
+    return json.loads(json.dumps(_to_builtin(obj), default=str))
 
 
 def train_or_load(
@@ -526,11 +527,11 @@ def train_or_load(
         **{k: v for k, v in sorted(fit_kwargs.items()) if k not in ("verbose", "on_epoch_end", "max_epochs_this_call")},
     })
     if not retrain and path.exists() and Path(f"{path}.json").exists():
-        model, meta = load_model(path)
-        if meta.get("params") == params:
+        if load_json(f"{path}.json").get("params") == params:  # cheap check before the model load
+            model, meta = load_model(path)
             check_inputs(model, dataset.test.x, "dataset")
             if verbose:
-                print(f"loaded {path} (test r = {meta.get('metrics', {}).get('test_pearson', float('nan')):.3f})")
+                print(f"loaded {path} (test r = {meta.get('metrics', {}).get('test_pearson')})")
             return model, meta, dataset
         if verbose:
             print(f"{path} was trained with other parameters; training again")
@@ -547,8 +548,7 @@ def train_or_load(
     if not result.finished:
         # An interrupted call (max_epochs_this_call): nothing to cache yet.
         return model, {"params": params, "finished": False, "epochs_run": result.epochs_run}, dataset
-    p_test = _forward(model, 2048)(dataset.test.x)
-    y_test = np.asarray(dataset.test.y, dtype=np.float64).reshape(len(p_test), -1)[:, 0]
+    test = evaluate(model, dataset.test)
     import keras
 
     meta = _jsonable({
@@ -556,8 +556,8 @@ def train_or_load(
         "experiment": experiment, "normalization": normalization, "inputs": inputs, "variant": variant,
         "data_dir": params["data_dir"], "transform": getattr(dataset, "transform", None),
         "metrics": {
-            "test_pearson": pearson(y_test, p_test), "test_spearman": spearman(y_test, p_test),
-            "n_test": int(len(y_test)), "best_valid_pearson": result.best_valid_pearson,
+            "test_pearson": test["pearson"], "test_spearman": test["spearman"],
+            "n_test": test["n"], "best_valid_pearson": result.best_valid_pearson,
             "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "stopped_early": result.stopped_early,
         },
         "n_params": int(model.count_params()),
@@ -567,5 +567,5 @@ def train_or_load(
     })
     save_model(model, path, meta)
     if verbose:
-        print(f"saved {path} (test r = {meta['metrics']['test_pearson']:.3f})")
+        print(f"saved {path} (test r = {meta['metrics']['test_pearson']})")
     return model, meta, dataset

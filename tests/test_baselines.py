@@ -76,3 +76,21 @@ def test_kmer_ridge_learns_planted_motif() -> None:
         KmerRidge(k=2).predict(test.x)
     with pytest.raises(ModelError, match="no valid split"):
         KmerRidge(k=2, alpha=(1.0, 2.0)).fit(train)
+
+
+def test_kmer_ridge_never_picks_an_undefined_validation_score():
+    """A huge first alpha gives constant predictions (validation r undefined): it must
+    not win over a later alpha with a real score."""
+    from types import SimpleNamespace
+
+    from rbgia.baselines import KmerRidge
+    from rbgia.data import one_hot
+
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGU"), 20)) for _ in range(300)]
+    x = one_hot(seqs, length=20)
+    y = np.array([s.count("GC") for s in seqs], dtype=np.float32)[:, None]
+    train = SimpleNamespace(x=x[:200], y=y[:200])
+    valid = SimpleNamespace(x=x[200:], y=y[200:])
+    model = KmerRidge(k=(2,), alpha=(1e30, 1.0)).fit(train, valid)
+    assert model.alpha_ == 1.0

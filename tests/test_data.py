@@ -549,3 +549,12 @@ def test_empty_sequence_in_deepbind(deepbind_dir):
     (d / "sequences.tsv").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"sequences.tsv line 4 has no sequence"):
         load_rnacompete(d, "RNCMPT00001", cache_dir=None)
+
+
+def test_empty_per_set_file(tmp_path):
+    rng = np.random.default_rng(0)
+    seqs = _random_seqs(10, rng)
+    write_per_set(tmp_path / "E1_P_setA.txt", rng.normal(size=10), seqs)
+    (tmp_path / "E1_P_setB.txt").write_text("")
+    with pytest.raises(DataError, match="is empty; download it again"):
+        load_rnacompete(tmp_path, "E1", cache_dir=None)

@@ -247,3 +247,12 @@ def test_known_motif_from_truth_then_meme(tmp_path):
     assert known_motif(real, "RNCMPT00168", ref) == "UGCAUG"
     assert known_motif(real, "RNCMPT99999", ref) is None
     assert known_motif(real, "RNCMPT00168") is None  # no reference folder given
+
+
+def test_motif_matches_windows_stay_inside_short_probes():
+    from rbgia.motifs import motif_matches
+
+    # Probe 2 ends in UGCA: a trailing N must not match the padding past its end.
+    found = motif_matches(["UGCAUGCCCCCCCCC", "AAAAUGCA"], "UGCAN")
+    assert found["mismatches"].tolist() == [0, 3]
+    assert found["n_exact"].tolist() == [1, 0]
