@@ -72,7 +72,16 @@ KERNEL_NAME = "python3"
 
 
 class BookError(RbgiaError, RuntimeError):
-    """A notebook failed, the book's configuration is wrong, or the build failed."""
+    """A notebook failed, the book's configuration is wrong, or the build failed.
+
+    For a failed cell, ``cell`` holds ``{"index", "exec_count", "ename", "evalue"}`` and
+    ``partial`` the path of the partially executed notebook (both None otherwise).
+    """
+
+    def __init__(self, message: str, *, cell: dict | None = None, partial: Path | None = None) -> None:
+        super().__init__(message)
+        self.cell = cell
+        self.partial = partial
 
 
 @dataclass(frozen=True)
@@ -321,7 +330,9 @@ def execute(
         raise BookError(
             f"{source.relative_to(root) if source.is_relative_to(root) else source} failed in cell "
             f"{err.cell_index} (In [{err.exec_count}]): {err.ename}: {evalue[:300]}; "
-            f"partially executed notebook: {partial}"
+            f"partially executed notebook: {partial}",
+            cell={"index": err.cell_index, "exec_count": err.exec_count, "ename": err.ename, "evalue": evalue},
+            partial=partial,
         ) from None
     os.replace(partial, output)
     return time.perf_counter() - start

@@ -6,11 +6,12 @@ Usage (what the Snakefile runs; also handy by hand)::
         results/SIMRBFOX1/notebooks/05_gia.log-seq-paper-s0.ipynb \
         --params '{"experiment": "SIMRBFOX1", "data_dir": "data/simulated"}' --threads 2
 
-The executed notebook is written to a temporary name beside the target and renamed
-on success, so an interrupted job never leaves a notebook that looks finished. On a
-failure the partly executed notebook is kept as ``<target>.failed.ipynb`` and the last
-lines on stderr name the notebook, the cell and the exception, so the rule's log (and
-Snakemake's ``--show-failed-logs``) says where it broke.
+It runs the notebook through :func:`rbgia.book.execute`, as ``make book`` does: the
+executed notebook is written beside the target and renamed on success, so an
+interrupted job never leaves a notebook that looks finished. On a failure the partly
+executed notebook is kept as ``<target>.failed.ipynb`` and the last lines on stderr
+name the notebook, the cell and the exception, so the rule's log (and Snakemake's
+``--show-failed-logs``) says where it broke.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import json
 import logging
 import os
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,20 +33,6 @@ def _limit_threads(threads: int) -> None:
     os.environ["TF_NUM_INTEROP_THREADS"] = str(min(threads, 2))
 
 
-def _failure_message(notebook: str, err: BaseException) -> str:
-    """One paragraph that names the notebook, the cell and the exception."""
-    ename = getattr(err, "ename", type(err).__name__)
-    evalue = getattr(err, "evalue", str(err))
-    count = getattr(err, "exec_count", None)
-    source = str(getattr(err, "source", "") or "")
-    first = next((line for line in source.splitlines() if line.strip()), "")
-    where = f'cell In [{count}]' if count is not None else "startup (kernel or parameters)"
-    msg = f"NOTEBOOK FAILED: {notebook}, {where}: {ename}: {evalue}"
-    if first:
-        msg += f"\n  cell starts with: {first[:120]}"
-    return msg
-
-
 def run_notebook(
     notebook: str | os.PathLike,
     output: str | os.PathLike,
@@ -54,44 +40,39 @@ def run_notebook(
     threads: int = 1,
     cwd: str | os.PathLike = REPO,
 ) -> Path:
-    """Execute ``notebook`` with ``parameters`` into ``output`` (atomic); return ``output``.
+    """Execute ``notebook`` with ``parameters`` into ``output`` through
+    :func:`rbgia.book.execute` (the kernel, environment and atomic write of
+    ``make book``); return ``output``.
 
     Raises
     ------
-    papermill.PapermillExecutionError
-        When a cell fails (after printing which one to stderr).
+    rbgia.book.BookError
+        When a cell fails, after printing ``NOTEBOOK FAILED: <notebook>, cell In [n]:
+        <error>`` to stderr and keeping the partial notebook as ``<output>.failed.ipynb``.
     """
-    import papermill as pm  # noqa: PLC0415 (slow import, only when running)
+    from rbgia.book import BookError, execute  # noqa: PLC0415 (slow import, only when running)
 
     _limit_threads(threads)
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    for stale in output.parent.glob(f".{output.stem}.*.tmp.ipynb"):
-        stale.unlink(missing_ok=True)  # left by a killed run (Snakemake runs one job per output)
-    tmp = output.with_name(f".{output.stem}.{os.getpid()}.tmp.ipynb")
     failed = output.with_name(f"{output.stem}.failed.ipynb")
-    start = time.time()
     print(f"running {notebook} -> {output} with {json.dumps(parameters, sort_keys=True)}", file=sys.stderr, flush=True)
     try:
-        pm.execute_notebook(
-            str(notebook),
-            str(tmp),
-            parameters=parameters,
-            cwd=str(cwd),
-            log_output=True,
-            progress_bar=False,
-        )
-    except BaseException as err:
-        if tmp.exists():
-            os.replace(tmp, failed)
-        print(str(err), file=sys.stderr)  # papermill's traceback of the cell
-        print(_failure_message(str(notebook), err), file=sys.stderr, flush=True)
-        if tmp.exists() or failed.exists():
+        seconds = execute(Path(notebook), output, parameters, root=Path(cwd), log_output=True)
+    except BookError as err:
+        where = "startup (kernel or parameters)"
+        if err.cell is not None:
+            where = f"cell In [{err.cell['exec_count']}]: {err.cell['ename']}: {err.cell['evalue']}"
+        print(f"NOTEBOOK FAILED: {notebook}, {where}", file=sys.stderr, flush=True)
+        if err.partial is not None and Path(err.partial).exists():
+            os.replace(err.partial, failed)
             print(f"  partly executed notebook: {failed}", file=sys.stderr, flush=True)
         raise
-    os.replace(tmp, output)
+    except BaseException as err:  # kernel start-up, missing parameters, interruption
+        print(f"NOTEBOOK FAILED: {notebook}, startup (kernel or parameters): {type(err).__name__}: {err}",
+              file=sys.stderr, flush=True)
+        raise
     failed.unlink(missing_ok=True)
-    print(f"done {notebook} in {time.time() - start:.1f} s", file=sys.stderr, flush=True)
+    print(f"done {notebook} in {seconds:.1f} s", file=sys.stderr, flush=True)
     return output
 
 
