@@ -236,6 +236,14 @@ def _layout(data_dir: str | os.PathLike) -> tuple[str, Path]:
     )
 
 
+def fingerprint(data_dir: str | os.PathLike, experiment: str) -> str:
+    """Hash of the files ``experiment`` is read from (paths, sizes, mtimes), without
+    parsing them: records made from these files can check they are still current."""
+    layout, data_dir = _layout(data_dir)
+    files = _resolve_files(layout, data_dir, str(experiment))
+    return _digest({k: _file_id(p) for k, p in files.items()})
+
+
 def list_experiments(data_dir: str | os.PathLike) -> list[str]:
     """Experiment ids available in ``data_dir`` (either layout), sorted for the per-set
     layout, in column order for the DeepBind layout. Per-set experiments are listed

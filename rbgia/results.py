@@ -220,8 +220,8 @@ class TrainedConfig:
     data
         The :class:`rbgia.data.RNAcompeteData` it was trained on (``None`` likewise).
     history
-        Per-epoch training history (``epoch``, ``loss``, ``valid_pearson`` and, for
-        :func:`rbgia.plotting.learning_curves`, ``val_pearson``, ``lr``).
+        Per-epoch training history (``epoch``, ``loss``, ``valid_pearson``, ``lr``, ...),
+        as :func:`rbgia.plotting.learning_curves` reads it.
     baselines
         Fitted baseline predictors by name (``kmer_ridge``, ``shallow_cnn``) when trained.
     """
@@ -240,11 +240,8 @@ TRAIN_NOTEBOOK = "02_residualbind"
 def _history(meta: Mapping[str, Any]) -> pd.DataFrame:
     path = meta.get("history")
     if not path or not Path(path).is_file():
-        return pd.DataFrame(columns=["epoch", "loss", "valid_pearson", "val_pearson", "lr"])
-    hist = pd.read_csv(path)
-    if "valid_pearson" in hist.columns:
-        hist["val_pearson"] = hist["valid_pearson"]  # the name plotting.learning_curves reads
-    return hist
+        return pd.DataFrame(columns=["epoch", "loss", "valid_pearson", "lr"])
+    return pd.read_csv(path)
 
 
 def _metrics(predict: Any, split: Any) -> dict[str, float]:
@@ -296,15 +293,20 @@ def train_and_record(
     verbose
         Passed to training (1: one line per epoch).
     """
+    from .data import fingerprint
     from .train import fit, train_or_load
 
     config = config_dict(normalization, inputs, variant, seed)
     path = results_path(results_dir, experiment, notebook, config)
     data_key = str(Path(data_dir).resolve())
+    files_key = fingerprint(data_dir, experiment)
     if reuse_record and path.is_file():
         old = load_json(path)
-        # Any epochs: a record from a longer run (the workflow's) is better, not stale.
-        if old.get("data_dir") == data_key and (not baselines or old.get("baselines")):
+        # Any epochs: a record from a longer run (the workflow's) is better, not stale;
+        # but data files rewritten since make it stale.
+        if (old.get("data_dir"), old.get("data_fingerprint")) == (data_key, files_key) and (
+            not baselines or old.get("baselines")
+        ):
             return TrainedConfig(old, path)
     model, meta, data = train_or_load(
         data_dir, experiment, normalization=normalization, inputs=inputs, variant=variant, seed=seed,
@@ -313,6 +315,7 @@ def train_and_record(
     metrics = meta.get("metrics", {})
     record: dict[str, Any] = {
         "data_dir": data_key,
+        "data_fingerprint": files_key,
         "epochs": int(epochs),
         "n_train": len(data.train.x),
         "n_valid": len(data.valid.x),

@@ -50,3 +50,23 @@ def test_allow_nan_stores_null(tmp_path):
     assert rec["rows"] == [{"ratio": None, "n": 3}]
     assert rec["ok"] == 0.25 and rec["missing"] is None
     assert results.read_results(tmp_path, "A", "07_gc_bias") == rec
+
+
+def test_reuse_record_only_while_the_data_files_are_unchanged(sim_dir, tmp_path):
+    import os
+    import shutil
+
+    from rbgia.results import train_and_record
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    for name in ("sequences.tsv", "targets.tsv"):
+        shutil.copy(sim_dir / name, data_dir / name)
+    kw = dict(results_dir=tmp_path / "results", epochs=1, baselines=False)
+    first = train_and_record(data_dir, "SIMNULL", **kw)
+    again = train_and_record(data_dir, "SIMNULL", reuse_record=True, **kw)
+    assert again.model is None and again.record == first.record  # reused: nothing loaded
+    os.utime(data_dir / "targets.tsv", ns=(1, 1))  # the data files changed since
+    fresh = train_and_record(data_dir, "SIMNULL", reuse_record=True, **kw)
+    assert fresh.model is not None
+    assert fresh.record["data_fingerprint"] != first.record["data_fingerprint"]
