@@ -116,21 +116,7 @@ def toc_notebooks(root: str | os.PathLike = REPO) -> list[str]:
     toc_path = Path(root) / "_toc.yml"
     if not toc_path.is_file():
         raise BookError(f"{toc_path} is missing; run from the repository root or pass --root")
-    names: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, Mapping):
-            f = node.get("file")
-            if isinstance(f, str) and f.startswith(EXECUTED + "/"):
-                names.append(Path(f).name.removesuffix(".ipynb"))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(_yaml().safe_load(toc_path.read_text()))
-    return names
+    return [Path(f).name for f in _toc_files(Path(root)) if f.startswith(EXECUTED + "/")]
 
 
 def _expand(value: Any, subs: Mapping[str, str]) -> Any:
