@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -24,37 +23,43 @@ import numpy as np
 import pandas as pd
 
 from ._io import load_json, save_json
+from .config import TrainConfig
 from .errors import DataError
 
 ALL = "_all"
-CONFIG_KEYS = ("normalization", "inputs", "variant", "seed")
-_DEFAULTS = {"normalization": "log", "inputs": "seq", "variant": "paper", "seed": 0}
+CONFIG_KEYS = TrainConfig.field_names()
 
 
-def config_dict(
-    normalization: str = "log", inputs: str = "seq", variant: str = "paper", seed: int = 0
-) -> dict[str, Any]:
-    """The training configuration as a plain dict (the keys of :data:`CONFIG_KEYS`)."""
-    return {"normalization": str(normalization), "inputs": str(inputs), "variant": str(variant), "seed": int(seed)}
+def config_dict(config: TrainConfig | Mapping[str, Any] | str | None = None, inputs: str | None = None,
+                variant: str | None = None, seed: int | None = None, *,
+                normalization: str | None = None) -> dict[str, Any]:
+    """The training configuration as a plain dict (thin wrapper over :class:`rbgia.config.TrainConfig`).
+
+    Called as before, ``config_dict("log", "seq", "paper", 0)`` or with keywords; a
+    :class:`TrainConfig` or mapping is accepted as the first argument.
+    """
+    return _config(config, normalization, inputs, variant, seed).as_dict()
 
 
-def config_tag(
-    normalization: str = "log", inputs: str = "seq", variant: str = "paper", seed: int = 0
-) -> str:
-    """File-name tag of a training configuration, e.g. ``"log-seq-paper-s0"``."""
-    for name, value in (("normalization", normalization), ("inputs", inputs), ("variant", variant)):
-        if not value or any(c in str(value) for c in "-./ "):
-            raise DataError(f"{name}={value!r} cannot go in a file name; use letters, digits and '_'")
-    return f"{normalization}-{inputs}-{variant}-s{int(seed)}"
+def config_tag(config: TrainConfig | Mapping[str, Any] | str | None = None, inputs: str | None = None,
+               variant: str | None = None, seed: int | None = None, *,
+               normalization: str | None = None) -> str:
+    """File-name tag of a training configuration, e.g. ``"log-seq-paper-s0"`` (see :attr:`TrainConfig.tag`)."""
+    return _config(config, normalization, inputs, variant, seed).tag
 
 
-def _tag(config: str | Mapping[str, Any] | None) -> str | None:
+def _config(config: Any, normalization: str | None, inputs: str | None, variant: str | None,
+            seed: int | None) -> TrainConfig:
+    # Backward compatible: a first positional string is the normalization, as it used to be.
+    if isinstance(config, str):
+        config, normalization = None, config
+    return TrainConfig.coerce(config, normalization=normalization, inputs=inputs, variant=variant, seed=seed)
+
+
+def _tag(config: str | Mapping[str, Any] | TrainConfig | None) -> str | None:
     if config is None or isinstance(config, str):
         return config
-    unknown = set(config) - set(CONFIG_KEYS)
-    if unknown:
-        raise DataError(f"config has unknown keys {sorted(unknown)}; use only {list(CONFIG_KEYS)}")
-    return config_tag(**{**_DEFAULTS, **config})
+    return TrainConfig.coerce(config).tag
 
 
 def _stem(notebook: str) -> str:
@@ -66,7 +71,7 @@ def results_path(
     results_dir: str | os.PathLike,
     experiment: str | None,
     notebook: str,
-    config: str | Mapping[str, Any] | None = None,
+    config: str | Mapping[str, Any] | TrainConfig | None = None,
 ) -> Path:
     """Path of one record: ``results_dir/<experiment>/<notebook>[.<config_tag>].json``.
 
@@ -110,7 +115,7 @@ def write_results(
     experiment: str | None,
     notebook: str,
     record: Mapping[str, Any],
-    config: str | Mapping[str, Any] | None = None,
+    config: str | Mapping[str, Any] | TrainConfig | None = None,
     *,
     allow_nan: bool = False,
 ) -> Path:
@@ -132,8 +137,8 @@ def write_results(
         _check_finite(record)
     path = results_path(results_dir, experiment, notebook, config)
     out: dict[str, Any] = {"experiment": ALL if experiment is None else str(experiment), "notebook": _stem(notebook)}
-    if isinstance(config, Mapping):
-        out["config"] = {**_DEFAULTS, **config}
+    if isinstance(config, (Mapping, TrainConfig)):
+        out["config"] = TrainConfig.coerce(config).as_dict()
     elif isinstance(config, str):
         out["config_tag"] = config
     out.update(record)
@@ -144,7 +149,7 @@ def read_results(
     results_dir: str | os.PathLike,
     experiment: str | None,
     notebook: str,
-    config: str | Mapping[str, Any] | None = None,
+    config: str | Mapping[str, Any] | TrainConfig | None = None,
 ) -> dict[str, Any]:
     """Read one record written by :func:`write_results`.
 
@@ -202,150 +207,6 @@ def collect(results_dir: str | os.PathLike, notebook: str) -> pd.DataFrame:
     return df[cols].sort_values([c for c in lead if c in df.columns]).reset_index(drop=True)
 
 
-# --------------------------------------------------------------------------- training records
-
-
-@dataclass(frozen=True)
-class TrainedConfig:
-    """One training configuration of one experiment, evaluated and recorded.
-
-    Attributes
-    ----------
-    record
-        What was written to ``path`` (see :func:`train_and_record`).
-    path
-        The JSON record.
-    model
-        The ResidualBind Keras model (``None`` when the record was reused unloaded).
-    data
-        The :class:`rbgia.data.RNAcompeteData` it was trained on (``None`` likewise).
-    history
-        Per-epoch training history (``epoch``, ``loss``, ``valid_pearson``, ``lr``, ...),
-        as :func:`rbgia.plotting.learning_curves` reads it.
-    baselines
-        Fitted baseline predictors by name (``kmer_ridge``, ``shallow_cnn``) when trained.
-    """
-
-    record: dict
-    path: Path
-    model: Any = None
-    data: Any = None
-    history: pd.DataFrame = field(default_factory=pd.DataFrame)
-    baselines: dict = field(default_factory=dict)
-
-
-TRAIN_NOTEBOOK = "02_residualbind"
-
-
-def _history(meta: Mapping[str, Any]) -> pd.DataFrame:
-    path = meta.get("history")
-    if not path or not Path(path).is_file():
-        return pd.DataFrame(columns=["epoch", "loss", "valid_pearson", "lr"])
-    return pd.read_csv(path)
-
-
-def _metrics(predict: Any, split: Any) -> dict[str, float]:
-    from .evaluate import evaluate
-
-    m = evaluate(predict, split)
-    return {"test_pearson": m["pearson"], "test_spearman": m["spearman"]}
-
-
-def train_and_record(
-    data_dir: str | os.PathLike,
-    experiment: str,
-    *,
-    normalization: str = "log",
-    inputs: str = "seq",
-    variant: str = "paper",
-    seed: int = 0,
-    results_dir: str | os.PathLike = "results",
-    epochs: int = 10,
-    baselines: bool = True,
-    kmer_k: Sequence[int] = (1, 2, 3, 4, 5, 6),
-    kmer_alpha: Sequence[float] = (0.1, 1.0, 10.0, 100.0),
-    cnn_epochs: int | None = None,
-    reuse_record: bool = False,
-    notebook: str = TRAIN_NOTEBOOK,
-    verbose: int = 0,
-) -> TrainedConfig:
-    """Train (or load, via :func:`rbgia.train.train_or_load`) ResidualBind for one
-    configuration, fit the baselines on the same split, evaluate on set B and write
-    the record ``results_dir/<experiment>/<notebook>.<config_tag>.json``.
-
-    The record holds ``config``, ``data_dir``, ``epochs``, ``n_train``/``n_valid``/
-    ``n_test``, ``test_pearson``, ``test_spearman``, ``valid_pearson`` (best epoch),
-    ``best_epoch``, ``epochs_run``, ``transform`` (fitted on the training split) and,
-    with ``baselines``, ``baselines.kmer_ridge`` / ``baselines.shallow_cnn`` (each
-    ``test_pearson``, ``test_spearman``) - the schema :func:`collect` flattens.
-
-    Parameters
-    ----------
-    data_dir, experiment, normalization, inputs, variant, seed, results_dir, epochs
-        As in :func:`rbgia.train.train_or_load` (the model cache is shared).
-    baselines
-        Also fit ridge regression on k-mer counts (``kmer_k``, ``kmer_alpha`` chosen on
-        validation) and a shallow DeepBind-like CNN (``cnn_epochs``, default ``epochs``).
-    reuse_record
-        Return an existing record without loading anything when it was made from the
-        same data folder (with any ``epochs``: the record says which) and has baselines
-        if asked for.
-    verbose
-        Passed to training (1: one line per epoch).
-    """
-    from .data import fingerprint
-    from .train import fit, train_or_load
-
-    config = config_dict(normalization, inputs, variant, seed)
-    path = results_path(results_dir, experiment, notebook, config)
-    data_key = str(Path(data_dir).resolve())
-    files_key = fingerprint(data_dir, experiment)
-    if reuse_record and path.is_file():
-        old = load_json(path)
-        # Any epochs: a record from a longer run (the workflow's) is better, not stale;
-        # but data files rewritten since make it stale.
-        if (old.get("data_dir"), old.get("data_fingerprint")) == (data_key, files_key) and (
-            not baselines or old.get("baselines")
-        ):
-            return TrainedConfig(old, path)
-    model, meta, data = train_or_load(
-        data_dir, experiment, normalization=normalization, inputs=inputs, variant=variant, seed=seed,
-        results_dir=results_dir, epochs=int(epochs), verbose=verbose,
-    )
-    metrics = meta.get("metrics", {})
-    record: dict[str, Any] = {
-        "data_dir": data_key,
-        "data_fingerprint": files_key,
-        "epochs": int(epochs),
-        "n_train": len(data.train.x),
-        "n_valid": len(data.valid.x),
-        "n_test": len(data.test.x),
-        "test_pearson": metrics.get("test_pearson"),
-        "test_spearman": metrics.get("test_spearman"),
-        "valid_pearson": metrics.get("best_valid_pearson"),
-        "best_epoch": metrics.get("best_epoch"),
-        "epochs_run": metrics.get("epochs_run"),
-        "n_params": meta.get("n_params"),
-        "transform": {k: data.transform.get(k) for k in ("normalization", "stats", "clip_rule", "min", "clip", "mean", "sd")},
-    }
-    fitted: dict[str, Any] = {}
-    if baselines:
-        from .baselines import KmerRidge
-        from .model import deepbind_cnn
-
-        ridge = KmerRidge(k=tuple(kmer_k), alpha=list(kmer_alpha)).fit(data.train, data.valid)
-        cnn = deepbind_cnn(data.train.x.shape[1:], seed=seed)
-        cnn_fit = fit(cnn, data, epochs=int(cnn_epochs or epochs), seed=seed, verbose=0)
-        fitted = {"kmer_ridge": ridge, "shallow_cnn": cnn}
-        record["baselines"] = {
-            "kmer_ridge": {**_metrics(ridge, data.test), "k": list(kmer_k), "alpha": ridge.alpha_},
-            "shallow_cnn": {**_metrics(cnn, data.test), "epochs": cnn_fit.epochs_run,
-                            "valid_pearson": cnn_fit.best_valid_pearson},
-        }
-    write_results(results_dir, experiment, notebook, record, config)
-    return TrainedConfig(load_json(path), path, model, data, _history(meta), fitted)
-
-
 # --------------------------------------------------------------------------- benchmark tables
 
 BASELINE_LABELS = {"kmer_ridge": "k-mer ridge", "shallow_cnn": "shallow CNN"}
@@ -353,25 +214,25 @@ _REPORTED_INPUTS = {"sequence": "seq", "sequence+PU": "pu", "sequence+PHIME": "p
 
 
 def benchmark_grid(
-    normalization: str = "log",
-    inputs: str = "seq",
-    variant: str = "paper",
-    seed: int = 0,
+    config: TrainConfig | Mapping[str, Any] | str | None = None,
+    inputs: str | None = None,
+    variant: str | None = None,
+    seed: int | None = None,
     normalizations: Sequence[str] = ("log", "clip"),
     inputs_kinds: Sequence[str] = ("seq", "pu", "phime"),
+    *,
+    normalization: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The configurations a benchmark compares: the reference one first, then the other
-    ``normalizations`` (same inputs) and the other ``inputs_kinds`` (same normalization)."""
-    ref = config_dict(normalization, inputs, variant, seed)
-    grid = [ref]
-    for norm in normalizations:
-        grid.append({**ref, "normalization": str(norm)})
-    for kind in inputs_kinds:
-        grid.append({**ref, "inputs": str(kind)})
+    """The configurations a benchmark compares: the reference one (``config``, see
+    :class:`rbgia.config.TrainConfig`) first, then the other ``normalizations`` (same
+    inputs) and the other ``inputs_kinds`` (same normalization), as plain dicts."""
+    ref = _config(config, normalization, inputs, variant, seed)
+    grid = [ref, *(ref.replace(normalization=str(n)) for n in normalizations),
+            *(ref.replace(inputs=str(k)) for k in inputs_kinds)]
     out: list[dict[str, Any]] = []
     for cfg in grid:
-        if cfg not in out:
-            out.append(cfg)
+        if cfg.as_dict() not in out:
+            out.append(cfg.as_dict())
     return out
 
 
@@ -452,3 +313,12 @@ def summarize(long: pd.DataFrame, reported: pd.DataFrame | None = None) -> pd.Da
         out = out.merge(rep, on=keys, how="left")
     out = out.astype(object)
     return out.where(out.notna(), None)
+
+
+def __getattr__(name: str) -> Any:
+    # train_and_record moved to rbgia.train (training lives there); results must not import train eagerly.
+    if name in ("train_and_record", "TrainedConfig", "TRAIN_NOTEBOOK"):
+        from . import train
+
+        return getattr(train, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,14 +18,16 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ._io import _to_builtin, atomic_path, load_json, save_json, write_text
+from .config import TrainConfig
 from .errors import DataError, ModelError
 from .evaluate import evaluate, pearson
+from .results import results_path, write_results
 
 CHECKPOINT_FILE = "checkpoint.npz"
 HISTORY_FILE = "history.csv"
@@ -465,11 +467,12 @@ def _jsonable(obj: Any) -> Any:
 def train_or_load(
     data_dir: str | os.PathLike,
     experiment: str,
+    config: TrainConfig | Mapping[str, Any] | str | None = None,
     *,
-    normalization: str = "log",
-    inputs: str = "seq",
-    variant: str = "paper",
-    seed: int = 0,
+    normalization: str | None = None,
+    inputs: str | None = None,
+    variant: str | None = None,
+    seed: int | None = None,
     results_dir: str | os.PathLike = "results",
     epochs: int = 300,
     patience: int = 25,
@@ -483,19 +486,18 @@ def train_or_load(
 ) -> tuple[Any, dict, Any]:
     """The model cache notebooks share: load the dataset, then reuse or train ResidualBind.
 
-    The model lives at ``results_dir/<experiment>/models/<normalization>_<inputs>_
-    <variant>_s<seed>.keras``; it is reused when its metadata records the same
-    data directory, data files (fingerprint) and parameters, otherwise trained (resumably, with a checkpoint
-    under ``results_dir/<experiment>/checkpoints/``) and saved with its test metrics.
+    The model lives at ``results_dir/<experiment>/models/<config.tag>.keras``; it is reused when its metadata
+    records the same data directory, data files (fingerprint) and parameters, otherwise trained (resumably, with a
+    checkpoint under ``results_dir/<experiment>/checkpoints/<config.tag>/``) and saved with its test metrics.
 
     Parameters
     ----------
-    data_dir, experiment, normalization, inputs, valid_frac, stats, clip_rule
+    data_dir, experiment, valid_frac, stats, clip_rule
         Passed to :func:`rbgia.data.load_rnacompete` (with ``seed=data_seed``).
-    variant
-        ResidualBind variant (see :func:`rbgia.model.residualbind`).
-    seed
-        Seeds the initial weights and the training run.
+    config
+        The training configuration (:class:`rbgia.config.TrainConfig`, a mapping or a tag);
+        ``normalization``, ``inputs``, ``variant``, ``seed`` may be given as keywords instead.
+        ``seed`` seeds the initial weights and the training run.
     results_dir
         Root of the cache.
     epochs, patience, **fit_kwargs
@@ -508,6 +510,8 @@ def train_or_load(
     (keras.Model, dict, RNAcompeteData)
         The model, its metadata (params, metrics, paths) and the dataset.
     """
+    cfg = TrainConfig.coerce(config, normalization=normalization, inputs=inputs, variant=variant, seed=seed)
+    normalization, inputs, variant, seed = cfg.normalization, cfg.inputs, cfg.variant, cfg.seed
     from . import data as rdata
     from .model import residualbind
 
@@ -515,7 +519,7 @@ def train_or_load(
         data_dir, experiment, normalization=normalization, inputs=inputs, valid_frac=valid_frac, seed=data_seed,
         stats=stats, clip_rule=clip_rule,
     )
-    stem = f"{normalization}_{inputs}_{variant}_s{seed}"
+    stem = cfg.tag
     exp_dir = Path(results_dir) / experiment
     path = exp_dir / "models" / f"{stem}.keras"
     params = _jsonable({
@@ -569,3 +573,144 @@ def train_or_load(
     if verbose:
         print(f"saved {path} (test r = {meta['metrics']['test_pearson']})")
     return model, meta, dataset
+
+
+# --------------------------------------------------------------------------- training records
+
+
+@dataclass(frozen=True)
+class TrainedConfig:
+    """One training configuration of one experiment, evaluated and recorded.
+
+    Attributes
+    ----------
+    record
+        What was written to ``path`` (see :func:`train_and_record`).
+    path
+        The JSON record.
+    model
+        The ResidualBind Keras model (``None`` when the record was reused unloaded).
+    data
+        The :class:`rbgia.data.RNAcompeteData` it was trained on (``None`` likewise).
+    history
+        Per-epoch training history (``epoch``, ``loss``, ``valid_pearson``, ``lr``, ...),
+        as :func:`rbgia.plotting.learning_curves` reads it.
+    baselines
+        Fitted baseline predictors by name (``kmer_ridge``, ``shallow_cnn``) when trained.
+    """
+
+    record: dict
+    path: Path
+    model: Any = None
+    data: Any = None
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    baselines: dict = field(default_factory=dict)
+
+
+TRAIN_NOTEBOOK = "02_residualbind"
+
+
+def _history(meta: Mapping[str, Any]) -> pd.DataFrame:
+    path = meta.get("history")
+    if not path or not Path(path).is_file():
+        return pd.DataFrame(columns=["epoch", "loss", "valid_pearson", "lr"])
+    return pd.read_csv(path)
+
+
+def _metrics(predict: Any, split: Any) -> dict[str, float]:
+    m = evaluate(predict, split)
+    return {"test_pearson": m["pearson"], "test_spearman": m["spearman"]}
+
+
+def train_and_record(
+    data_dir: str | os.PathLike,
+    experiment: str,
+    config: TrainConfig | Mapping[str, Any] | str | None = None,
+    *,
+    normalization: str | None = None,
+    inputs: str | None = None,
+    variant: str | None = None,
+    seed: int | None = None,
+    results_dir: str | os.PathLike = "results",
+    epochs: int = 10,
+    baselines: bool = True,
+    kmer_k: Sequence[int] = (1, 2, 3, 4, 5, 6),
+    kmer_alpha: Sequence[float] = (0.1, 1.0, 10.0, 100.0),
+    cnn_epochs: int | None = None,
+    reuse_record: bool = False,
+    notebook: str = TRAIN_NOTEBOOK,
+    verbose: int = 0,
+) -> TrainedConfig:
+    """Train (or load, via :func:`train_or_load`) ResidualBind for one
+    configuration, fit the baselines on the same split, evaluate on set B and write
+    the record ``results_dir/<experiment>/<notebook>.<config_tag>.json``.
+
+    The record holds ``config``, ``data_dir``, ``epochs``, ``n_train``/``n_valid``/
+    ``n_test``, ``test_pearson``, ``test_spearman``, ``valid_pearson`` (best epoch),
+    ``best_epoch``, ``epochs_run``, ``transform`` (fitted on the training split) and,
+    with ``baselines``, ``baselines.kmer_ridge`` / ``baselines.shallow_cnn`` (each
+    ``test_pearson``, ``test_spearman``) - the schema :func:`collect` flattens.
+
+    Parameters
+    ----------
+    data_dir, experiment, config, normalization, inputs, variant, seed, results_dir, epochs
+        As in :func:`train_or_load` (the model cache is shared).
+    baselines
+        Also fit ridge regression on k-mer counts (``kmer_k``, ``kmer_alpha`` chosen on
+        validation) and a shallow DeepBind-like CNN (``cnn_epochs``, default ``epochs``).
+    reuse_record
+        Return an existing record without loading anything when it was made from the
+        same data folder (with any ``epochs``: the record says which) and has baselines
+        if asked for.
+    verbose
+        Passed to training (1: one line per epoch).
+    """
+    from .data import fingerprint
+
+    cfg = TrainConfig.coerce(config, normalization=normalization, inputs=inputs, variant=variant, seed=seed)
+    config = cfg.as_dict()
+    path = results_path(results_dir, experiment, notebook, config)
+    data_key = str(Path(data_dir).resolve())
+    files_key = fingerprint(data_dir, experiment)
+    if reuse_record and path.is_file():
+        old = load_json(path)
+        # Any epochs: a record from a longer run (the workflow's) is better, not stale;
+        # but data files rewritten since make it stale.
+        if (old.get("data_dir"), old.get("data_fingerprint")) == (data_key, files_key) and (
+            not baselines or old.get("baselines")
+        ):
+            return TrainedConfig(old, path)
+    model, meta, data = train_or_load(data_dir, experiment, cfg, results_dir=results_dir, epochs=int(epochs),
+                                      verbose=verbose)
+    metrics = meta.get("metrics", {})
+    record: dict[str, Any] = {
+        "data_dir": data_key,
+        "data_fingerprint": files_key,
+        "epochs": int(epochs),
+        "n_train": len(data.train.x),
+        "n_valid": len(data.valid.x),
+        "n_test": len(data.test.x),
+        "test_pearson": metrics.get("test_pearson"),
+        "test_spearman": metrics.get("test_spearman"),
+        "valid_pearson": metrics.get("best_valid_pearson"),
+        "best_epoch": metrics.get("best_epoch"),
+        "epochs_run": metrics.get("epochs_run"),
+        "n_params": meta.get("n_params"),
+        "transform": {k: data.transform.get(k) for k in ("normalization", "stats", "clip_rule", "min", "clip", "mean", "sd")},
+    }
+    fitted: dict[str, Any] = {}
+    if baselines:
+        from .baselines import KmerRidge
+        from .model import deepbind_cnn
+
+        ridge = KmerRidge(k=tuple(kmer_k), alpha=list(kmer_alpha)).fit(data.train, data.valid)
+        cnn = deepbind_cnn(data.train.x.shape[1:], seed=cfg.seed)
+        cnn_fit = fit(cnn, data, epochs=int(cnn_epochs or epochs), seed=cfg.seed, verbose=0)
+        fitted = {"kmer_ridge": ridge, "shallow_cnn": cnn}
+        record["baselines"] = {
+            "kmer_ridge": {**_metrics(ridge, data.test), "k": list(kmer_k), "alpha": ridge.alpha_},
+            "shallow_cnn": {**_metrics(cnn, data.test), "epochs": cnn_fit.epochs_run,
+                            "valid_pearson": cnn_fit.best_valid_pearson},
+        }
+    write_results(results_dir, experiment, notebook, record, config)
+    return TrainedConfig(load_json(path), path, model, data, _history(meta), fitted)

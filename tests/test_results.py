@@ -56,7 +56,7 @@ def test_reuse_record_only_while_the_data_files_are_unchanged(sim_dir, tmp_path)
     import os
     import shutil
 
-    from rbgia.results import train_and_record
+    from rbgia.train import train_and_record
 
     data_dir = tmp_path / "data"
     data_dir.mkdir()
@@ -70,3 +70,29 @@ def test_reuse_record_only_while_the_data_files_are_unchanged(sim_dir, tmp_path)
     fresh = train_and_record(data_dir, "SIMNULL", reuse_record=True, **kw)
     assert fresh.model is not None
     assert fresh.record["data_fingerprint"] != first.record["data_fingerprint"]
+
+
+def test_train_config_is_the_one_configuration():
+    from rbgia.config import TrainConfig
+
+    cfg = TrainConfig()
+    assert cfg.tag == "log-seq-paper-s0" == results.config_tag()
+    assert cfg.as_dict() == {"normalization": "log", "inputs": "seq", "variant": "paper", "seed": 0}
+    other = cfg.replace(normalization="clip", seed=3)
+    assert other.tag == "clip-seq-paper-s3" and TrainConfig.from_tag(other.tag) == other
+    assert TrainConfig.from_dict({"inputs": "pu"}) == TrainConfig(inputs="pu")
+    assert results.config_dict(other) == other.as_dict() == results.config_dict("clip", seed=3)
+    assert results.CONFIG_KEYS == TrainConfig.field_names()
+    assert results.results_path("r", "A", "02_residualbind", other).name == "02_residualbind.clip-seq-paper-s3.json"
+    with pytest.raises(DataError, match=r"unknown keys \['epochs'\]"):
+        TrainConfig.from_dict({"epochs": 3})
+    for bad in ({"seed": -1}, {"seed": 1.5}, {"seed": True}, {"inputs": "PU"}, {"variant": ""}):
+        with pytest.raises(DataError, match="use one of|int >= 0"):
+            TrainConfig(**bad)
+    with pytest.raises(DataError, match="not a configuration tag"):
+        TrainConfig.from_tag("log_seq")
+    with pytest.raises(DataError, match="pass the configuration once"):
+        TrainConfig.coerce(cfg, seed=1)
+    assert TrainConfig.coerce(cfg.as_dict(), seed=0) == cfg == TrainConfig.coerce(None)
+    grid = results.benchmark_grid(other, normalizations=("log",), inputs_kinds=("seq", "pu"))
+    assert [TrainConfig.from_dict(c).tag for c in grid] == ["clip-seq-paper-s3", "log-seq-paper-s3", "clip-pu-paper-s3"]

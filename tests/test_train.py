@@ -165,10 +165,10 @@ def test_bad_input_errors(tmp_path: Path) -> None:
 def test_train_or_load_caches(sim_dir: Path, tmp_path: Path) -> None:
     kw = dict(results_dir=tmp_path, epochs=2, verbose=0, data_seed=0)
     model, meta, data = train_or_load(sim_dir, "SIMHUR", **kw)
-    path = tmp_path / "SIMHUR" / "models" / "log_seq_paper_s0.keras"
+    path = tmp_path / "SIMHUR" / "models" / "log-seq-paper-s0.keras"
     assert path.exists() and meta["params"]["epochs"] == 2 and meta["metrics"]["epochs_run"] == 2
     assert meta["metrics"]["test_pearson"] == pytest.approx(evaluate(model, data.test)["pearson"], abs=1e-6)
-    assert (tmp_path / "SIMHUR" / "checkpoints" / "log_seq_paper_s0" / "history.csv").exists()
+    assert (tmp_path / "SIMHUR" / "checkpoints" / "log-seq-paper-s0" / "history.csv").exists()
     stamp = os.stat(path).st_mtime_ns
     model2, meta2, _ = train_or_load(sim_dir, "SIMHUR", **kw)
     assert os.stat(path).st_mtime_ns == stamp and meta2 == meta  # reused, not retrained
