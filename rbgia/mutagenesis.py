@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DataError
-from .gia import _structure_kind, add_structure
+from .stemloop import add_structure, structure_kind
 from .inference import as_predict
 
 _EYE = np.eye(4, dtype=np.float32)
@@ -66,7 +66,7 @@ def ism(
     if x.shape[0] == 0:
         raise DataError("ism got 0 sequences; pass at least one sequence")
     f = as_predict(predict, task=task, batch_size=batch_size)
-    kind = _structure_kind(recompute_structure, x.shape[-1])
+    kind = structure_kind(recompute_structure, x.shape[-1])
     x = np.ascontiguousarray(x if kind is None else add_structure(x, kind), dtype=np.float32)
     n, length, _ = x.shape
     wt_pred = f(x)

@@ -386,3 +386,15 @@ def test_hairpin_context_with_structure_model(bg):
     assert sl > 0.8 and sl > flat + 0.2
     # a motif in the stem keeps it paired (partner re-complemented)
     assert abs(df["mean"].iloc[1]) < 0.1
+
+
+def test_a_session_passed_in_is_never_modified_and_conflicting_task_is_an_error():
+    bg = profile_background(one_hot(["ACGU" * 10 + "A"] * 20), n=20, seed=0)
+    session = GIA(pwm, bg)
+    scan = kmer_scan(session, k=2, start=5, chunk_size=7)
+    assert session.chunk_size != 7 and len(scan) == 16
+    with pytest.raises(DataError, match="task=1 conflicts with the GIA session's task=0"):
+        kmer_scan(session, k=2, start=5, task=1)
+    with pytest.raises(DataError, match="batch_size=3 conflicts"):
+        global_importance(session, None, ("UGCAUG", 17), batch_size=3)
+    assert session.replace(chunk_size=session.chunk_size) is session

@@ -1,0 +1,169 @@
+"""Patterns and embedding: parse ``(pattern, start)`` specs and write them into sequences.
+
+Positions are 0-based starts; patterns are strings (``ACGU``, ``T`` read as ``U``,
+``N`` keeps the background base) or ``(k, 4)`` matrices (an all-zero row keeps the
+background base).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import DataError, PatternError
+from .data import ALPHABET  # engineer A moves this to .sequence
+from .stemloop import add_structure, check_stem, structure_kind
+
+EYE = np.eye(4, dtype=np.float32)
+_LETTERS = {c: i for i, c in enumerate(ALPHABET)} | {"T": 3}
+
+
+def pattern_rows(pattern: Any) -> tuple[np.ndarray, np.ndarray, str]:
+    """(k, 4) float32 rows, (k,) bool 'write' mask and a printable label."""
+    if isinstance(pattern, str):
+        s = pattern.upper()
+        bad = sorted(set(s) - set(_LETTERS) - {"N"})
+        if bad:
+            raise PatternError(f"pattern {pattern!r} has letters {bad} outside ACGUTN; use RNA/DNA letters (N keeps the background)")
+        if not s:
+            raise PatternError("empty pattern ''; pass at least one letter")
+        write = np.array([c != "N" for c in s])
+        codes = np.array([_LETTERS.get(c, 0) for c in s])
+        rows = EYE[codes] * write[:, None]
+        return rows, write, s
+    mat = np.asarray(pattern, dtype=np.float32)
+    if mat.ndim != 2 or mat.shape[1] != 4 or mat.shape[0] == 0:
+        raise PatternError(f"pattern matrix has shape {mat.shape}; pass a string or a (k, 4) one-hot matrix over ACGU")
+    write = mat.sum(1) != 0
+    label = "".join(ALPHABET[i] if w else "N" for i, w in zip(mat.argmax(1), write))
+    return mat, write, label
+
+
+def _as_specs(patterns: Any) -> list[tuple[Any, int]]:
+    """Accept one ``(pattern, start)`` or a list of them."""
+    if isinstance(patterns, tuple) and len(patterns) == 2 and isinstance(patterns[1], (int, np.integer)):
+        return [patterns]
+    try:
+        specs = list(patterns)
+    except TypeError:
+        raise PatternError(f"patterns must be (pattern, start) or a list of them; got {type(patterns).__name__}") from None
+    for spec in specs:
+        if not (isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], (int, np.integer))):
+            raise PatternError(f"pattern spec {spec!r} is not (pattern, start); pass e.g. ('UGCAUG', 17)")
+    return specs
+
+
+def parse_patterns(patterns: Any, length: int) -> list[tuple[np.ndarray, np.ndarray, int, str]]:
+    """Validate patterns against the sequence length: range, letters and overlaps."""
+    parsed = []
+    for pattern, start in _as_specs(patterns):
+        rows, write, label = pattern_rows(pattern)
+        k, start = rows.shape[0], int(start)
+        if k > length:
+            raise PatternError(
+                f"pattern {label!r} has {k} nt, longer than the sequences ({length} nt); use a shorter pattern"
+            )
+        if start < 0 or start + k > length:
+            raise PatternError(
+                f"pattern {label!r} at start {start} covers [{start}, {start + k}), outside the sequence "
+                f"[0, {length}); pass a start in 0..{length - k}"
+            )
+        parsed.append((rows, write, start, label))
+    spans = sorted((s, s + r.shape[0], lab) for r, _, s, lab in parsed)
+    for (s0, e0, l0), (s1, e1, l1) in zip(spans, spans[1:]):
+        if s1 < e0:
+            raise PatternError(
+                f"patterns {l0!r} at [{s0}, {e0}) and {l1!r} at [{s1}, {e1}) overlap (sequence length {length}); "
+                "move them apart or merge them into one pattern"
+            )
+    return parsed
+
+
+def merge_copies(motif: str, starts: Sequence[int]) -> list[tuple[str, int]]:
+    """Copies of ``motif`` at ``starts``; overlapping copies are merged into one
+    pattern when their shared letters agree (e.g. UGCAUG at 16 and 20)."""
+    motif = motif.upper().replace("T", "U")
+    merged: list[list] = []  # [start, letters dict]
+    for s in sorted(int(s) for s in starts):
+        if merged and s < merged[-1][0] + len(merged[-1][1]):
+            s0, letters = merged[-1]
+            for j, c in enumerate(motif):
+                p = s + j - s0
+                if p < len(letters):
+                    if letters[p] != c:
+                        raise PatternError(
+                            f"copies of {motif!r} at starts {s0} and {s} overlap with different letters at position {s + j}; "
+                            "pick starts whose overlap agrees"
+                        )
+                else:
+                    letters.append(c)
+        else:
+            merged.append([s, list(motif)])
+    return [("".join(letters), s) for s, letters in merged]
+
+
+def embed(
+    x: np.ndarray,
+    patterns: Any,
+    *,
+    stem_loop: tuple[tuple[int, int], tuple[int, int]] | None = None,
+    recompute_structure: bool | str = False,
+) -> np.ndarray:
+    """Embed patterns into copies of ``x``.
+
+    Parameters
+    ----------
+    x
+        One-hot ``(N, L, A)`` (or one sequence ``(L, A)``).
+    patterns
+        ``(pattern, start)`` or a list of them; 0-based starts; a pattern is a
+        string (``N`` keeps the background base, ``T`` read as ``U``) or a
+        ``(k, 4)`` matrix (all-zero rows keep the background base).
+    stem_loop
+        ``(stem, partner)`` ranges: after embedding, re-impose Watson-Crick
+        pairing: a paired position written by a pattern dictates its partner,
+        otherwise the stem side dictates the partner side.
+    recompute_structure
+        ``False``: channels beyond 4 are carried untouched. ``True``: recompute
+        them (6 channels -> PU, 9 -> PHIME). ``"pu"`` / ``"phime"``: output gets
+        ``4 + 2`` / ``4 + 5`` channels computed from the embedded sequences.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new float32 array (``x`` is not modified).
+
+    Raises
+    ------
+    PatternError
+        Out-of-range or overlapping patterns, bad letters, patterns longer than
+        the sequence.
+    """
+    x = np.asarray(x)
+    single = x.ndim == 2
+    if single:
+        x = x[None]
+    if x.ndim != 3 or x.shape[-1] < 4:
+        raise DataError(f"embed needs one-hot sequences (N, L, A>=4); got shape {x.shape}")
+    parsed = parse_patterns(patterns, x.shape[1])
+    out = np.array(x, dtype=np.float32, copy=True)
+    written = np.zeros(x.shape[1], dtype=bool)
+    for rows, write, start, _ in parsed:
+        pos = start + np.flatnonzero(write)
+        out[:, pos, :4] = rows[write]
+        written[pos] = True
+    if stem_loop is not None:
+        i, j = check_stem(stem_loop[0], stem_loop[1], x.shape[1])
+        from_i = ~written[j]  # partner free: the stem side dictates it
+        from_j = written[j] & ~written[i]  # a pattern sits on the partner side
+        out[:, j[from_i], :4] = out[:, i[from_i], 3::-1]
+        out[:, i[from_j], :4] = out[:, j[from_j], 3::-1]
+        # Both sides written by patterns: the patterns win, even if they do not pair.
+    kind = structure_kind(recompute_structure, out.shape[-1])
+    if kind is not None:
+        out = add_structure(out, kind)
+    return out[0] if single else out
+
+
+__all__ = ["EYE", "embed", "merge_copies", "parse_patterns", "pattern_rows"]
