@@ -11,6 +11,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from scipy import sparse
 
+from .data import Split
 from .errors import DataError, ModelError
 
 
@@ -75,12 +76,6 @@ def kmer_counts(x_or_seqs: Any, k: int | Iterable[int]) -> sparse.csr_matrix:
     return sparse.hstack(blocks, format="csr", dtype=np.float32)
 
 
-def _xy(split: Any) -> tuple[np.ndarray, np.ndarray]:
-    if not (hasattr(split, "x") and hasattr(split, "y")):
-        raise DataError(f"got a {type(split).__name__}; pass an rbgia.data.Split (with .x and .y)")
-    return np.asarray(split.x), np.asarray(split.y, dtype=np.float64).reshape(len(split.x), -1)[:, 0]
-
-
 class KmerRidge:
     """Ridge regression of scores on k-mer counts.
 
@@ -116,13 +111,13 @@ class KmerRidge:
 
         from .evaluate import pearson
 
-        x, y = _xy(train)
+        x, y = Split.xy(train, 0, "train")  # duck-typed: any object with .x and .y
         feats = self.features(x)
         alphas = [float(self.alpha)] if np.isscalar(self.alpha) else [float(a) for a in self.alpha]  # type: ignore[arg-type]
         if len(alphas) > 1 and valid is None:
             raise ModelError(f"{len(alphas)} alphas but no valid split to choose among them; pass valid= or one alpha")
         if len(alphas) > 1:
-            xv, yv = _xy(valid)
+            xv, yv = Split.xy(valid, 0, "valid")
             feats_v = self.features(xv)
         best = None
         for a in alphas:

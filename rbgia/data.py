@@ -168,6 +168,28 @@ class Split:
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
+    def xy(self, task: int | None = 0, what: str = "split") -> tuple[np.ndarray, np.ndarray]:
+        """``(x, y)`` ready for a model: x contiguous float32 ``(N, L, C)``; y float64, column ``task``
+        ``(N,)`` (the only column when there is one), or every column ``(N, T)`` with ``task=None``.
+
+        Also callable on anything with ``.x`` and ``.y`` (``Split.xy(obj)``); ``what`` names it in errors.
+        """
+        if not (hasattr(self, "x") and hasattr(self, "y")):
+            raise DataError(f"{what} is a {type(self).__name__}; pass an rbgia.data.Split (with .x and .y)")
+        x = np.ascontiguousarray(self.x, dtype=np.float32)
+        y = np.asarray(self.y, dtype=np.float64)
+        y = y[:, None] if y.ndim == 1 else y.reshape(y.shape[0], int(np.prod(y.shape[1:])))  # empty-safe
+        if len(x) != len(y):
+            raise DataError(f"{what} has {len(x)} sequences but {len(y)} scores; give one score per sequence")
+        if task is None:
+            return x, y
+        if y.shape[1] == 1:
+            return x, y[:, 0]  # one score column is the experiment's, whichever model output is scored
+        if not 0 <= int(task) < y.shape[1]:
+            n = y.shape[1]
+            raise DataError(f"task {task} is out of range for {what} ({n} score columns); pass 0 to {n - 1}")
+        return x, y[:, int(task)]
+
 
 @dataclass(frozen=True, eq=False)
 class RNAcompeteData:

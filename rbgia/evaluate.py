@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .data import Split
 from .errors import DataError, ModelError
 
 
@@ -53,12 +54,7 @@ def _predictor(predict: Any, task: int) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def _split_xy(split: Any, task: int) -> tuple[np.ndarray, np.ndarray]:
-    if not (hasattr(split, "x") and hasattr(split, "y")):
-        raise DataError(f"split is a {type(split).__name__}; pass an rbgia.data.Split (with .x and .y)")
-    x = np.asarray(split.x, dtype=np.float32)
-    y = np.asarray(split.y, dtype=np.float64)
-    # One score column is the experiment's; several are per-task columns.
-    y = y[:, task] if y.ndim == 2 and y.shape[1] > 1 else y.reshape(-1)
+    x, y = Split.xy(split, task)  # duck-typed: any object with .x and .y
     if len(x) == 0:
         raise DataError("the split is empty; evaluate on a split with probes")
     return x, y

@@ -25,6 +25,7 @@ import pandas as pd
 
 from ._io import _to_builtin, atomic_path, load_json, save_json, write_text
 from .config import TrainConfig
+from .data import Split
 from .errors import DataError, ModelError
 from .evaluate import evaluate, pearson
 from .results import results_path, write_results
@@ -80,12 +81,6 @@ class FitResult:
 # --------------------------------------------------------------------------- helpers
 
 
-def _has_gpu() -> bool:
-    import tensorflow as tf
-
-    return bool(tf.config.list_logical_devices("GPU"))
-
-
 def check_inputs(model: Any, x: np.ndarray, what: str = "data") -> None:
     """Raise :class:`ModelError` when ``x`` does not fit the model's input."""
     x = np.asarray(x)
@@ -115,14 +110,8 @@ def _forward(model: Any, batch_size: int) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def _xy(split: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
-    if not (hasattr(split, "x") and hasattr(split, "y")):
-        raise DataError(f"data.{name} is a {type(split).__name__}; pass an rbgia.data.RNAcompeteData (splits with .x, .y)")
-    x = np.ascontiguousarray(split.x, dtype=np.float32)
-    y = np.asarray(split.y, dtype=np.float32)
-    y = y[:, None] if y.ndim == 1 else y.reshape(y.shape[0], int(np.prod(y.shape[1:])))
-    if len(x) != len(y):
-        raise DataError(f"data.{name} has {len(x)} sequences but {len(y)} scores; give one score per sequence")
-    return x, y
+    x, y = Split.xy(split, None, f"data.{name}")  # every score column, as the model has outputs
+    return x, y.astype(np.float32)
 
 
 def _seed_states(model: Any) -> list[Any]:
@@ -296,6 +285,8 @@ def fit(
     if deterministic:
         tf.config.experimental.enable_op_determinism()
     if jit_compile is None:
+        from .inference import _has_gpu
+
         jit_compile = _has_gpu()
 
     params = {

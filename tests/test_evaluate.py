@@ -68,3 +68,22 @@ def test_wrong_channels_for_model() -> None:
         evaluate(model, _split(20, channels=6))
     with pytest.raises(DataError, match="pass an rbgia.data.Split"):
         evaluate(model, np.zeros((3, 41, 4)))
+
+
+def test_split_xy_is_the_one_unpacking() -> None:
+    """train, baselines and evaluate unpack splits through rbgia.data.Split.xy."""
+    from rbgia.baselines import KmerRidge
+    from rbgia.data import Split
+
+    s = _split(20)
+    x, y = Split.xy(s)  # duck-typed objects work too
+    assert x.dtype == np.float32 and x.flags.c_contiguous and y.shape == (20,) and y.dtype == np.float64
+    assert Split.xy(s, None)[1].shape == (20, 1)
+    two = types.SimpleNamespace(x=s.x, y=np.stack([s.y[:, 0], -s.y[:, 0]], 1))
+    np.testing.assert_array_equal(Split.xy(two, 1)[1], -s.y[:, 0].astype(np.float64))
+    with pytest.raises(DataError, match="task 2 is out of range.*pass 0 to 1"):
+        Split.xy(two, 2)
+    with pytest.raises(DataError, match="valid has 20 sequences but 3 scores"):
+        KmerRidge(alpha=(1.0, 10.0)).fit(s, types.SimpleNamespace(x=s.x, y=s.y[:3]))
+    with pytest.raises(DataError, match="split is a int; pass an rbgia.data.Split"):
+        evaluate(lambda x: x[:, 0, 0], 3)
