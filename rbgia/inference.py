@@ -139,8 +139,9 @@ class Predictor:
         DataError
             ``x`` is empty or not 3-D.
         ModelError
-            The model's output has the wrong shape, or ``x`` does not match the
-            model's input shape.
+            The model's output has the wrong shape, is not numeric, or is not
+            finite (NaN/inf: never a statistic from them), or ``x`` does not
+            match the model's input shape.
         """
         x = np.asarray(x)
         if x.ndim != 3:
@@ -164,7 +165,24 @@ class Predictor:
             out[i : i + self.batch_size] = self._call_batch(x[i : i + self.batch_size])
         self.n_evaluated += n
         self.seconds += time.perf_counter() - t0
+        if not np.isfinite(out).all():  # ~1 ns per output: nothing next to the model
+            _raise_non_finite(out, x)
         return out
+
+
+def _raise_non_finite(out: np.ndarray, x: np.ndarray) -> None:
+    bad = ~np.isfinite(out)
+    n_nan = int(np.isnan(out).sum())
+    if not np.isfinite(x).all():
+        cause = "the inputs hold NaN/inf: check the sequences or structure channels"
+    elif bad.all():
+        cause = "the model has likely diverged (NaN/inf weights): retrain it, e.g. with a lower learning rate"
+    else:
+        cause = "the model fails on some inputs (diverged weights or an unstable operation): check it on those sequences"
+    raise ModelError(
+        f"predict returned {int(bad.sum())} non-finite outputs of {out.size} ({n_nan} NaN, {int(bad.sum()) - n_nan} inf; "
+        f"first at sequence {int(np.argmax(bad))}); {cause}"
+    )
 
 
 def _input_shape(model: Any) -> tuple[int, int] | None:
@@ -185,7 +203,19 @@ def _to_numpy(out: Any) -> np.ndarray:
         )
     if hasattr(out, "numpy"):
         out = out.numpy()
-    return np.asarray(out)
+    out = np.asarray(out)
+    if out.dtype.kind in "biuf":
+        return out
+    if out.dtype.kind == "O":  # numbers held as Python objects are fine
+        try:
+            return out.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
+    example = repr(out.flat[0]) if out.size else "nothing"
+    raise ModelError(
+        f"predict returned values of dtype {out.dtype} (e.g. {example[:40]}), not real numbers; "
+        "make the model/callable return float scores"
+    )
 
 
 class _DropRetracingWarning(logging.Filter):

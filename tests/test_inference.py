@@ -107,3 +107,72 @@ def test_empty_and_malformed_input():
         p(np.zeros((0, 41, 4), np.float32))
     with pytest.raises(DataError, match=r"shape \(N, L, A\)"):
         p(np.zeros((41, 4), np.float32))
+
+
+# --------------------------------------------------------------------------- finite or fail (issues 10.3, 11.2, 11.10)
+def _score(x: np.ndarray) -> np.ndarray:
+    return x[..., :4].sum((1, 2)) * 0.1
+
+
+def _all_nan(x):
+    return np.full(len(x), np.nan)
+
+
+def _one_in_seven_nan(x):
+    out = _score(x)
+    out[::7] = np.nan
+    return out
+
+
+def _inf_rows(x):
+    out = _score(x)
+    out[3] = np.inf
+    return out
+
+
+def _strings(x):
+    return np.array(["high"] * len(x))
+
+
+def _runs():
+    """Every entry point that calls a model: GIA, the k-mer scans and ISM."""
+    from rbgia.gia import adaptive_kmer_scan, global_importance, kmer_scan
+    from rbgia.mutagenesis import ism
+
+    bg = _x(35)
+    return {
+        "global_importance": lambda f: global_importance(f, bg, ("UGCAUG", 17)),
+        "kmer_scan": lambda f: kmer_scan(f, bg, k=2, start=5),
+        "adaptive_kmer_scan": lambda f: adaptive_kmer_scan(f, bg, k=2, start=5, n_screen=10),
+        "ism": lambda f: ism(f, bg[:7]),
+    }
+
+
+@pytest.mark.parametrize("entry", ["global_importance", "kmer_scan", "adaptive_kmer_scan", "ism"])
+@pytest.mark.parametrize(
+    ("predict", "match"),
+    [
+        (_all_nan, r"(\d+) non-finite outputs of \1 \(\1 NaN, 0 inf; first at sequence 0\).*diverged"),
+        (_one_in_seven_nan, r"(5|1) non-finite outputs of (35|7) \(\1 NaN, 0 inf.*fails on some inputs"),
+        (_inf_rows, r"1 non-finite outputs of \d+ \(0 NaN, 1 inf; first at sequence 3\)"),
+        (_strings, r"dtype <U4 .*not real numbers; make the model/callable return float scores"),
+    ],
+)
+def test_non_finite_or_non_numeric_outputs_raise(entry, predict, match):
+    with pytest.raises(ModelError, match=match):
+        _runs()[entry](predict)
+
+
+def test_nan_inputs_are_named_as_the_cause():
+    x = _x(8)
+    x[2, 5, 0] = np.nan
+    with pytest.raises(ModelError, match="the inputs hold NaN"):
+        as_predict(lambda v: v.sum((1, 2)))(x)
+
+
+def test_finite_outputs_and_numeric_objects_pass():
+    x = _x(9)
+    np.testing.assert_allclose(as_predict(lambda v: np.array(list(_score(v)), dtype=object))(x), _score(x))
+    np.testing.assert_array_equal(as_predict(lambda v: (v.sum((1, 2)) > 0))(x), np.ones(9))
+    with pytest.raises(ModelError, match="dtype complex"):
+        as_predict(lambda v: _score(v) * 1j)(x)
