@@ -1,7 +1,9 @@
-"""RNAcompete data: parsing, cleaning, transforms, one-hot encoding, splits.
+"""RNAcompete data: parsing, cleaning, transforms, splits, caches; the shipped real data.
 
-One-hot arrays are ``(N, L, 4)`` float32 in alphabet ``ACGU``. Probes shorter
-than the model length are zero-padded and centred, as the paper's code does.
+Sequence encoding lives in :mod:`rbgia.sequence` (re-exported here: ``ALPHABET``, ``SEQ_LEN``,
+``pad_offset``, ``one_hot``, ``decode``, ``clean``); the downloader in :mod:`rbgia.download`
+(re-exported: ``download_rnacompete``, ``DEEPBIND_URL``). The real data shipped with the
+project sits in :data:`REPO_DATA` (see :func:`shipped_data_dir`).
 
 Two file layouts are read (:func:`load_rnacompete` detects which one ``data_dir`` holds):
 
@@ -29,106 +31,66 @@ import contextlib
 import difflib
 import gzip
 import hashlib
-import http.client
 import json
 import os
 import re
-import shutil
-import socket
 import sys
 import time
-import urllib.error
-import urllib.request
 import warnings
-import zipfile
 import zlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from ._io import atomic_path
-from .errors import DataError
+from .download import DEEPBIND_FILES, DEEPBIND_URL, deepbind_file, download_rnacompete
+from .errors import DataError, RbgiaError
+from .paths import is_writable_dir, user_path
+from .sequence import ALPHABET, SEQ_LEN, clean, decode, one_hot, pad_offset
 
 # pandas, h5py and tqdm are imported where used, so that `from rbgia.data import one_hot`
 # stays cheap for the modules that only encode sequences.
 
-ALPHABET = "ACGU"
-SEQ_LEN = 41
+__all__ = [
+    # re-exported from rbgia.sequence and rbgia.download
+    "ALPHABET", "SEQ_LEN", "pad_offset", "one_hot", "decode", "clean", "DEEPBIND_URL", "download_rnacompete",
+    "REPO_DATA", "SHIPPED", "shipped_data_dir", "Split", "RNAcompeteData", "list_experiments", "load_rnacompete",
+    "fingerprint", "default_cache_dir", "NORMALIZATIONS", "INPUTS", "STATS", "CLIP_RULES", "main",
+]
 
-# Byte lookup: A C G U -> 0..3, T read as U, N -> 4 (all-zero row), anything else -> -1.
-_LUT = np.full(256, -1, dtype=np.int8)
-for _i, _c in enumerate(ALPHABET):
-    _LUT[ord(_c)] = _i
-    _LUT[ord(_c.lower())] = _i
-_LUT[ord("T")] = _LUT[ord("t")] = 3
-_LUT[ord("N")] = _LUT[ord("n")] = 4
-
-
-def pad_offset(length: int, target: int = SEQ_LEN) -> int:
-    """Left padding that centres a probe of ``length`` in ``target`` positions."""
-    return (target - length) // 2
+#: The project's ``data/`` folder (beside the package in a checkout): the shipped real data.
+REPO_DATA = Path(__file__).resolve().parent.parent / "data"
+#: Shipped folders under :data:`REPO_DATA` (see ``data/README.md`` for publications and licences).
+SHIPPED = ("rnacompete2009", "rnacompete2013_sample", "reference")
 
 
-def one_hot(seqs: Sequence[str], length: int = SEQ_LEN) -> np.ndarray:
-    """One-hot encode RNA/DNA strings into ``(N, length, 4)`` float32, centred.
+def shipped_data_dir(name: str) -> Path:
+    """A folder of the real data shipped with the project, under :data:`REPO_DATA`.
 
-    ``T`` is read as ``U``; ``N`` gives an all-zero row, as does padding.
+    Parameters
+    ----------
+    name
+        ``"rnacompete2009"`` (eight 2009-RNAcompete RBPs, complete), ``"rnacompete2013_sample"``
+        (RNCMPT00001 A1CF and RNCMPT00002 ANKHD1, 30,000 probes per set) or ``"reference"``
+        (published numbers and motifs).
 
     Raises
     ------
     DataError
-        On letters outside ``ACGUTN`` or a sequence longer than ``length``.
+        On an unknown name, or when the folder is missing (rbgia installed without its checkout).
     """
-    seqs = list(seqs)
-    out = np.zeros((len(seqs), length, 4), dtype=np.float32)
-    if not seqs:
-        return out
-    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-    if lengths.max() > length:
-        i = int(np.argmax(lengths))
+    if name not in SHIPPED:
+        raise DataError(f"unknown shipped data {name!r}; use one of {', '.join(map(repr, SHIPPED))}")
+    path = REPO_DATA / name
+    if not path.is_dir():
         raise DataError(
-            f"sequence {i} has {lengths[i]} nt, longer than the model length {length}; "
-            f"trim the probes or pass a larger length"
+            f"shipped data folder {path} is missing; the real data ships in the git checkout (data/ beside rbgia/): "
+            f"clone the repository and install it with `pip install -e .`"
         )
-    codes = _LUT[np.frombuffer("".join(seqs).encode("latin-1", errors="replace"), dtype=np.uint8)]
-    if (codes < 0).any():
-        flat = int(np.argmax(codes < 0))
-        row = int(np.searchsorted(np.cumsum(lengths), flat, side="right"))
-        bad = sorted({c for c in seqs[row] if _LUT[ord(c) if ord(c) < 256 else 0] < 0})
-        raise DataError(
-            f"sequence {row} ({seqs[row][:50]!r}) has letters {bad} outside ACGUTN; "
-            f"give RNA or DNA letters only"
-        )
-    rows = np.repeat(np.arange(len(seqs)), lengths)
-    starts = np.cumsum(lengths) - lengths
-    cols = np.arange(codes.size) - np.repeat(starts, lengths) + np.repeat((length - lengths) // 2, lengths)
-    keep = codes < 4
-    out[rows[keep], cols[keep], codes[keep]] = 1.0
-    return out
-
-
-def decode(x: np.ndarray, alphabet: str = ALPHABET) -> list[str]:
-    """Decode one-hot ``(N, L, A>=4)`` back to strings; all-zero rows are dropped
-    (padding) unless they sit between letters, where they read ``N``."""
-    x = np.asarray(x)
-    if x.ndim == 2:
-        x = x[None]
-    onehot = x[..., :4]
-    present = onehot.sum(-1) > 0
-    idx = onehot.argmax(-1)
-    letters = np.array(list(alphabet + "N"))
-    out = []
-    for row_idx, row_present in zip(idx, present):
-        where = np.flatnonzero(row_present)
-        if where.size == 0:
-            out.append("")
-            continue
-        lo, hi = where[0], where[-1] + 1
-        codes = np.where(row_present[lo:hi], row_idx[lo:hi], 4)
-        out.append("".join(letters[codes]))
-    return out
+    return path
 
 
 # ---------------------------------------------------------------------------
@@ -140,8 +102,7 @@ STATS = ("train", "per_split")
 CLIP_RULES = ("quantile", "sd")
 CLIP_QUANTILE = 0.999  # clip_rule="quantile": the paper's 99.9th percentile
 CLIP_SD = 4.0  # clip_rule="sd": the public code's mean + 4 sd
-DEEPBIND_URL = "http://tools.genes.toronto.edu/deepbind/nbtcode/nbt3300-supplementary-software.zip"
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: digests of every cached array (a flipped bit or a swapped array rebuilds)
 _SPLITS = ("train", "valid", "test")
 
 
@@ -217,13 +178,6 @@ _DATA_FULL = re.compile(r"^(?P<id>.+)_data_full_(?P<set>[AB])\.(?:txt|tsv)(?:\.g
 _SET_FILE = re.compile(r"^(?P<id>[^_]+)(?:_.+)?_set(?P<set>[AB])\.(?:txt|tsv)(?:\.gz)?$")
 
 
-def _find_file(data_dir: Path, name: str) -> Path | None:
-    for cand in (name, name + ".gz"):
-        if (data_dir / cand).is_file():
-            return data_dir / cand
-    return None
-
-
 def _per_set_files(data_dir: Path) -> dict[str, dict[str, list[Path]]]:
     """``{experiment: {"A": [paths], "B": [paths]}}`` for the per-set layout."""
     out: dict[str, dict[str, list[Path]]] = {}
@@ -237,10 +191,12 @@ def _per_set_files(data_dir: Path) -> dict[str, dict[str, list[Path]]]:
 
 
 def _layout(data_dir: str | os.PathLike) -> tuple[str, Path]:
-    data_dir = Path(data_dir)
+    data_dir = user_path(data_dir)
+    if data_dir.is_file():
+        raise DataError(f"data directory {data_dir} is a file; pass the folder holding the RNAcompete files")
     if not data_dir.is_dir():
         raise DataError(f"data directory {data_dir} does not exist; pass the folder holding the RNAcompete files")
-    seqs, targets = _find_file(data_dir, "sequences.tsv"), _find_file(data_dir, "targets.tsv")
+    seqs, targets = deepbind_file(data_dir, "sequences.tsv"), deepbind_file(data_dir, "targets.tsv")
     if seqs is not None or targets is not None:
         if seqs is None or targets is None:
             have, miss = ("sequences.tsv", "targets.tsv") if targets is None else ("targets.tsv", "sequences.tsv")
@@ -272,7 +228,7 @@ def list_experiments(data_dir: str | os.PathLike) -> list[str]:
     only when both set A and set B files are present."""
     layout, data_dir = _layout(data_dir)
     if layout == "deepbind":
-        return _targets_header(_find_file(data_dir, "targets.tsv"))
+        return _targets_header(deepbind_file(data_dir, "targets.tsv"))
     return sorted(k for k, v in _per_set_files(data_dir).items() if "A" in v and "B" in v)
 
 
@@ -358,10 +314,22 @@ def _read_per_set(path: Path, length: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _targets_header(path: Path) -> list[str]:
+    """Experiment ids of ``targets.tsv``, refusing duplicates (pandas would rename them ``X.1``)."""
     import pandas as pd
 
     with _reading(path):
-        return [str(c) for c in pd.read_csv(path, sep="\t", nrows=0).columns]
+        row = pd.read_csv(path, sep="\t", header=None, nrows=1, dtype=str, keep_default_na=False)
+    ids = [str(c) for c in row.iloc[0]] if len(row) else []
+    cols: dict[str, list[int]] = {}
+    for i, c in enumerate(ids, start=1):
+        cols.setdefault(c, []).append(i)
+    dup = {c: pos for c, pos in cols.items() if len(pos) > 1}
+    if dup:
+        which = "; ".join(f"{c!r} in columns {', '.join(map(str, pos))}" for c, pos in dup.items())
+        raise DataError(
+            f"{path} has duplicated experiment ids ({which}; 1-based); rename or remove the duplicate columns"
+        )
+    return ids
 
 
 def _read_deepbind(
@@ -398,8 +366,15 @@ def _read_deepbind(
     if bad.any():
         i = int(np.argmax(bad))
         raise DataError(
-            f"{seq_path} line {i + 2}: Fold ID {str(fold[i])!r} is neither A (train/validation) nor B (test); fix the file"
+            f"{seq_path} line {i + 2}: Fold ID {str(fold[i])!r} is neither A (train/validation) nor B (test); "
+            f"fix the file"
         )
+    for s, role in (("A", "train/validation"), ("B", "test")):
+        if len(fold) and not (fold == s).any():
+            raise DataError(
+                f"{seq_path} has no Fold ID {s} rows, so there is no set {s} ({role}); the DeepBind layout needs "
+                f"both sets: re-download sequences.tsv or put the set {s} probes back"
+            )
     col = seqdf["seq"]
     seqs = _clean_seqs(col.mask(col.str.strip() == ""), seq_path, length, first_line=2)
     scores = tg[experiment].to_numpy(dtype=np.float64)
@@ -409,7 +384,7 @@ def _read_deepbind(
 def _resolve_files(layout: str, data_dir: Path, experiment: str) -> dict[str, Path]:
     """The files an experiment is read from: ``{"sequences", "targets"}`` or ``{"A", "B"}``."""
     if layout == "deepbind":
-        return {"sequences": _find_file(data_dir, "sequences.tsv"), "targets": _find_file(data_dir, "targets.tsv")}
+        return {name.split(".")[0]: deepbind_file(data_dir, name) for name in DEEPBIND_FILES}
     table = _per_set_files(data_dir)
     if experiment not in table:
         complete = sorted(k for k, v in table.items() if "A" in v and "B" in v)
@@ -421,7 +396,8 @@ def _resolve_files(layout: str, data_dir: Path, experiment: str) -> dict[str, Pa
             raise DataError(f"no set {s} file for {experiment} in {data_dir}; put its set {s} file beside the other")
         if len(paths) > 1:
             raise DataError(
-                f"{len(paths)} set {s} files for {experiment} in {data_dir} ({', '.join(p.name for p in paths)}); keep one"
+                f"{len(paths)} set {s} files for {experiment} in {data_dir} ({', '.join(p.name for p in paths)}); "
+                f"keep one"
             )
         files[s] = paths[0]
     return files
@@ -520,7 +496,10 @@ def _build(
     if not fin_a.any() and not fin_b.any():
         raise DataError(f"experiment {experiment} has no finite score (all NaN); pick another experiment")
     if fin_a.sum() < 2:
-        raise DataError(f"experiment {experiment} has {int(fin_a.sum())} finite set-A score(s), too few to train on; pick another experiment")
+        raise DataError(
+            f"experiment {experiment} has {int(fin_a.sum())} finite set-A score(s), too few to train on; "
+            f"pick another experiment"
+        )
     if not fin_b.any():
         raise DataError(f"experiment {experiment} has no finite set-B (test) score; pick another experiment")
     idx_a = np.flatnonzero(fin_a)
@@ -557,29 +536,11 @@ def _build(
 # ---------------------------------------------------------------------------
 # Caches
 
-def _dir_writable(d: Path) -> bool:
-    """Whether we may create files in ``d`` (or, if absent, its nearest existing parent).
-
-    A directory whose permission bits forbid writing counts as read-only even for
-    root, so shared read-only data folders are never written into.
-    """
-    d = Path(d)
-    while not d.exists():
-        if d.parent == d:
-            return False
-        d = d.parent
-    try:
-        mode = d.stat().st_mode
-    except OSError:
-        return False
-    return d.is_dir() and bool(mode & 0o222) and os.access(d, os.W_OK | os.X_OK)
-
-
 def default_cache_dir(data_dir: str | os.PathLike) -> Path:
     """``<data_dir>/.rbgia_cache`` if it may be written, else ``$XDG_CACHE_HOME/rbgia``
     (``~/.cache/rbgia``)."""
-    local = Path(data_dir) / ".rbgia_cache"
-    if _dir_writable(local):
+    local = user_path(data_dir) / ".rbgia_cache"
+    if is_writable_dir(local):
         return local
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rbgia"
 
@@ -595,6 +556,18 @@ def _digest(obj: Any) -> str:
 
 def _seqs_digest(seqs: np.ndarray) -> str:
     return hashlib.sha256("\n".join(seqs.tolist()).encode()).hexdigest()
+
+
+def _array_digest(a: np.ndarray) -> str:
+    """sha256 of an array's dtype, shape and bytes: what a cache stores is checked on reading."""
+    a = np.ascontiguousarray(a)
+    h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
+    h.update(a.data if a.size else b"")
+    return h.hexdigest()
+
+
+class _CacheCorrupt(ValueError):
+    """A cache file read back with a wrong checksum or inconsistent shapes."""
 
 
 def _safe_name(s: str) -> str:
@@ -622,40 +595,66 @@ def _put(g: Any, name: str, a: np.ndarray, compress: bool = False) -> None:
         g.create_dataset(name, data=a)
 
 
+_FIELDS = ("onehot", "y", "raw", "index", "seqs")
+
+
+def _stored(d: dict) -> dict[str, np.ndarray]:
+    """The arrays of one split as the cache stores them (sequences as ASCII bytes)."""
+    seqs = np.char.encode(d["seqs"], "ascii") if d["seqs"].size else np.zeros(0, "S1")
+    return {"onehot": d["onehot"], "y": d["y"], "raw": d["raw"], "index": d["index"], "seqs": seqs}
+
+
 def _save_experiment(path: Path, splits: dict, meta: dict) -> bool:
+    stored = {k: _stored(d) for k, d in splits.items()}
+    digests = {f"{k}/{name}": _array_digest(a) for k, arrays in stored.items() for name, a in arrays.items()}
+
     def fill(f: Any) -> None:
-        f.attrs["meta"] = json.dumps(meta)
-        for k, d in splits.items():
+        f.attrs["meta"] = json.dumps({**meta, "digests": digests})
+        for k, arrays in stored.items():
             g = f.create_group(k)
-            _put(g, "onehot", d["onehot"], compress=True)
-            _put(g, "y", d["y"])
-            _put(g, "raw", d["raw"])
-            _put(g, "index", d["index"])
-            _put(g, "seqs", np.char.encode(d["seqs"], "ascii") if d["seqs"].size else np.zeros(0, "S1"), compress=True)
+            for name, a in arrays.items():
+                _put(g, name, a, compress=name in ("onehot", "seqs"))
 
     return _write_h5(path, fill)
 
 
+def _check_split_shapes(name: str, d: dict[str, np.ndarray], length: int) -> None:
+    n = d["index"].shape[0] if d["index"].ndim == 1 else -1
+    want = {"onehot": (n, length, 4), "y": (n, 1), "raw": (n,), "index": (n,), "seqs": (n,)}
+    for f in _FIELDS:
+        if d[f].shape != want[f]:
+            raise _CacheCorrupt(f"{name}/{f} has shape {d[f].shape}, expected {want[f]}")
+
+
 def _load_experiment(path: Path, length: int) -> tuple[dict, dict] | None:
+    """A cached experiment, or None (with a warning: it is rebuilt) when it is unreadable,
+    fails its checksums or holds arrays of inconsistent shapes."""
     import h5py
 
     try:
         with h5py.File(path, "r") as f:
             meta = json.loads(f.attrs["meta"])
+            digests = meta["digests"]
             splits = {}
             for k in _SPLITS:
-                g = f[k]
-                splits[k] = {
-                    "onehot": g["onehot"][...],
-                    "y": g["y"][...],
-                    "raw": g["raw"][...],
-                    "index": g["index"][...],
-                    "seqs": g["seqs"][...].astype(f"<U{length}"),
-                }
+                d = {name: f[k][name][...] for name in _FIELDS}
+                bad = [name for name in _FIELDS if _array_digest(d[name]) != digests[f"{k}/{name}"]]
+                if bad:
+                    raise _CacheCorrupt(f"{', '.join(f'{k}/{b}' for b in bad)} failed its checksum")
+                _check_split_shapes(k, d, length)
+                d["seqs"] = d["seqs"].astype(f"<U{length}")
+                splits[k] = d
+        counts = meta["counts"]
+        for s, names in (("A", ("train", "valid")), ("B", ("test",))):
+            have = sum(len(splits[k]["index"]) for k in names)
+            if have != counts["n_probes"][s] - counts["n_dropped"][s]:
+                raise _CacheCorrupt(f"set {s} has {have} probes, its record says otherwise")
         return splits, meta
-    except (OSError, KeyError, ValueError) as e:
+    except _CacheCorrupt as e:
+        warnings.warn(f"cache {path} is corrupt ({e}); rebuilding it", stacklevel=3)
+    except (OSError, KeyError, ValueError, TypeError) as e:
         warnings.warn(f"ignoring unreadable cache {path} ({e}); rebuilding it", stacklevel=3)
-        return None
+    return None
 
 
 def _structure_profile(seqs: Sequence[str], kind: str, length: int, n_jobs: int | None, progress: bool) -> np.ndarray:
@@ -673,17 +672,27 @@ def _structure_for_set(
     cache_dir: Path | None,
     n_jobs: int | None,
     progress: bool,
+    n: int | None = None,
 ) -> np.ndarray:
-    """Structure channels ``(N, length, C)`` for every probe of one set, cached per
-    sequence set + kind (not per experiment: DeepBind experiments share their probes)."""
+    """Structure channels ``(N, length, C)`` for every probe of one set (``n`` of them, when
+    known), cached per sequence set + kind (not per experiment: DeepBind experiments share
+    their probes). A cached profile with a wrong checksum or shape is recomputed."""
     import h5py
 
     path = None if cache_dir is None else cache_dir / f"structure-{kind}-L{length}-{digest[:24]}.h5"
     if path is not None and path.is_file():
         try:
             with h5py.File(path, "r") as f:
-                return f["profile"][...]
-        except (OSError, KeyError) as e:
+                prof = f["profile"][...]
+                stored = str(f["profile"].attrs["digest"])
+            if _array_digest(prof) != stored:
+                raise _CacheCorrupt("profile failed its checksum")
+            if prof.ndim != 3 or prof.shape[1:] != (length, INPUTS[kind]) or n is not None and len(prof) != n:
+                raise _CacheCorrupt(f"profile has shape {prof.shape}, expected ({n}, {length}, {INPUTS[kind]})")
+            return prof
+        except _CacheCorrupt as e:
+            warnings.warn(f"cache {path} is corrupt ({e}); recomputing it", stacklevel=2)
+        except (OSError, KeyError, ValueError, TypeError) as e:
             warnings.warn(f"ignoring unreadable cache {path} ({e}); recomputing it", stacklevel=2)
     seqs = get_seqs()
     prof = np.asarray(_structure_profile(list(seqs), kind, length, n_jobs, progress), dtype=np.float32)
@@ -691,14 +700,20 @@ def _structure_for_set(
     if prof.shape != want:
         raise DataError(f"structure_profile returned shape {prof.shape}, expected {want}; check rbgia.structure")
     if path is not None:
-        _write_h5(path, lambda f: f.create_dataset("profile", data=prof))
+
+        def fill(f: Any) -> None:
+            f.create_dataset("profile", data=prof).attrs["digest"] = _array_digest(prof)
+
+        _write_h5(path, fill)
     return prof
 
 
 # ---------------------------------------------------------------------------
 # Entry point
 
-def _check_options(normalization: str, inputs: str, stats: str, clip_rule: str, valid_frac: float, length: int, max_probes: int | None) -> None:
+def _check_options(
+    normalization: str, inputs: str, stats: str, clip_rule: str, valid_frac: float, length: int, max_probes: int | None
+) -> None:
     def one_of(name: str, value: Any, allowed: Sequence[str]) -> None:
         if value not in allowed:
             raise DataError(f"unknown {name} {value!r}; use one of {', '.join(map(repr, allowed))}")
@@ -803,7 +818,7 @@ def load_rnacompete(
     if isinstance(seed, np.random.Generator):
         cache_dir = None
     elif cache_dir is not None:
-        cache_dir = default_cache_dir(data_dir) if str(cache_dir) == "auto" else Path(cache_dir)
+        cache_dir = default_cache_dir(data_dir) if str(cache_dir) == "auto" else user_path(cache_dir)
 
     key = {
         "version": _CACHE_VERSION,
@@ -831,7 +846,9 @@ def load_rnacompete(
         loaded = _load_experiment(cache_path, length)
     from_cache = loaded is not None
     if loaded is None:
-        splits, transform, counts = _build(sets(), experiment, normalization, stats, clip_rule, valid_frac, seed, length)
+        splits, transform, counts = _build(
+            sets(), experiment, normalization, stats, clip_rule, valid_frac, seed, length
+        )
         meta = {
             "transform": transform,
             "counts": counts,
@@ -847,7 +864,8 @@ def load_rnacompete(
     if inputs != "seq":
         for s in ("A", "B"):
             structure[s] = _structure_for_set(
-                inputs, length, meta["set_digest"][s], lambda s=s: sets()[s][1], cache_dir, n_jobs, progress
+                inputs, length, meta["set_digest"][s], lambda s=s: sets()[s][1], cache_dir, n_jobs, progress,
+                n=meta["counts"]["n_probes"][s],
             )
 
     def make(name: str) -> Split:
@@ -885,141 +903,14 @@ def load_rnacompete(
 
 
 # ---------------------------------------------------------------------------
-# Download
-
-_INNER = ("sequences.tsv", "targets.tsv")
-
-
-def _have_deepbind(dest: Path) -> bool:
-    return all(_find_file(dest, n) is not None for n in _INNER)
-
-
-def _fetch(url: str, target: Path, timeout: float, progress: bool) -> None:
-    """Download ``url`` to ``target`` through ``target.part``, resuming a partial file
-    with an HTTP Range request, and rename it into place once complete."""
-    from tqdm.auto import tqdm
-
-    part = target.with_name(target.name + ".part")
-    have = part.stat().st_size if part.is_file() else 0
-    req = urllib.request.Request(url, headers={"User-Agent": "rbgia"})
-    if have:
-        req.add_header("Range", f"bytes={have}-")
-    try:
-        resp = urllib.request.urlopen(req, timeout=timeout)
-    except urllib.error.HTTPError as e:
-        if e.code == 416 and have:  # nothing left to fetch: the part file is complete
-            os.replace(part, target)
-            return
-        raise
-    with resp:
-        if have and resp.status == 206:
-            m = re.match(r"bytes (\d+)-\d+/(\d+|\*)", resp.headers.get("Content-Range", ""))
-            if not m or int(m[1]) != have:
-                raise DataError(f"server sent an unexpected range for {url}; delete {part} and retry")
-            total = int(m[2]) if m[2] != "*" else None
-            mode = "ab"
-        else:  # the server ignored Range: start over
-            have, mode = 0, "wb"
-            total = int(resp.headers["Content-Length"]) if resp.headers.get("Content-Length") else None
-        with open(part, mode) as fh, tqdm(
-            total=total, initial=have, unit="B", unit_scale=True, desc=target.name, disable=not progress
-        ) as bar:
-            while chunk := resp.read(1 << 20):
-                fh.write(chunk)
-                bar.update(len(chunk))
-    size = part.stat().st_size
-    if total is not None and size != total:
-        raise DataError(f"download of {url} stopped at {size} of {total} bytes; run again to resume from {part}")
-    os.replace(part, target)
-
-
-def _extract(archive: Path, dest: Path) -> None:
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            names = zf.namelist()
-            for inner in _INNER:
-                hits = [n for n in names if re.search(rf"(^|/)data/rnac/{re.escape(inner)}(\.gz)?$", n)]
-                if not hits:
-                    raise DataError(
-                        f"{archive} has no data/rnac/{inner}(.gz); it is not the DeepBind archive: delete it and "
-                        f"download again, or put sequences.tsv and targets.tsv in {dest} by hand"
-                    )
-                member = sorted(hits)[0]
-                with zf.open(member) as src, atomic_path(dest / Path(member).name) as tmp:
-                    with open(tmp, "wb") as out:
-                        shutil.copyfileobj(src, out, 1 << 20)
-    except (zipfile.BadZipFile, EOFError, zlib.error) as e:
-        raise DataError(f"{archive} is truncated or corrupt ({e}); delete it and download again") from e
-
-
-def download_rnacompete(
-    dest: str | os.PathLike,
-    url: str = DEEPBIND_URL,
-    *,
-    timeout: float = 60,
-    progress: bool = True,
-    keep_archive: bool = False,
-) -> Path:
-    """Fetch the 2013-RNAcompete data (DeepBind layout) into ``dest``.
-
-    Downloads the DeepBind supplementary archive (``url``) and extracts
-    ``nbt3300-code/data/rnac/sequences.tsv(.gz)`` and ``targets.tsv(.gz)`` into
-    ``dest``. The download goes to ``<archive>.part`` and is resumed with an HTTP
-    Range request if interrupted; files appear only once complete. Returns at once if
-    ``dest`` already holds both files; an archive already in ``dest`` (downloaded
-    by hand) is extracted without downloading.
-
-    Parameters
-    ----------
-    dest
-        Folder to write into (created if needed); pass it as ``data_dir`` to
-        :func:`load_rnacompete` afterwards.
-    url
-        The archive's address.
-    timeout
-        Seconds to wait for the server on connect and on each read.
-    progress
-        Show a tqdm progress bar.
-    keep_archive
-        Keep the zip after extraction (it is deleted by default).
-
-    Raises
-    ------
-    DataError
-        If the server cannot be reached or the download breaks off (naming the URL
-        and the manual fix), or if the archive is corrupt or lacks the files.
-    """
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    if _have_deepbind(dest):
-        return dest
-    archive = dest / (Path(urllib.request.urlparse(url).path).name or "rnacompete.zip")
-    if not archive.is_file():
-        manual = (
-            f"download {url} by hand and put it (or its data/rnac/sequences.tsv and targets.tsv) in {dest}"
-        )
-        try:
-            _fetch(url, archive, timeout, progress)
-        except urllib.error.HTTPError as e:
-            raise DataError(f"could not download {url}: HTTP {e.code} {e.reason}; {manual}") from e
-        except urllib.error.URLError as e:
-            raise DataError(f"could not download {url}: {e.reason}; {manual}") from e
-        except (http.client.HTTPException, socket.timeout, ConnectionError, TimeoutError) as e:
-            raise DataError(
-                f"download of {url} broke off ({type(e).__name__}: {e}); run again to resume, or {manual}"
-            ) from e
-    _extract(archive, dest)
-    if not keep_archive:
-        archive.unlink()
-    return dest
-
-
-# ---------------------------------------------------------------------------
 # Command line
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m rbgia.data {list,prepare,download} ...``"""
-    ap = argparse.ArgumentParser(prog="python -m rbgia.data", description="RNAcompete data: list, prebuild caches, download")
+    """``python -m rbgia.data {list,prepare,download} ...``; returns the exit code (2 on a user error,
+    after one ``error: ...`` line on stderr)."""
+    ap = argparse.ArgumentParser(
+        prog="python -m rbgia.data", description="RNAcompete data: list, prebuild caches, download"
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("list", help="list the experiment ids in DATA_DIR")
     p.add_argument("data_dir")
@@ -1056,9 +947,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{exp}: train {len(d.train)} valid {len(d.valid)} test {len(d.test)} "
                     f"x {d.train.x.shape[1:]} ({time.perf_counter() - t0:.1f} s) -> {d.info['cache']}"
                 )
-    except DataError as e:
+    except (RbgiaError, OSError) as e:  # a user error: one line, no traceback
         print(f"error: {e}", file=sys.stderr)
-        return 1
+        return 2
     return 0
 
 

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ._io import load_json, write_text
-from .data import ALPHABET, pad_offset
 from .errors import DataError, PatternError
+from .sequence import ALPHABET, LETTER_INDEX, SEQ_LEN, bad_letters, clean, pad_offset
 
 __all__ = [
     "Motif",
@@ -43,9 +43,6 @@ __all__ = [
     "site_importance",
     "known_motif",
 ]
-
-_INDEX = {c: i for i, c in enumerate(ALPHABET)} | {"T": 3}
-
 
 @dataclass(frozen=True)
 class Motif:
@@ -81,12 +78,21 @@ class KmerAlignment:
     Attributes
     ----------
     pfm : np.ndarray
-        ``(L', 4)`` importance-weighted letter frequencies, normalised per column;
-        columns no positively weighted k-mer covers are uniform (0.25).
+        ``(L', 4)`` importance-weighted letter frequencies. With
+        ``weighting="total"`` (default) every column is normalised by the total
+        weight of all k-mers, those not covering it counting as uniform there, so
+        a column's information grows with the importance that supports it; with
+        ``"column"`` each column is normalised by its own coverage. Columns no
+        positively weighted k-mer covers are uniform (0.25).
     counts : np.ndarray
         ``(L', 4)`` weighted letter sums before normalisation.
     coverage : np.ndarray
         ``(L',)`` total weight per column (``counts.sum(1)``); 0 where uncovered.
+    support : np.ndarray
+        ``(L',)`` fraction of the total weight that covers each column
+        (``coverage / weights.sum()``; 0 where uncovered or when no weight is positive).
+    weighting : str
+        ``"total"`` or ``"column"``, as passed to :func:`align_kmers`.
     offsets : np.ndarray
         ``(n,)`` int, start of each k-mer in the aligned frame (columns of ``pfm``);
         after trimming, a zero-weight k-mer may overhang (offset < 0 or past the end).
@@ -105,6 +111,8 @@ class KmerAlignment:
     shifts: np.ndarray
     kmers: tuple[str, ...]
     weights: np.ndarray
+    support: np.ndarray = field(default=None, repr=False)
+    weighting: str = "total"
 
     @property
     def consensus(self) -> str:
@@ -138,11 +146,11 @@ def kmer_pfm(kmer: str) -> np.ndarray:
     if not isinstance(kmer, str) or not kmer:
         raise DataError(f"k-mer {kmer!r} is empty or not a string; give a string of ACGU letters")
     upper = kmer.upper()
-    bad = sorted(set(upper) - set("ACGUTN"))
+    bad = bad_letters(upper)
     if bad:
         raise DataError(f"k-mer {kmer!r} has letters {bad} outside ACGUTN; give RNA or DNA letters only")
     out = np.zeros((len(upper), 4))
-    idx = [(i, _INDEX[c]) for i, c in enumerate(upper) if c != "N"]
+    idx = [(i, LETTER_INDEX[c]) for i, c in enumerate(upper) if c != "N"]
     if idx:
         rows, cols = zip(*idx)
         out[list(rows), list(cols)] = 1.0
@@ -200,6 +208,7 @@ def align_kmers(
     top: int | None = None,
     min_overlap: int | None = None,
     trim: bool = True,
+    weighting: str = "total",
 ) -> KmerAlignment:
     """Align k-mers to the first one and sum them, weighted, into a PFM (paper Fig 2e).
 
@@ -207,8 +216,16 @@ def align_kmers(
     one-hot matrix with the reference (the first k-mer, i.e. the top one of a scan
     sorted by importance); ties go to the smallest absolute shift. Shifts make the
     aligned frame wider than k. Each aligned one-hot is weighted by the k-mer's
-    global importance (negative weights clipped to 0) and summed; each column is
-    then normalised to sum to 1.
+    global importance (negative weights clipped to 0) and summed.
+
+    Columns are then normalised by the total weight ``W`` of all k-mers
+    (``weighting="total"``, the default): a k-mer that does not reach a column
+    counts as a uniform letter there, so column ``j`` is ``(counts_j + (W -
+    coverage_j) / 4) / W``. A flank only one of ten equally weighted k-mers covers
+    then carries ~0.05 bits, not the ~2 bits of a column normalised by its own
+    coverage (``weighting="column"``, the behaviour before this option, which
+    shows how the covering k-mers agree but not how many do). Columns every
+    k-mer covers are the same under both.
 
     Parameters
     ----------
@@ -222,6 +239,9 @@ def align_kmers(
         Fewest overlapping columns a shift may have; default ``ceil(k_ref / 2)``.
     trim : bool
         Drop leading/trailing columns that no positively weighted k-mer covers.
+    weighting : str
+        ``"total"`` (columns weighted by the importance that covers them) or
+        ``"column"`` (each column normalised by its own coverage).
 
     Returns
     -------
@@ -232,6 +252,8 @@ def align_kmers(
     DataError
         On empty input, mismatched lengths, non-finite weights or bad letters.
     """
+    if weighting not in ("total", "column"):
+        raise DataError(f"weighting={weighting!r} is not an option; pass 'total' or 'column'")
     kmers = [str(k) for k in kmers]
     w = np.asarray(weights, dtype=float).ravel()
     if not kmers:
@@ -243,7 +265,7 @@ def align_kmers(
     if not np.isfinite(w).all():
         raise DataError("weights contain NaN or inf; drop those k-mers or fix the importances")
     onehots = [kmer_pfm(k) for k in kmers]
-    kmers = [k.upper().replace("T", "U") for k in kmers]
+    kmers = [clean(k) for k in kmers]
     ref = onehots[0]
     if min_overlap is None:
         min_overlap = (len(ref) + 1) // 2
@@ -270,8 +292,13 @@ def align_kmers(
         lo, hi = int(cov[0]), int(cov[-1]) + 1
         counts, coverage = counts[lo:hi], coverage[lo:hi]
         offsets = offsets - lo
+    total = float(w_pos.sum())
+    support = coverage / total if total > 0 else np.zeros_like(coverage)
     with np.errstate(invalid="ignore", divide="ignore"):
-        pfm = np.where(coverage[:, None] > 0, counts / coverage[:, None], 0.25)
+        if weighting == "total" and total > 0:
+            pfm = (counts + (total - coverage)[:, None] / 4.0) / total
+        else:
+            pfm = np.where(coverage[:, None] > 0, counts / coverage[:, None], 0.25)
     return KmerAlignment(
         pfm=pfm,
         counts=counts,
@@ -280,6 +307,8 @@ def align_kmers(
         shifts=shifts,
         kmers=tuple(kmers),
         weights=w_pos,
+        support=support,
+        weighting=weighting,
     )
 
 
@@ -563,7 +592,7 @@ def best_matches(
 # --------------------------------------------------------------------------- sites in probes
 
 
-def motif_matches(seqs: Sequence[str], motif: str, length: int = 41) -> pd.DataFrame:
+def motif_matches(seqs: Sequence[str], motif: str, length: int | None = None) -> pd.DataFrame:
     """Best match of ``motif`` in each probe: fewest mismatches over all windows.
 
     Parameters
@@ -573,7 +602,8 @@ def motif_matches(seqs: Sequence[str], motif: str, length: int = 41) -> pd.DataF
     motif
         The motif (``N`` matches anything).
     length
-        Model input length, for ``x_start`` (probes are centred as in :func:`rbgia.data.one_hot`).
+        Model input length, for ``x_start`` (probes are centred as in :func:`rbgia.sequence.one_hot`);
+        default :data:`rbgia.sequence.SEQ_LEN`, or the longest probe when that is longer.
 
     Returns
     -------
@@ -583,12 +613,14 @@ def motif_matches(seqs: Sequence[str], motif: str, length: int = 41) -> pd.DataF
         ``n_exact`` (exact occurrences). Probes shorter than the motif get
         ``mismatches = len(motif)``, ``start = -1``.
     """
-    motif = str(motif).upper().replace("T", "U")
-    if not motif or set(motif) - set("ACGUN"):
+    motif = clean(motif)
+    if not motif or bad_letters(motif):
         raise PatternError(f"motif {motif!r} must be ACGU letters (N = any); give e.g. 'UGCAUG'")
-    seqs = [str(s).upper().replace("T", "U") for s in seqs]
+    seqs = [clean(s) for s in seqs]
     k = len(motif)
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    if length is None:
+        length = max(SEQ_LEN, int(lengths.max(initial=0)))
     width = max(int(lengths.max(initial=0)), k)
     codes = np.zeros((len(seqs), width), dtype=np.uint8)  # 0 = past the end: never matches
     for i, s in enumerate(seqs):

@@ -33,16 +33,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from ._io import _to_builtin, atomic_path, load_json, save_json
-from .data import ALPHABET, decode
-from .errors import DataError
+from .errors import DataError, RbgiaError
+from .paths import require_writable_dir, user_path
+from .sequence import ALPHABET, N_CODE, clean, decode, letter_codes
 
 SIM_VERSION = 1
 _CHUNK = 100_000  # sequences per vectorized block, bounds memory of the oracle
@@ -153,7 +156,9 @@ DESIGN: dict[str, Any] = {
     "composition": dict(zip(ALPHABET, _COMP)),
     "stem_loop_frac": 0.3,
     "stem_loop": {"stem_bp": [6, 8], "loop_nt": [6, 8], "motif_place": {"loop": 0.5, "stem": 0.25, "outside": 0.25}},
-    "vts1_motifs": {"GCUGG": 0.6, "GCAGG": 0.1, "GCCGG": 0.05, "GCGGG": 0.05, "ACUGG": 0.1, "UCUGG": 0.05, "CCUGG": 0.05},
+    "vts1_motifs": {
+        "GCUGG": 0.6, "GCAGG": 0.1, "GCCGG": 0.05, "GCGGG": 0.05, "ACUGG": 0.1, "UCUGG": 0.05, "CCUGG": 0.05,
+    },
     "rbfox1_sites_per_probe": {"0": 0.4, "1": 0.3, "2": 0.18, "3": 0.12},
     "rbfox1_site_mix": {
         "UGCAUG": 0.55, "AGCAUG": 0.08, "UGCACG": 0.08, "CGCAUG": 0.05, "GGCAUG": 0.04,
@@ -177,13 +182,7 @@ def _as_strings(seqs: Sequence[str] | np.ndarray) -> list[str]:
         return decode(seqs)
     if isinstance(seqs, str):
         raise DataError("expected a list of sequences, got one string; wrap it in a list")
-    return [str(s).upper().replace("T", "U") for s in seqs]
-
-
-_LUT = np.full(256, -2, dtype=np.int8)
-for _i, _c in enumerate(ALPHABET):
-    _LUT[ord(_c)] = _i
-_LUT[ord("N")] = -1
+    return [clean(s) for s in seqs]
 
 
 def _encode(seqs: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -193,14 +192,14 @@ def _encode(seqs: list[str]) -> tuple[np.ndarray, np.ndarray]:
     codes = np.full((len(seqs), width), -1, dtype=np.int8)
     if not seqs or width == 0:
         return codes, lengths
-    flat = _LUT[np.frombuffer("".join(seqs).encode("latin-1", errors="replace"), dtype=np.uint8)]
-    if (flat == -2).any():
-        pos = int(np.argmax(flat == -2))
+    flat = letter_codes("".join(seqs))
+    if (flat < 0).any():
+        pos = int(np.argmax(flat < 0))
         row = int(np.searchsorted(np.cumsum(lengths), pos, side="right"))
         raise DataError(f"sequence {row} ({seqs[row][:50]!r}) has letters outside ACGUTN; give RNA or DNA letters only")
     rows = np.repeat(np.arange(len(seqs)), lengths)
     cols = np.arange(flat.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    codes[rows, cols] = flat
+    codes[rows, cols] = np.where(flat == N_CODE, -1, flat)
     return codes, lengths
 
 
@@ -346,7 +345,9 @@ def signal(
     return np.concatenate(blocks) if blocks else np.zeros(0)
 
 
-def expected_score(experiment: str | Experiment, seqs: Sequence[str] | np.ndarray, n_jobs: int | None = None) -> np.ndarray:
+def expected_score(
+    experiment: str | Experiment, seqs: Sequence[str] | np.ndarray, n_jobs: int | None = None
+) -> np.ndarray:
     """Expected raw score: ``scale * signal`` plus the (constant) mean outlier boost."""
     exp = _experiment(experiment)
     nz = exp.noise
@@ -529,7 +530,8 @@ def write_rnacompete(
     Parameters
     ----------
     out_dir
-        Folder for ``sequences.tsv``, ``targets.tsv`` and ``truth.json``.
+        Folder for ``sequences.tsv``, ``targets.tsv`` and ``truth.json`` (created if needed;
+        ``~`` is expanded).
     n_a, n_b
         Probes in set A (train/validation) and set B (test).
     experiments
@@ -546,8 +548,16 @@ def write_rnacompete(
     pathlib.Path
         ``out_dir``. When the three files exist and ``truth.json`` records the same
         parameters, nothing is rewritten.
+
+    Raises
+    ------
+    DataError
+        On unknown experiments, non-positive set sizes, ``nan_frac`` outside [0, 1), or an
+        ``out_dir`` that is a file or not writable (checked before any work).
     """
-    out = Path(out_dir)
+    out = user_path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"output folder {out} is a file; pass a folder (it is created if needed)")
     names = list(EXPERIMENTS) if experiments is None else [str(e) for e in experiments]
     for name in names:
         _experiment(name)
@@ -566,6 +576,7 @@ def write_rnacompete(
                 return out
         except ValueError:
             pass  # unreadable truth.json: rewrite everything
+    require_writable_dir(out, "output folder")
 
     seqs = sample_probes(n_a + n_b, seed)
     folds = ["A"] * n_a + ["B"] * n_b
@@ -591,8 +602,9 @@ def write_rnacompete(
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m rbgia.simulate OUT_DIR [--n-a N --n-b N --seed S]``."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m rbgia.simulate OUT_DIR [--n-a N --n-b N --seed S]``; returns the exit code
+    (2 on a user error, after one ``error: ...`` line on stderr)."""
     ap = argparse.ArgumentParser(prog="python -m rbgia.simulate", description=__doc__.split("\n\n")[0])
     ap.add_argument("out_dir", type=Path)
     ap.add_argument("--n-a", type=int, default=10000)
@@ -603,18 +615,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--n-jobs", type=int, default=None)
     ap.add_argument("--progress", action="store_true")
     args = ap.parse_args(argv)
-    path = write_rnacompete(
-        args.out_dir,
-        n_a=args.n_a,
-        n_b=args.n_b,
-        experiments=args.experiments,
-        seed=args.seed,
-        nan_frac=args.nan_frac,
-        n_jobs=args.n_jobs,
-        progress=args.progress,
-    )
+    try:
+        path = write_rnacompete(
+            args.out_dir,
+            n_a=args.n_a,
+            n_b=args.n_b,
+            experiments=args.experiments,
+            seed=args.seed,
+            nan_frac=args.nan_frac,
+            n_jobs=args.n_jobs,
+            progress=args.progress,
+        )
+    except (RbgiaError, OSError) as e:  # a user error: one line, no traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(path)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

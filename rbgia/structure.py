@@ -7,7 +7,7 @@ window mode, which also splits the unpaired probability by loop type:
 - PU: ``(paired, unpaired)``, 2 channels;
 - PHIME: ``(paired, hairpin, interior, multi, exterior)``, 5 channels.
 
-Profiles are padded and centred exactly like :func:`rbgia.data.one_hot`, so they
+Profiles are padded and centred exactly like :func:`rbgia.sequence.one_hot`, so they
 can be concatenated to the 4 sequence channels.
 """
 
@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from .data import SEQ_LEN, pad_offset
 from .errors import DataError, StructureToolError
+from .sequence import SEQ_LEN, bad_letters, clean, pad_offset
 
 KINDS: dict[str, tuple[str, ...]] = {
     "pu": ("paired", "unpaired"),
@@ -31,7 +32,6 @@ PHIME_COLUMNS = KINDS["phime"]
 
 # Below this many probes a process pool costs more than it saves.
 _MIN_PARALLEL = 64
-_VALID = frozenset("ACGUN")
 
 
 def _require_vienna() -> Any:
@@ -48,9 +48,9 @@ def _require_vienna() -> Any:
 
 def _clean(seq: str, index: int | None = None) -> str:
     """Upper-case, read T as U, and reject letters outside ACGUN."""
-    s = str(seq).upper().replace("T", "U")
-    if not _VALID.issuperset(s):
-        bad = sorted(set(s) - _VALID)
+    s = clean(seq)
+    bad = bad_letters(s)
+    if bad:
         where = "sequence" if index is None else f"sequence {index}"
         raise DataError(f"{where} ({s[:50]!r}) has letters {bad} outside ACGUTN; give RNA or DNA letters only")
     return s

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real data beside the checkout, and a small simulated dataset."""
+"""Shared fixtures: the real data shipped in data/, and a small simulated dataset."""
 
 from __future__ import annotations
 
@@ -11,15 +11,17 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("RBGIA_SHARED", REPO.parent / "shared"))
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """``../shared`` beside the checkout (present in CI); tests that need it skip otherwise."""
-    if not (SHARED / "data").is_dir():
-        pytest.skip(f"real data not found at {SHARED}/data (set RBGIA_SHARED to its parent)")
-    return SHARED
+def shipped_data() -> Path:
+    """The repository's ``data/`` folder (``rbgia.data.REPO_DATA``): ``rnacompete2009/``,
+    ``rnacompete2013_sample/`` and ``reference/``, shipped with the project (no ``../shared``)."""
+    from rbgia.data import REPO_DATA, shipped_data_dir
+
+    for name in ("rnacompete2009", "rnacompete2013_sample", "reference"):
+        shipped_data_dir(name)  # a clear DataError if the checkout lacks one
+    return REPO_DATA
 
 
 @pytest.fixture(scope="session")

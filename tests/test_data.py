@@ -319,9 +319,9 @@ def test_structure_channels_cached_per_sequence_set(deepbind_dir, tmp_path, monk
 
 
 @pytest.mark.real
-def test_structure_inputs_on_2013_sample(shared_dir, tmp_path):
+def test_structure_inputs_on_2013_sample(tmp_path):
     pytest.importorskip("RNA")
-    d = shared_dir / "data" / "rnacompete2013_sample"
+    d = rd.shipped_data_dir("rnacompete2013_sample")
     for kind, c in (("pu", 6), ("phime", 9)):
         data = load_rnacompete(d, "RNCMPT00002", inputs=kind, max_probes=40, cache_dir=tmp_path, n_jobs=1)
         assert len(data.train) + len(data.valid) == 40 and len(data.test) == 40
@@ -341,8 +341,8 @@ def test_structure_inputs_on_2013_sample(shared_dir, tmp_path):
 
 @pytest.mark.real
 @pytest.mark.parametrize("experiment", ["RNCMPT00001", "RNCMPT00002"])
-def test_real_2013_sample(shared_dir, tmp_path, experiment):
-    d = shared_dir / "data" / "rnacompete2013_sample"
+def test_real_2013_sample(tmp_path, experiment):
+    d = rd.shipped_data_dir("rnacompete2013_sample")
     assert list_experiments(d) == ["RNCMPT00001", "RNCMPT00002"]
     data = load_rnacompete(d, experiment, cache_dir=tmp_path)
     n_a, n_b = data.info["n_probes"]["A"], data.info["n_probes"]["B"]
@@ -362,8 +362,8 @@ def test_real_2013_sample(shared_dir, tmp_path, experiment):
 
 
 @pytest.mark.real
-def test_real_2009_vts1(shared_dir, tmp_path):
-    d = shared_dir / "data" / "rnacompete2009"
+def test_real_2009_vts1(tmp_path):
+    d = rd.shipped_data_dir("rnacompete2009")
     assert "VTS1" in list_experiments(d)
     data = load_rnacompete(d, "VTS1", cache_dir=tmp_path)
     assert data.source == "per_set"
@@ -381,10 +381,10 @@ def test_real_2009_vts1(shared_dir, tmp_path):
 
 @pytest.mark.real
 @pytest.mark.slow
-def test_real_2009_vts1_pu_full(shared_dir, tmp_path):
+def test_real_2009_vts1_pu_full(tmp_path):
     """PU for all 82k VTS1 probes (~1 min on two cores)."""
     pytest.importorskip("RNA")
-    data = load_rnacompete(shared_dir / "data" / "rnacompete2009", "VTS1", inputs="pu", cache_dir=tmp_path)
+    data = load_rnacompete(rd.shipped_data_dir("rnacompete2009"), "VTS1", inputs="pu", cache_dir=tmp_path)
     assert data.train.x.shape == (len(data.train), 41, 6) and data.test.x.shape == (40612, 41, 6)
 
 
@@ -538,7 +538,7 @@ def test_cli_list_and_prepare(deepbind_dir, tmp_path, capsys):
     assert rd.main(["prepare", str(d), "RNCMPT00002", "--cache-dir", str(tmp_path)]) == 0
     assert "RNCMPT00002: train" in capsys.readouterr().out
     assert load_rnacompete(d, "RNCMPT00002", cache_dir=tmp_path).info["from_cache"]
-    assert rd.main(["prepare", str(d), "NOPE", "--cache-dir", str(tmp_path)]) == 1
+    assert rd.main(["prepare", str(d), "NOPE", "--cache-dir", str(tmp_path)]) == 2  # a user error (issue 11 #20)
     assert "not found" in capsys.readouterr().err
 
 

@@ -163,7 +163,8 @@ def test_complete_part_file_answered_416(server, tmp_path):
 
 def test_connection_refused_names_url_and_fix(tmp_path):
     url = _closed_port_url()
-    with pytest.raises(DataError, match=rf"could not download {re.escape(url)}.*by hand and put it .* in {re.escape(str(tmp_path))}"):
+    where = re.escape(str(tmp_path))
+    with pytest.raises(DataError, match=rf"could not download {re.escape(url)}.*by hand and put it .* in {where}"):
         download_rnacompete(tmp_path, url, timeout=5, progress=False)
     assert not any(tmp_path.iterdir())
 

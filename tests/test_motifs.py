@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rbgia._io import save_json
-from rbgia.data import one_hot
+from rbgia.data import one_hot, shipped_data_dir
 from rbgia.errors import DataError, PatternError
 from rbgia.motifs import (
     Motif,
@@ -136,8 +136,8 @@ def test_meme_round_trip(tmp_path):
 
 
 @pytest.mark.real
-def test_read_meme_shared_file(shared_dir):
-    motifs = read_meme(shared_dir / "reference" / "ray2013_rnacompete_motifs.meme")
+def test_read_meme_shared_file():
+    motifs = read_meme(shipped_data_dir("reference") / "ray2013_rnacompete_motifs.meme")
     assert len(motifs) == 102
     a1cf = motifs["RNCMPT00001"]
     assert a1cf.name == "A1CF" and a1cf.pfm.shape == (7, 4)

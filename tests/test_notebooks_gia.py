@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from rbgia import book, results
+from rbgia.data import shipped_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
 ABSENT = "/nonexistent/rnacompete2009"  # the 2009 data switched off
@@ -34,7 +35,7 @@ def _run(name: str, out_dir: Path, **params: Any) -> None:
 def tiny(tmp_path_factory, sim_dir) -> dict[str, Any]:
     """Shared tiny parameters and one results folder (models are reused across notebooks)."""
     root = tmp_path_factory.mktemp("gia_tiny")
-    reference = book.default_shared_dir(REPO) / "reference"
+    reference = shipped_data_dir("reference")
     params = {"data_dir": str(sim_dir), "results_dir": str(root / "results"), "epochs": 1, "seed": 0,
               "num_background": 50}
     return {"root": root, "res": root / "results", "params": params, "reference": str(reference),
@@ -111,11 +112,11 @@ def test_10_ground_truth_tiny(tiny):
 
 
 @pytest.fixture(scope="module")
-def vts1_subset(tmp_path_factory, shared_dir) -> Path:
+def vts1_subset(tmp_path_factory) -> Path:
     """The first 1,500 probes of each VTS1 2009 set, in the per-set layout (not in the repo)."""
     out = tmp_path_factory.mktemp("vts1_2009")
     for s in ("A", "B"):
-        with gzip.open(shared_dir / "data" / "rnacompete2009" / f"VTS1_data_full_{s}.txt.gz", "rt") as fh:
+        with gzip.open(shipped_data_dir("rnacompete2009") / f"VTS1_data_full_{s}.txt.gz", "rt") as fh:
             lines = [next(fh) for _ in range(1500)]
         with gzip.open(out / f"VTS1_data_full_{s}.txt.gz", "wt") as fh:
             fh.writelines(lines)

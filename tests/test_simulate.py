@@ -223,7 +223,8 @@ def test_signal_inputs_and_errors():
     seqs = sim.sample_probes(40, seed=6)
     for name in ("SIMRBFOX1", "SIMHUR"):
         np.testing.assert_allclose(sim.signal(name, one_hot(seqs)), sim.signal(name, seqs))
-        np.testing.assert_allclose(sim.signal(name, [s.replace("U", "T").lower() for s in seqs]), sim.signal(name, seqs))
+        dna = [s.replace("U", "T").lower() for s in seqs]
+        np.testing.assert_allclose(sim.signal(name, dna), sim.signal(name, seqs))
     site, broken = sim.signal("SIMRBFOX1", ["AAAAUGCAUGAAAAAAAAA", "AAAAUNCAUGAAAAAAAAA"])
     assert site == 1.0 and broken == 0.0  # N breaks the site
     with pytest.raises(DataError, match="outside"):
