@@ -558,3 +558,49 @@ def test_empty_per_set_file(tmp_path):
     (tmp_path / "E1_P_setB.txt").write_text("")
     with pytest.raises(DataError, match="is empty; download it again"):
         load_rnacompete(tmp_path, "E1", cache_dir=None)
+
+
+# ---------------------------------------------------------------------------
+# The shipped data (issue 12: a fresh clone needs no ../shared)
+
+
+def test_shipped_data_dirs(monkeypatch, tmp_path):
+    assert rd.REPO_DATA == Path(rd.__file__).resolve().parents[1] / "data"
+    assert list_experiments(rd.shipped_data_dir("rnacompete2009")) == [
+        "Fusip", "HuR", "PTB", "SF2", "SLM2", "U1A", "VTS1", "YB1"
+    ]
+    sample = rd.shipped_data_dir("rnacompete2013_sample")
+    assert list_experiments(sample) == ["RNCMPT00001", "RNCMPT00002"]
+    assert all(p.suffix == ".gz" for p in sample.iterdir() if p.name.endswith(("_setA.txt.gz", "_setB.txt.gz")))
+    assert (rd.shipped_data_dir("reference") / "reported_results.csv").is_file()
+    with pytest.raises(DataError, match=r"unknown shipped data 'rnacompete2013'; use one of 'rnacompete2009'"):
+        rd.shipped_data_dir("rnacompete2013")
+    monkeypatch.setattr(rd, "REPO_DATA", tmp_path / "nodata")
+    with pytest.raises(DataError, match=r"shipped data folder .*nodata/reference is missing; .*pip install -e"):
+        rd.shipped_data_dir("reference")
+
+
+def test_shipped_data_readme_names_sources_and_licences():
+    readme = (rd.REPO_DATA / "README.md").read_text()
+    for needed in ("Ray et al., *Nat Biotechnol* 27:667-670 (2009)", "Ray et al., *Nature* 499:172-177 (2013)",
+                   "mstrazar/mklaren", "ilanbb/dlprb", "LICENSES/mklaren-BSD.txt", "LICENSES/dlprb-MIT.txt"):
+        assert needed in readme
+    for lic in ("mklaren-BSD.txt", "dlprb-MIT.txt"):
+        assert "Copyright" in (rd.REPO_DATA / "LICENSES" / lic).read_text()
+
+
+def test_rbp_2009_to_2013_map_matches_the_motif_file():
+    import pandas as pd
+
+    from rbgia.motifs import read_meme
+
+    ref = rd.shipped_data_dir("reference")
+    table = pd.read_csv(ref / "rbp_2009_to_2013.tsv", sep="\t", comment="#", dtype=str, keep_default_na=False)
+    assert set(table["rbp_2009"]) == set(list_experiments(rd.shipped_data_dir("rnacompete2009")))
+    motifs = read_meme(ref / "ray2013_rnacompete_motifs.meme")
+    mapped = table[table["experiment_2013"] != ""]
+    assert len(mapped) == 21 and set(mapped["rbp_2009"]) == set(table["rbp_2009"]) - {"VTS1"}
+    for _, row in mapped.iterrows():
+        assert motifs[row["experiment_2013"]].name == row["protein_2013"]
+    readme = (rd.REPO_DATA / "README.md").read_text()
+    assert all(f"| {rbp} |" in readme for rbp in table["rbp_2009"])
