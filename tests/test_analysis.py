@@ -1,0 +1,176 @@
+"""rbgia.analysis: the verdicts come out right on toy predictors whose rule is known, and the battery's
+record round-trips through the tables the across-experiment chapters draw."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rbgia import analysis
+from rbgia.data import shipped_data_dir
+from rbgia.sequence import one_hot
+
+REFERENCE = shipped_data_dir("reference")
+RNG = np.random.default_rng(0)
+
+
+def _windows(x: np.ndarray, motif: str) -> np.ndarray:
+    """(N, L-k+1) bool: an exact copy of ``motif`` starts at each position."""
+    code = one_hot([motif], length=len(motif))[0]
+    w = np.lib.stride_tricks.sliding_window_view(np.asarray(x)[..., :4], len(motif), axis=1)  # (N, W, 4, k)
+    return np.einsum("nwak,ka->nw", w, code) >= len(motif) - 1e-6
+
+
+def _bg(n: int = 80, length: int = 41) -> np.ndarray:
+    return np.eye(4, dtype=np.float32)[RNG.integers(0, 4, size=(n, length))]
+
+
+def count(motif: str):
+    return lambda x: _windows(x, motif).sum(1).astype(float)
+
+
+def test_reference_motifs_follow_the_2009_to_2013_map():
+    assert [m.id for m in analysis.reference_motifs("RNCMPT00001", REFERENCE)] == ["RNCMPT00001"]
+    hur = analysis.reference_motifs("HuR", REFERENCE)
+    assert len(hur) == 5 and {m.name for m in hur} == {"HuR"}
+    assert analysis.reference_motifs("VTS1", REFERENCE) == []  # not in the 2013 compendium
+    out = analysis.compare_with_reference(analysis.rmotifs.kmer_pfm("UUUUUUU"), "HuR", REFERENCE)
+    assert out["n_references"] == 5 and out["reference"] in {m.id for m in hur} and -1 <= out["r"] <= 1
+
+
+def test_multiplicity_verdict_additive_and_sub_additive():
+    bg = _bg()
+    add = analysis.multiplicity_test(analysis.GIA(count("UGCAUG"), bg), "UGCAUG", (3, 10, 17), n_boot=200)
+    assert add["verdict"] == "additive" and add["ratio"] == pytest.approx(3.0, abs=0.05)
+    saturating = lambda x: np.minimum(_windows(x, "UGCAUG").sum(1), 1).astype(float)  # noqa: E731
+    sub = analysis.multiplicity_test(analysis.GIA(saturating, bg), "UGCAUG", (3, 10, 17), n_boot=200)
+    assert sub["verdict"] == "sub-additive" and sub["ratio"] == pytest.approx(1.0, abs=0.05)
+    assert add["local"].shape == (3, len(bg)) and add["r2"] > 0.99
+
+
+def test_spacing_calls_hindrance_only_for_close_pairs():
+    def hindered(x):  # two sites less than 7 nt apart count once
+        hits = _windows(x, "UGCAUG")
+        out = np.zeros(len(x))
+        for i, row in enumerate(hits):  # toy oracle, not a model call
+            last = -99
+            for s in np.flatnonzero(row):
+                if s - last >= 7:
+                    out[i] += 1
+                    last = s
+        return out
+
+    df = analysis.spacing_test(analysis.GIA(hindered, _bg()), "UGCAUG", [(16, 20), (15, 21), (10, 22)], 17,
+                               n_boot=200)
+    assert df["verdict"].tolist() == ["hindrance", "hindrance", "additive"]
+    assert df.attrs["single"]["mean"] == pytest.approx(1.0, abs=0.05)
+
+
+def test_gc_amplifies_or_adds():
+    gc3 = lambda x: _windows(x[:, 35:], "GCGCGC").any(1).astype(float)  # noqa: E731
+    motif = count("UGCAUG")
+    amp = analysis.gc_test(analysis.GIA(lambda x: motif(x) * (1 + gc3(x)), _bg()), "UGCAUG", 17, n_boot=200)
+    assert amp["interaction3"]["verdict"] == "amplifies" and amp["interaction5"]["verdict"] == "no effect"
+    assert amp["effect3"] == pytest.approx(2.0, abs=0.1) and amp["bias_end"] == "3'"
+    add = analysis.gc_test(analysis.GIA(lambda x: motif(x) + gc3(x), _bg()), "UGCAUG", 17, n_boot=200)
+    assert add["interaction3"]["verdict"] == "adds"  # GC alone has the effect it adds to the motif
+    assert add["importance"]["gc3"]["mean"] == pytest.approx(1.0, abs=0.05)
+
+
+def test_structure_effect_is_a_difference_in_differences():
+    bg = _bg(60)
+    position = lambda x: 0.5 * _windows(x[:, 16:22], "GCUGGC").any(1)  # noqa: E731 - a position effect only
+    flat = analysis.hairpin_test(position, bg, "GCUGGC", 16, 8, n_boot=200, n_fold=5)
+    assert flat["structure_effect"]["verdict"] == "no structure preference"
+    assert abs(flat["structure_effect"]["mean"]) < 0.05
+
+    def loop_only(x):  # the motif counts when positions 5-15 pair with 22-32 (reverse complement)
+        x4 = np.asarray(x)[..., :4]
+        comp = x4[:, 22:33][:, ::-1][..., ::-1]  # ACGU -> UGCA
+        paired = (x4[:, 5:16] * comp).sum((1, 2)) >= 10
+        return (_windows(x4[:, 16:22], "GCUGGC").any(1) & paired).astype(float)
+
+    hp = analysis.hairpin_test(loop_only, bg, "GCUGGC", 16, 8, n_boot=200, n_fold=5)
+    assert hp["structure_effect"]["verdict"] == "prefers loops" and hp["structure_effect"]["ci_low"] > 0.5
+    assert hp["folding"]["n_designed"] == 5 and 0 <= hp["folding"]["n_folded"] <= 5
+    assert set(hp["importance"]) == {"hairpin loop", "hairpin stem", "unstructured at loop", "unstructured at stem"}
+
+
+def _split(x: np.ndarray, y: np.ndarray) -> SimpleNamespace:
+    from rbgia.sequence import decode
+
+    return SimpleNamespace(x=x, y=y[:, None], seqs=np.array(decode(x)))
+
+
+def test_ism_gc3_finds_a_3_prime_bias():
+    x = _bg(30)
+    f = lambda z: z[:, 34:, 1:3].sum((1, 2)) + 0.1 * z[:, :, 0].sum(1)  # noqa: E731 - G/C in the 3' end
+    split = _split(x, f(x))
+    rec = analysis.ism_gc3(f, split, n_top=10)
+    assert rec["verdict"] == "3' bias" and rec["gc3_l2"] > rec["gc5_l2"] and rec["n_probes"] == 10
+    flat = analysis.ism_gc3(lambda z: z[:, :, 0].sum(1), split, n_top=10)
+    assert flat["verdict"] == "no 3' bias"
+
+
+def test_probe_choice_and_ism_table():
+    x = _bg(200)
+    f = count("GCUGG")
+    split = _split(x, f(x) + RNG.normal(0, 0.1, len(x)))
+    pred = f(x)
+    chosen = analysis.motif_probes(split, pred, "GCUGG", (0, 2), n=1)
+    assert chosen["kind"].tolist() == ["0 mismatches", "2 mismatches"]
+    deltas, table = analysis.ism_probes(f, split, chosen, "GCUGG")
+    assert deltas.shape == (2, 41, 4) and table.loc[0, "ratio"] > 1
+    hl = analysis.high_low_probes(split, pred, "GCUGG", n=2)
+    assert hl["kind"].tolist() == ["high", "high", "low", "low"] and (hl["mismatches"] == 0).all()
+
+
+@pytest.fixture(scope="module")
+def battery(tmp_path_factory):
+    x = _bg(400)
+    f = lambda z: count("UGCAUG")(z) + 0.3 * count("GCAUG")(z)  # noqa: E731
+    y = f(x) + RNG.normal(0, 0.1, len(x))
+    data = SimpleNamespace(train=_split(x[:300], y[:300]), test=_split(x[300:], y[300:]))
+    b = analysis.run_battery(f, data, "RNCMPT00168", reference_dir=REFERENCE, num_background=40, k=3,
+                             kmer_start=17, scan="both", n_screen=10, n_boot=100, n_ism=5)
+    return b, tmp_path_factory.mktemp("res")
+
+
+def test_battery_record_and_tables(battery):
+    b, res = battery
+    rec = b.to_record()
+    assert rec["scan"]["evaluations"]["exhaustive"] == 4**3 * 40 + 40 and rec["scan"]["top10_shared"] >= 8
+    assert rec["motif"] == rec["top_kmers"][0]["kmer"] and "qvalue" in rec["top_kmers"][0]
+    assert rec["alignment"]["reference"] == "RNCMPT00168" and -1 <= rec["alignment"]["similarity"]["r"] <= 1
+    assert {"optimal", "suboptimal"} == set(rec["multiplicity"]) and "local" not in rec["multiplicity"]["optimal"]
+    assert rec["spacing"][-1]["arrangement"] == "one at 17" and rec["spacing"][-1]["ratio"] == 1.0
+    assert rec["gc"]["interaction3"]["verdict"] in {"amplifies", "dampens", "adds", "no effect"}
+    assert rec["ism_gc3"]["n_probes"] == 5 and rec["positions"]["gc_starts"] == [0, 35]
+    for e in ("RNCMPT00168", "OTHER"):
+        analysis.write_battery(res, b, {"experiment": e, "test_pearson": 0.5})
+    recs = analysis.read_batteries(res, ["RNCMPT00168", "OTHER"])
+    assert list(recs) == ["RNCMPT00168", "OTHER"]
+    assert len(analysis.supplementary_table1(recs)) == 2
+    mt = analysis.multiplicity_table(recs)
+    assert len(mt) == 2 and analysis.verdict_counts(mt).endswith("(n = 2)")
+    gt = analysis.gc_table(recs)
+    assert set(gt["3' verdict"]) <= {"amplifies", "dampens", "adds", "no effect"}
+    assert len(analysis.spacing_table(recs)) == 2 * 3 and len(analysis.scan_table(recs)) == 2
+    with pytest.raises(analysis.DataError, match="MISSING"):
+        analysis.read_batteries(res, ["MISSING"])
+
+
+def test_battery_figures(battery):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    b, _ = battery
+    for fig in (analysis.fig_scan(b), analysis.fig_motifs(b), analysis.fig_multiplicity(b), analysis.fig_spacing(b),
+                analysis.fig_gc(b)):
+        assert 1 <= len(fig.axes) <= 3
+    table = pd.DataFrame({"a": [1.0, 2.0, math.nan]})
+    assert len(analysis.fig_histograms(table, {"a": 1.0}).axes) == 1
