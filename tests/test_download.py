@@ -1,4 +1,4 @@
-"""rbgia.data.download_rnacompete against a local HTTP server (no internet here)."""
+"""rbgia.download.download_rnacompete (re-exported by rbgia.data) against a local HTTP server (no internet here)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rbgia.data import DEEPBIND_URL, download_rnacompete, list_experiments, load_rnacompete
+import rbgia.data as rd
+from rbgia.data import list_experiments, load_rnacompete
+from rbgia.download import DEEPBIND_URL, download_rnacompete
 from rbgia.errors import DataError
 
 ARCHIVE = Path(DEEPBIND_URL).name  # nbt3300-supplementary-software.zip
@@ -95,6 +97,10 @@ def server(monkeypatch):
     yield srv
     srv.shutdown()
     srv.server_close()
+
+
+def test_data_re_exports_the_downloader():
+    assert rd.download_rnacompete is download_rnacompete and rd.DEEPBIND_URL == DEEPBIND_URL
 
 
 def _closed_port_url() -> str:

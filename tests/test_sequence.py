@@ -56,3 +56,32 @@ def test_one_hot_errors_name_the_sequence():
 def test_data_re_exports_the_same_objects():
     for name in ("ALPHABET", "SEQ_LEN", "pad_offset", "one_hot", "decode", "clean"):
         assert getattr(rd, name) is getattr(sq, name)
+
+
+# ---------------------------------------------------------------------------
+# The modules that used to keep their own copy now agree with this one
+
+
+def test_consumers_share_the_lookup():
+    from rbgia import motifs, simulate, structure
+
+    np.testing.assert_array_equal(motifs.kmer_pfm("ACGTN"), np.vstack([np.eye(4)[[0, 1, 2, 3]], np.zeros(4)]))
+    assert structure._clean("acgtn") == "ACGUN"
+    with pytest.raises(DataError, match=r"letters \['X'\] outside ACGUTN"):
+        structure._clean("ACXG")
+    codes, lengths = simulate._encode(["ACGUN", "UU"])
+    np.testing.assert_array_equal(codes, [[0, 1, 2, 3, -1], [3, 3, -1, -1, -1]])  # N and padding: -1
+    assert lengths.tolist() == [5, 2]
+    with pytest.raises(DataError, match="outside ACGUTN"):
+        simulate._encode(["ACGX"])
+
+
+def test_motif_matches_length_defaults_to_seq_len_or_the_longest_probe():
+    from rbgia.motifs import motif_matches
+
+    short = motif_matches(["AAUGCAUGAA"], "UGCAUG")  # 10 nt, centred in SEQ_LEN
+    assert short["start"].tolist() == [2] and short["x_start"].tolist() == [2 + sq.pad_offset(10)]
+    long = "A" * 50 + "UGCAUG"
+    hit = motif_matches([long, "UGCAUG"], "tgcatg")  # longer than SEQ_LEN: the input's own length
+    assert hit["x_start"].tolist() == [50, sq.pad_offset(6, 56)] and hit["mismatches"].tolist() == [0, 0]
+    assert motif_matches(["AAUGCAUGAA"], "UGCAUG", length=20)["x_start"].tolist() == [2 + 5]
