@@ -1,0 +1,496 @@
+"""The Performance chapter's tables: ResidualBind and the baselines across real experiments, beside the
+published numbers, paired comparisons of configurations with a Wilcoxon signed-rank test, and the goals.
+
+Everything reads the training records that the ``02_residualbind`` jobs write
+(``results_dir/<experiment>/02_residualbind.<config_tag>.json``, see :func:`rbgia.train.train_and_record`)
+and the reference tables shipped under ``data/reference/``; nothing here trains a model::
+
+    long = benchmark.load(results_dir, [data_2009, data_2013])      # one row per experiment x config x method
+    benchmark.compare_2009(long, reference_dir)                     # per RBP beside cDeepbind, means with n
+    benchmark.paired(long, "inputs", "seq", ["pu", "phime"])        # per-experiment differences + Wilcoxon
+    benchmark.goals(long, reference_dir)                            # measured vs target, gap, budget
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import TrainConfig
+from .errors import DataError
+from .results import BASELINE_LABELS, benchmark_table, collect, read_reported
+from .stats import wilcoxon_paired
+
+TRAIN_NOTEBOOK = "02_residualbind"
+PUBLISHED_2009 = "published_pearson_2009.tsv"
+PUBLISHED_2013 = "published_pearson_per_experiment.tsv"
+REPORTED = "reported_results.csv"
+PROTEINS_2013 = {"RNCMPT00001": "A1CF", "RNCMPT00002": "ANKHD1"}  # the shipped 2013 sample
+# Published per-experiment columns of PUBLISHED_2013 -> the method names the paper uses.
+METHODS_2013 = {"ThermoNet": "ThermoNet", "DLPRB_CNN": "DLPRB", "cDeepbind_CNN": "cDeepbind", "RCK": "RCK"}
+INPUT_LABELS = {"seq": "sequence", "pu": "+PU", "phime": "+PHIME"}
+_BUDGET = ["epochs", "epochs_run", "best_epoch", "patience", "stopped_early", "n_train"]
+
+
+# --------------------------------------------------------------------------- records
+
+
+def load(results_dir: str | os.PathLike, data_dirs: Sequence[str | os.PathLike],
+         experiments: Sequence[str] | None = None) -> pd.DataFrame:
+    """Set-B Pearson r of every training record made from ``data_dirs``, one row per experiment,
+    configuration and method (ResidualBind, k-mer ridge, shallow CNN).
+
+    Columns: those of :func:`rbgia.results.benchmark_table` plus ``dataset`` (the data folder's name) and the
+    budget of the ResidualBind run (``epochs_run``, ``best_epoch``, ``patience``, ``stopped_early``, ``n_train``).
+
+    Raises
+    ------
+    DataError
+        When no record comes from these data folders (with the job to run).
+    """
+    records = collect(results_dir, TRAIN_NOTEBOOK)
+    folders = {str(Path(d).resolve()): Path(d).name for d in data_dirs}
+    if not records.empty:
+        records = records[records["data_dir"].isin(list(folders))]
+        if experiments is not None:
+            records = records[records["experiment"].isin(list(experiments))]
+    if records.empty:
+        raise DataError(f"no {TRAIN_NOTEBOOK} records under {results_dir} for {sorted(folders.values())}; "
+                        f"run the book's training jobs first (make book, or python -m rbgia.book run)")
+    long = benchmark_table(records)
+    keys = ["experiment", *TrainConfig.field_names()]
+    budget = records[keys + [c for c in _BUDGET if c in records.columns and c != "epochs"] + ["data_dir"]]
+    long = long.merge(budget, on=keys, how="left")
+    long["dataset"] = long.pop("data_dir").map(folders)
+    return long
+
+
+def select(long: pd.DataFrame, method: str = "ResidualBind", **config: Any) -> pd.DataFrame:
+    """The rows of one method (``None``: every method) at the configuration fields given (others free)."""
+    keep = np.ones(len(long), bool) if method is None else (long["method"] == method).to_numpy(copy=True)
+    for key, value in config.items():
+        keep &= (long[key] == value).to_numpy()
+    return long[keep]
+
+
+def _wide(long: pd.DataFrame, column: str, values: Sequence[str] | None = None) -> pd.DataFrame:
+    wide = long.pivot_table(index="experiment", columns=column, values="pearson", aggfunc="mean")
+    if values is not None:
+        wide = wide.reindex(columns=[v for v in values if v in wide.columns])
+    wide.columns.name = None
+    return wide
+
+
+# --------------------------------------------------------------------------- reference numbers
+
+
+def reported(reference_dir: str | os.PathLike, dataset: str | None = None) -> pd.DataFrame:
+    """The paper's numbers as ``reported_results.csv`` gives them, with their ``source`` (paper text or
+    public notebook) and ``figure``; ``dataset=None``: every dataset (2013, 2009 means, VTS1)."""
+    return read_reported(Path(reference_dir) / REPORTED, dataset=dataset)
+
+
+def _reported_value(rep: pd.DataFrame, dataset: str, inputs: str) -> tuple[float, str]:
+    row = rep[(rep["dataset"] == dataset) & (rep["method"] == "ResidualBind") & (rep["inputs"] == inputs)
+              & (rep["normalization"] == "log")]
+    if row.empty:
+        raise DataError(f"{REPORTED} has no ResidualBind log {inputs} row for {dataset!r}; restore data/reference")
+    return float(row["mean"].iloc[0]), str(row["source"].iloc[0])
+
+
+def published_2009(reference_dir: str | os.PathLike) -> pd.DataFrame:
+    """cDeepbind's published 2009 set-B Pearson r per RBP (``published_pearson_2009.tsv``), one column per model."""
+    path = Path(reference_dir) / PUBLISHED_2009
+    if not path.is_file():
+        raise DataError(f"{path} not found; pass reference_dir pointing at data/reference")
+    table = pd.read_csv(path, sep="\t", comment="#").set_index("rbp")
+    table = table.dropna(axis=1, how="all")
+    table.index.name = "experiment"
+    return table.add_prefix("cDeepbind ")
+
+
+def published_2013(reference_dir: str | os.PathLike) -> pd.DataFrame:
+    """Published 2013 set-B Pearson r per experiment (ThermoNet's Table S2): ThermoNet, DLPRB, cDeepbind, RCK."""
+    path = Path(reference_dir) / PUBLISHED_2013
+    if not path.is_file():
+        raise DataError(f"{path} not found; pass reference_dir pointing at data/reference")
+    table = pd.read_csv(path, sep="\t", comment="#").set_index("experiment")
+    return table[list(METHODS_2013)].rename(columns=METHODS_2013)
+
+
+# --------------------------------------------------------------------------- comparison tables
+
+
+def _mean_row(frame: pd.DataFrame, label: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    row = {c: frame[c].mean() for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])}
+    n = {c: int(frame[c].notna().sum()) for c in row}
+    return pd.DataFrame([row], index=[label]), n
+
+
+def compare_2009(long: pd.DataFrame, reference_dir: str | os.PathLike, dataset: str = "rnacompete2009",
+                 normalization: str = "log") -> pd.DataFrame:
+    """ResidualBind sequence and +PU per 2009 RBP beside cDeepbind's published numbers, then the mean over the
+    RBPs each column has (``n`` in the row label) and the paper's 9-RBP means (source in the label).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: the RBPs, ``mean over the RBPs here`` with ``n (RBPs in that mean)`` below it (per column),
+        ``paper, 9 RBPs (<source>)``, cDeepbind's mean over all its published RBPs with its ``n``; columns
+        ``ResidualBind sequence``, ``ResidualBind +PU`` and the published cDeepbind models.
+    """
+    ours = _wide(select(long, dataset=dataset, normalization=normalization), "inputs", ["seq", "pu"])
+    ours = ours.rename(columns={k: f"ResidualBind {v}" for k, v in INPUT_LABELS.items()})
+    pub = published_2009(reference_dir)
+    table = ours.join(pub, how="left")
+    mean, n = _mean_row(table, "mean over the RBPs here")
+    counts = pd.DataFrame([n], index=["n (RBPs in that mean)"])
+    rep = reported(reference_dir, dataset=None)
+    paper = {f"ResidualBind {INPUT_LABELS[k]}": _reported_value(rep, "rnacompete2009 (9 RBPs)", k)
+             for k in ("seq", "pu")}
+    sources = sorted({s for _, s in paper.values()})
+    paper_row = pd.DataFrame([{c: v for c, (v, _) in paper.items()}], index=[f"paper, 9 RBPs ({', '.join(sources)})"])
+    pub_mean = pub.mean().to_frame().T
+    pub_mean.index = [f"cDeepbind, all {len(pub)} published RBPs"]
+    pub_n = pd.DataFrame([pub.notna().sum().to_dict()], index=["n (RBPs cDeepbind published)"])
+    return pd.concat([table, mean, counts, paper_row, pub_mean, pub_n])
+
+
+def compare_2013(long: pd.DataFrame, reference_dir: str | os.PathLike, dataset: str = "rnacompete2013_sample",
+                 normalization: str = "log", inputs: str = "seq") -> pd.DataFrame:
+    """The 2013 experiments: ResidualBind and the baselines trained here (on the sample: a quarter of the probes)
+    beside ThermoNet, DLPRB, cDeepbind and RCK as published on the full data; ``training probes`` says how many."""
+    here = select(long, None, dataset=dataset, normalization=normalization, inputs=inputs)
+    ours = _wide(here, "method", ["ResidualBind", *BASELINE_LABELS.values()]).add_suffix(" (here)")
+    ours["training probes (here)"] = here[here["method"] == "ResidualBind"].set_index("experiment")["n_train"]
+    table = ours.join(published_2013(reference_dir).add_suffix(" (full data)"), how="left")
+    table.index = [f"{e} ({PROTEINS_2013[e]})" if e in PROTEINS_2013 else e for e in table.index]
+    return table
+
+
+def methods_table(long: pd.DataFrame, normalization: str = "log", inputs: str = "seq") -> pd.DataFrame:
+    """ResidualBind, k-mer ridge and shallow CNN per experiment (all trained here on the same split)."""
+    here = select(long, None, normalization=normalization, inputs=inputs)
+    wide = _wide(here, "method", ["ResidualBind", *BASELINE_LABELS.values()])
+    wide.insert(0, "dataset", here.drop_duplicates("experiment").set_index("experiment")["dataset"])
+    return wide
+
+
+# --------------------------------------------------------------------------- paired tests
+
+
+def wilcoxon(a: Sequence[float], b: Sequence[float]) -> dict[str, float | int | None]:
+    """Wilcoxon signed-rank test of paired ``a - b`` (:func:`rbgia.stats.wilcoxon_paired`, two-sided):
+    ``n``, ``median_difference``, ``statistic``, ``pvalue``.
+
+    Pairs with a NaN are dropped; with fewer than two pairs or all differences zero there is no test
+    (``statistic`` and ``pvalue`` are ``None``: a missing test is never a p-value).
+    """
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    d = a[ok] - b[ok]
+    median = float(np.median(d)) if len(d) else None
+    out: dict[str, float | int | None] = {"n": int(len(d)), "median_difference": median,
+                                          "statistic": None, "pvalue": None}
+    if len(d) < 2 or not np.any(d != 0):
+        return out
+    res = wilcoxon_paired(a[ok], b[ok])
+    out.update(statistic=float(res.statistic), pvalue=float(res.pvalue))
+    return out
+
+
+def paired(long: pd.DataFrame, column: str, reference: str, others: Sequence[str],
+           method: str = "ResidualBind", **config: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-experiment comparison of ``column`` values (e.g. ``inputs``: ``seq`` against ``pu``, ``phime``).
+
+    Returns
+    -------
+    (per_experiment, tests)
+        ``per_experiment``: Pearson r per value and ``<other> - <reference>`` per experiment. ``tests``: one row
+        per other value: ``n`` (experiments with both), mean and median difference, how many improved, and the
+        Wilcoxon signed-rank ``statistic`` and ``pvalue`` (two-sided).
+    """
+    wide = _wide(select(long, method, **config), column, [reference, *others])
+    rows = []
+    for other in [o for o in others if o in wide.columns and reference in wide.columns]:
+        diff = wide[other] - wide[reference]
+        wide[f"{other} - {reference}"] = diff
+        test = wilcoxon(wide[other], wide[reference])
+        rows.append({"comparison": f"{other} - {reference}", "n": test["n"], "mean difference": float(diff.mean()),
+                     "median difference": test["median_difference"], "improved": int((diff > 0).sum()),
+                     "statistic": test["statistic"], "pvalue": test["pvalue"]})
+    return wide, pd.DataFrame(rows, columns=["comparison", "n", "mean difference", "median difference", "improved",
+                                             "statistic", "pvalue"])
+
+
+def verdict(tests: pd.DataFrame, alpha: float = 0.05) -> str:
+    """One sentence per row of :func:`paired`'s tests: the direction and whether the test supports it."""
+    parts = []
+    for r in tests.to_dict("records"):
+        p, med = r["pvalue"], r["median difference"]
+        if p is None or not np.isfinite(p):
+            parts.append(f"{r['comparison']}: no test (n = {r['n']})")
+            continue
+        sign = "higher" if med > 0 else "lower" if med < 0 else "no different"
+        word = "significant" if p < alpha else "not significant"
+        parts.append(f"{r['comparison']}: median {med:+.3f} ({sign}; {r['improved']} of {r['n']} improved), "
+                     f"Wilcoxon p = {p:.2g}, {word} at {alpha}")
+    return "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- goals and budget
+
+
+def budget(long: pd.DataFrame, normalization: str | None = None) -> pd.DataFrame:
+    """The training budget of every ResidualBind record: epochs allowed and run, best epoch, patience,
+    and whether early stopping was reached (else training stopped at the epoch cap)."""
+    rb = select(long, normalization=normalization) if normalization else select(long)
+    cols = ["experiment", "normalization", "inputs", *[c for c in _BUDGET if c in rb.columns], "pearson"]
+    return rb[cols].sort_values(["experiment", "normalization", "inputs"]).reset_index(drop=True)
+
+
+def goals(long: pd.DataFrame, reference_dir: str | os.PathLike, normalization: str = "log") -> pd.DataFrame:
+    """The Performance goals, measured against their targets read from the reference files.
+
+    VTS1 sequence and +PU against the paper's VTS1 numbers, A1CF and ANKHD1 against ThermoNet on the full data,
+    the 2009 mean against the paper's 9-RBP means (ours over the RBPs we have: ``n`` says how many). Columns:
+    ``goal``, ``target``, ``target source``, ``measured``, ``gap`` (measured - target), ``reached``, ``n``,
+    ``epochs`` (cap), ``epochs run``, ``best epoch``, ``early stopping reached``.
+    """
+    rep = reported(reference_dir, dataset=None)
+    thermo = published_2013(reference_dir)["ThermoNet"]
+    rb = select(long, normalization=normalization)
+    rows = []
+
+    def add(goal: str, target: float, source: str, sub: pd.DataFrame) -> None:
+        measured = float(sub["pearson"].mean()) if len(sub) else float("nan")
+        run = sub["epochs_run"] if "epochs_run" in sub else pd.Series(dtype=float)
+        rows.append({
+            "goal": goal, "target": target, "target source": source, "measured": measured,
+            "gap": measured - target, "reached": bool(measured >= target), "n": int(len(sub)),
+            "epochs": _span(sub.get("epochs")), "epochs run": _span(run), "best epoch": _span(sub.get("best_epoch")),
+            "early stopping reached": _share(sub.get("stopped_early")),
+        })
+
+    for inputs in ("seq", "pu"):
+        target, source = _reported_value(rep, "rnacompete2009:VTS1", inputs)
+        add(f"VTS1 {INPUT_LABELS[inputs]}", target, f"paper ({source})",
+            rb[(rb["experiment"] == "VTS1") & (rb["inputs"] == inputs)])
+    for exp, protein in PROTEINS_2013.items():
+        add(f"{exp} ({protein}) sequence", float(thermo[exp]), "ThermoNet, full data (Su et al. 2019, Table S2)",
+            rb[(rb["experiment"] == exp) & (rb["inputs"] == "seq")])
+    for inputs in ("seq", "pu"):
+        target, source = _reported_value(rep, "rnacompete2009 (9 RBPs)", inputs)
+        sub = rb[(rb["dataset"] == "rnacompete2009") & (rb["inputs"] == inputs)]
+        add(f"2009 mean {INPUT_LABELS[inputs]} (ours over n RBPs, paper over 9)", target, f"paper ({source})", sub)
+    return pd.DataFrame(rows)
+
+
+def _span(values: Any) -> str:
+    if values is None:
+        return "–"
+    v = pd.Series(values).dropna()
+    if v.empty:
+        return "–"
+    lo, hi = int(v.min()), int(v.max())
+    return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
+def _share(values: Any) -> str:
+    if values is None:
+        return "–"
+    v = pd.Series(values).dropna().astype(bool)
+    if v.empty:
+        return "–"
+    if len(v) == 1:
+        return "yes" if v.iloc[0] else "no (epoch cap)"
+    return f"{int(v.sum())} of {len(v)}"
+
+
+# --------------------------------------------------------------------------- models for scatter plots
+
+
+def scatter_frames(results_dir: str | os.PathLike, data_dir: str | os.PathLike, experiment: str,
+                   configs: Sequence[TrainConfig | Mapping[str, Any] | str], motif: str | None = None,
+                   ) -> dict[str, pd.DataFrame]:
+    """Predicted vs measured set-B scores of trained models (for paper Fig 1b-c), by configuration tag.
+
+    Loads each model the training job saved (``results_dir/<experiment>/models/<tag>.keras``) and the data it
+    was trained on (the parameters in its metadata); never trains. ``motif``: colour by the mismatches of each
+    probe's best match to it.
+
+    Raises
+    ------
+    DataError
+        When a model is missing (with the job to run).
+    """
+    from .data import load_rnacompete
+    from .evaluate import scatter_data
+    from .train import load_model
+
+    out: dict[str, pd.DataFrame] = {}
+    for config in configs:
+        cfg = TrainConfig.coerce(config)
+        path = Path(results_dir) / experiment / "models" / f"{cfg.tag}.keras"
+        if not path.is_file():
+            raise DataError(f"no trained model {path}; run the {TRAIN_NOTEBOOK} job for {experiment} {cfg.tag} first")
+        model, meta = load_model(path)
+        p = meta.get("params", {})
+        data = load_rnacompete(data_dir, experiment, normalization=cfg.normalization, inputs=cfg.inputs,
+                               valid_frac=p.get("valid_frac", 0.1), seed=p.get("data_seed", 0),
+                               stats=p.get("stats", "train"), clip_rule=p.get("clip_rule", "quantile"),
+                               max_probes=p.get("max_probes"))
+        out[cfg.tag] = scatter_data(model, data.test, color=mismatches(data.test.seqs, motif))
+    return out
+
+
+def plot_published(table: pd.DataFrame, columns: Sequence[str], ax: Any = None, title: str | None = None) -> Any:
+    """Grouped bars of set-B Pearson r per experiment for ``columns`` of a :func:`compare_2009` /
+    :func:`compare_2013` table (summary rows excluded)."""
+    import matplotlib.pyplot as plt
+
+    rows = [i for i in table.index if not str(i).startswith(("mean", "n (", "paper", "cDeepbind, all"))]
+    data = table.loc[rows, [c for c in columns if c in table.columns]]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(4.5, 0.75 * len(rows) + 2), 3.4))
+    width = 0.8 / max(1, data.shape[1])
+    x = np.arange(len(rows))
+    for i, col in enumerate(data.columns):
+        ax.bar(x + (i - (data.shape[1] - 1) / 2) * width, data[col].to_numpy(float), width, label=col)
+    ax.set_xticks(x, rows, rotation=30, ha="right")
+    ax.set_ylabel("set-B Pearson r")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize="small", frameon=False, ncol=2, loc="upper left")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+# --------------------------------------------------------------------------- one training run (02_residualbind)
+
+
+def run_budget(record: Mapping[str, Any]) -> pd.DataFrame:
+    """One row: the epochs allowed and run, the best epoch, the patience and whether early stopping was reached."""
+    stopped = record.get("stopped_early")
+    return pd.DataFrame([{
+        "epoch cap": record.get("epochs"), "epochs run": record.get("epochs_run"),
+        "best epoch": record.get("best_epoch"), "early-stopping patience": record.get("patience"),
+        "LR-decay patience": record.get("decay_patience"),
+        "early stopping reached": "yes" if stopped else "no (epoch cap)",
+        "training probes": record.get("n_train"), "validation Pearson r": record.get("valid_pearson"),
+    }])
+
+
+def run_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """Set-B Pearson r and Spearman rho of ResidualBind and the baselines of one training record."""
+    rows = [{"method": "ResidualBind", "test_pearson": record["test_pearson"],
+             "test_spearman": record["test_spearman"]}]
+    for key, m in (record.get("baselines") or {}).items():
+        rows.append({"method": BASELINE_LABELS.get(key, key), "test_pearson": m["test_pearson"],
+                     "test_spearman": m["test_spearman"]})
+    return pd.DataFrame(rows)
+
+
+def mismatches(seqs: Sequence[str], motif: str | None) -> np.ndarray | None:
+    """Mismatches of each probe's best match to ``motif`` (``None`` without a motif)."""
+    if not motif:
+        return None
+    from .motifs import motif_matches
+
+    return motif_matches(seqs, motif)["mismatches"].to_numpy()
+
+
+def scatter_summary(frame: pd.DataFrame, motif: str | None) -> dict[str, Any]:
+    """What a predicted-vs-measured scatter shows, for the record: Pearson r and, with a motif, the mean
+    prediction per number of mismatches to it."""
+    from .evaluate import pearson
+
+    out: dict[str, Any] = {"motif": motif, "pearson": pearson(frame["y"], frame["pred"])}
+    if motif and "color" in frame.columns:
+        means = frame.groupby("color")["pred"].mean()
+        out["mean_pred_by_mismatches"] = {str(int(k)): float(v) for k, v in means.items()}
+    return out
+
+
+def run_finding(record: Mapping[str, Any], experiment: str) -> str:
+    """The closing sentence of a training page, from the record's numbers."""
+    base = record.get("baselines") or {}
+    vs = ", ".join(f"{BASELINE_LABELS.get(k, k)} {m['test_pearson']:.3f}" for k, m in base.items())
+    stop = ("early stopping was reached" if record.get("stopped_early")
+            else f"training stopped at the epoch cap ({record.get('epochs')}) before early stopping")
+    return (f"On {experiment} ({record.get('n_train')} training probes), ResidualBind reached set-B Pearson r = "
+            f"{record['test_pearson']:.3f} (best epoch {record.get('best_epoch')} of {record.get('epochs_run')} run; "
+            f"{stop}, patience {record.get('patience')})"
+            + (f"; the baselines on the same split: {vs}." if vs else "."))
+
+
+def plot_scatters(frames: Mapping[str, pd.DataFrame], color_label: str | None = None) -> Any:
+    """Predicted-vs-measured scatter plots side by side, one per configuration tag of :func:`scatter_frames`."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import scatter_pred
+
+    fig, axes = plt.subplots(1, len(frames), figsize=(5 * len(frames), 4), squeeze=False)
+    for ax, (tag, frame) in zip(axes[0], frames.items()):
+        cfg = TrainConfig.from_tag(tag)
+        scatter_pred(frame, ax=ax, title=f"{cfg.normalization} transform, {INPUT_LABELS[cfg.inputs]}",
+                     xlabel="measured (z-scored)", ylabel="predicted", color_label=color_label, cmap="viridis_r")
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- the chapter's findings and record
+
+
+def findings(long: pd.DataFrame, reference_dir: str | os.PathLike, method_tests: pd.DataFrame,
+             norm_tests: pd.DataFrame, kind_tests: pd.DataFrame, alpha: float = 0.05) -> str:
+    """The Performance chapter's closing paragraph (Markdown), every statement from a number computed here."""
+    g = goals(long, reference_dir)
+    reached = g[g["reached"]]["goal"].tolist()
+    missed = [f"{r['goal']} by {-r['gap']:.3f} ({r['measured']:.3f} vs {r['target']:.3f})"
+              for r in g.to_dict("records") if not r["reached"] and np.isfinite(r["measured"])]
+    rb = select(long, normalization="log", inputs="seq")
+    lines = [
+        f"- **ResidualBind against the baselines** (log, sequence; {rb['experiment'].nunique()} experiments): "
+        f"{verdict(method_tests, alpha) or 'no baseline records'}.",
+        f"- **Clip against log** (Fig 1d): {verdict(norm_tests, alpha) or 'no clip records'}.",
+        f"- **Structure inputs** (Fig 1e-f): {verdict(kind_tests, alpha) or 'no structure records'}.",
+        f"- **Goals reached**: {', '.join(reached) if reached else 'none'}. "
+        f"**Not reached**: {'; '.join(missed) if missed else 'none'}.",
+    ]
+    stopped = select(long)["stopped_early"].dropna().astype(bool) if "stopped_early" in long else pd.Series([], bool)
+    lines.append(f"- **Budget**: early stopping was reached by {int(stopped.sum())} of {len(stopped)} models; the "
+                 "others stopped at their epoch cap, so their numbers are lower bounds of what longer training gives.")
+    return "\n".join(lines)
+
+
+def _frame_record(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = frame.reset_index() if frame.index.name or not isinstance(frame.index, pd.RangeIndex) else frame
+    out = out.rename(columns={"index": "row"}).astype(object)
+    return out.where(out.notna(), None).to_dict("records")
+
+
+def record(long: pd.DataFrame, t2009: pd.DataFrame, t2013: pd.DataFrame, goal_table: pd.DataFrame,
+           method_tests: pd.DataFrame, norm_tests: pd.DataFrame, kind_tests: pd.DataFrame) -> dict[str, Any]:
+    """The Performance chapter's record: per-experiment Pearson r by method and configuration, the comparison
+    tables, the tests and the goals (JSON-ready; missing values are ``None``)."""
+    per = {exp: {f"{r['method']} {r['normalization']}-{r['inputs']}": r["pearson"] for r in grp.to_dict("records")}
+           for exp, grp in long.groupby("experiment")}
+    return {
+        "experiments": sorted(long["experiment"].unique().tolist()),
+        "n_experiments": int(long["experiment"].nunique()),
+        "configs": sorted({f"{r['normalization']}-{r['inputs']}-{r['variant']}-s{r['seed']}"
+                           for r in long.to_dict("records")}),
+        "per_experiment": per,
+        "compare_2009": _frame_record(t2009),
+        "compare_2013": _frame_record(t2013),
+        "tests": {"baselines": _frame_record(method_tests), "normalization": _frame_record(norm_tests),
+                  "inputs": _frame_record(kind_tests)},
+        "goals": _frame_record(goal_table),
+        "budget": _frame_record(budget(long)),
+    }
