@@ -261,11 +261,12 @@ def benchmark_table(records: pd.DataFrame) -> pd.DataFrame:
     return long[cols].reset_index(drop=True)
 
 
-def read_reported(path: str | os.PathLike, dataset: str = "rnacompete2013") -> pd.DataFrame:
-    """The paper's reported numbers (``reported_results.csv``) for one dataset.
+def read_reported(path: str | os.PathLike, dataset: str | None = "rnacompete2013") -> pd.DataFrame:
+    """The paper's reported numbers (``reported_results.csv``) for one dataset (``None``: every dataset).
 
     Returns columns ``method``, ``inputs`` (``seq``/``pu``/``phime``), ``normalization``,
-    ``mean``, ``sd`` (Pearson r over experiments, as published).
+    ``mean``, ``sd`` (Pearson r over experiments, as published), then ``dataset``,
+    ``source`` (paper text or public notebook) and ``figure``.
 
     Raises
     ------
@@ -276,9 +277,9 @@ def read_reported(path: str | os.PathLike, dataset: str = "rnacompete2013") -> p
     if not path.is_file():
         raise DataError(f"reported results {path} not found; pass reference_dir pointing at the folder holding it")
     df = pd.read_csv(path, comment="#", dtype={"inputs": str}).fillna({"inputs": ""})
-    df = df[(df["dataset"] == dataset) & (df["metric"] == "pearson")].copy()
+    df = df[((df["dataset"] == dataset) if dataset is not None else True) & (df["metric"] == "pearson")].copy()
     df["inputs"] = df["inputs"].map(lambda v: _REPORTED_INPUTS.get(str(v), str(v)))
-    return df[["method", "inputs", "normalization", "mean", "sd"]].reset_index(drop=True)
+    return df[["method", "inputs", "normalization", "mean", "sd", "dataset", "source", "figure"]].reset_index(drop=True)
 
 
 def paired_differences(frame: pd.DataFrame, x: str, reference: str, y: str = "pearson",
