@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import DataError, PatternError
-from .data import decode  # engineer A moves this to .sequence
+from .sequence import decode
 
 PAPER_STEM = (5, 16)  # 1-based 6-16
 PAPER_PARTNER = (22, 33)  # 1-based 23-33
