@@ -117,10 +117,10 @@ def fold_profiles(seqs: Sequence[str], n_jobs: int | None = None, progress: bool
     list of numpy.ndarray
         One ``(len(seq), 5)`` float64 PHIME array per sequence.
     """
-    clean = [_clean(s, i) for i, s in enumerate(seqs)]
-    if not clean:
+    cleaned = [_clean(s, i) for i, s in enumerate(seqs)]
+    if not cleaned:
         return []
-    return _fold_many(clean, int(n_jobs or os.cpu_count() or 1), progress)
+    return _fold_many(cleaned, int(n_jobs or os.cpu_count() or 1), progress)
 
 
 def _fold_chunk(seqs: list[str]) -> list[np.ndarray]:
@@ -194,27 +194,25 @@ def structure_profile(
 
     Raises
     ------
-    ValueError
-        Unknown ``kind``.
     DataError
-        Letters outside ACGUTN or a probe longer than ``length``.
+        Unknown ``kind``, letters outside ACGUTN or a probe longer than ``length``.
     StructureToolError
         ViennaRNA is not installed.
     """
     key = str(kind).lower()
     if key not in KINDS:
         raise DataError(f"unknown structure kind {kind!r}; use one of {sorted(KINDS)}")
-    clean = [_clean(s, i) for i, s in enumerate(seqs)]
-    for i, s in enumerate(clean):
+    cleaned = [_clean(s, i) for i, s in enumerate(seqs)]
+    for i, s in enumerate(cleaned):
         if len(s) > length:
             raise DataError(
                 f"sequence {i} has {len(s)} nt, longer than the model length {length}; "
                 f"trim the probes or pass a larger length"
             )
-    out = np.zeros((len(clean), length, len(KINDS[key])), dtype=np.float32)
-    if not clean:
+    out = np.zeros((len(cleaned), length, len(KINDS[key])), dtype=np.float32)
+    if not cleaned:
         return out
-    profiles = fold_profiles(clean, n_jobs=n_jobs, progress=progress)
+    profiles = fold_profiles(cleaned, n_jobs=n_jobs, progress=progress)
     for i, prof in enumerate(profiles):
         n = prof.shape[0]
         off = pad_offset(n, length)
