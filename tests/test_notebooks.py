@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from rbgia import book, results
+from rbgia.data import shipped_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -115,7 +116,10 @@ CHECKS: dict[str, Callable[[Path, dict], None]] = {
 def tiny_book(tmp_path_factory, sim_dir) -> dict[str, Any]:
     """A repository-like folder with the chapters, a toc, and the tiny parameters."""
     root = tmp_path_factory.mktemp("book")
-    shared = book.default_shared_dir(REPO)
+    shared = tmp_path_factory.mktemp("shared")  # the shipped data/ in the layout {shared} stands for
+    (shared / "data").mkdir()
+    (shared / "data" / "rnacompete2013_sample").symlink_to(shipped_data_dir("rnacompete2013_sample"))
+    (shared / "reference").symlink_to(shipped_data_dir("reference"))
     res = root / "results"
     subs = {"sim": str(sim_dir), "results": str(res)}
     for d in ("notebooks", "book"):
