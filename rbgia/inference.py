@@ -20,7 +20,8 @@ import sys
 import time
 import warnings
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ GPU_BATCH_SIZE = 8192  # a small model needs large batches to fill a GPU
 _MIN_BUCKET = 64
 
 # model -> {(batch, jit): tf.function}; weak so a deleted model frees its XLA programs.
-_COMPILED: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+_COMPILED: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()
 
 
 def _is_keras_model(obj: Any) -> bool:
@@ -116,7 +117,8 @@ class Predictor:
                 task = 0
             if not -n_tasks <= task < n_tasks:
                 raise ModelError(
-                    f"task={task} but predict returns {n_tasks} outputs (shape {out.shape}); pass task in 0..{n_tasks - 1}"
+                    f"task={task} but predict returns {n_tasks} outputs (shape {out.shape}); "
+                    f"pass task in 0..{n_tasks - 1}"
                 )
             return out[:, task]
         if out.ndim == 1 and out.shape[0] == n:
@@ -178,10 +180,10 @@ def _raise_non_finite(out: np.ndarray, x: np.ndarray) -> None:
     elif bad.all():
         cause = "the model has likely diverged (NaN/inf weights): retrain it, e.g. with a lower learning rate"
     else:
-        cause = "the model fails on some inputs (diverged weights or an unstable operation): check it on those sequences"
+        cause = "the model fails on some inputs (diverged weights or an unstable operation): check it on them"
     raise ModelError(
-        f"predict returned {int(bad.sum())} non-finite outputs of {out.size} ({n_nan} NaN, {int(bad.sum()) - n_nan} inf; "
-        f"first at sequence {int(np.argmax(bad))}); {cause}"
+        f"predict returned {int(bad.sum())} non-finite outputs of {out.size} "
+        f"({n_nan} NaN, {int(bad.sum()) - n_nan} inf; first at sequence {int(np.argmax(bad))}); {cause}"
     )
 
 
@@ -304,7 +306,8 @@ def as_predict(
         same_task = task == predict.task
         if same_task and (batch_size is None or int(batch_size) == predict.batch_size):
             return predict
-        return as_predict(predict.model, task=task, batch_size=batch_size or predict.batch_size, compile=predict.compiled)
+        size = batch_size or predict.batch_size
+        return as_predict(predict.model, task=task, batch_size=size, compile=predict.compiled)
     size = int(batch_size or DEFAULT_BATCH_SIZE)
     if _is_keras_model(predict):
         import keras  # noqa: PLC0415
@@ -322,6 +325,7 @@ def as_predict(
         return p
     if not callable(predict):
         raise ModelError(
-            f"predict is a {type(predict).__name__}, not a model or callable; pass a Keras model or a function (N, L, A) -> (N,)"
+            f"predict is a {type(predict).__name__}, not a model or callable; "
+            "pass a Keras model or a function (N, L, A) -> (N,)"
         )
     return Predictor(predict, task=task, batch_size=size, compiled=False)

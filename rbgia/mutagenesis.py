@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from .errors import DataError
-from .stemloop import add_structure, structure_kind
 from .inference import as_predict
+from .stemloop import add_structure, structure_kind
 
 _EYE = np.eye(4, dtype=np.float32)
 DEFAULT_CHUNK = 65_536  # variant sequences per model call

@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,6 @@ from .sequence import ALPHABET
 from .session import GIA, UNSET, session
 from .stats import bh_qvalues, summary
 from .stemloop import structure_kind
-
 
 MAX_EVALUATIONS = 50_000_000  # above this an exhaustive scan needs confirm=True (k = 7 at 1,000 backgrounds: 16 M)
 WARN_SECONDS = 600.0  # warn when a scan is estimated to run longer than this
