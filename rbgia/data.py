@@ -49,7 +49,7 @@ from ._io import atomic_path
 from .download import DEEPBIND_FILES, DEEPBIND_URL, deepbind_file, download_rnacompete
 from .errors import DataError, RbgiaError
 from .paths import is_writable_dir, user_path
-from .sequence import ALPHABET, SEQ_LEN, clean, decode, one_hot, pad_offset
+from .sequence import ALPHABET, SEQ_LEN, bad_letters, clean, decode, letter_codes, one_hot, pad_offset
 
 # pandas, h5py and tqdm are imported where used, so that `from rbgia.data import one_hot`
 # stays cheap for the modules that only encode sequences.
@@ -274,23 +274,22 @@ def _clean_seqs(seqs: Any, path: Path, length: int, first_line: int) -> np.ndarr
     if missing.any():
         i = int(np.argmax(missing))
         raise DataError(f"{path} line {i + first_line} has no sequence; fix or re-download the file")
-    s = s.astype(str).str.strip().str.upper().str.replace("T", "U", regex=False)
-    bad = s.str.contains(r"[^ACGUN]", regex=True).to_numpy()
-    if bad.any():
-        i = int(np.argmax(bad))
-        letters = sorted(set(re.sub(r"[ACGUN]", "", s.iloc[i])))
+    cleaned = [clean(q.strip()) for q in s.astype(str)]
+    lens = np.fromiter(map(len, cleaned), dtype=np.int64, count=len(cleaned))
+    codes = letter_codes("".join(cleaned))
+    if (codes < 0).any():
+        i = int(np.searchsorted(np.cumsum(lens), int(np.argmax(codes < 0)), side="right"))
         raise DataError(
-            f"{path} line {i + first_line}: probe {s.iloc[i][:50]!r} has letters {letters} outside ACGUTN; "
-            f"give RNA or DNA letters only"
+            f"{path} line {i + first_line}: probe {cleaned[i][:50]!r} has letters {bad_letters(cleaned[i])} "
+            f"outside ACGUTN; give RNA or DNA letters only"
         )
-    lens = s.str.len().to_numpy()
     if lens.size and lens.max() > length:
         i = int(np.argmax(lens))
         raise DataError(
             f"{path} line {i + first_line}: probe of {lens[i]} nt is longer than the model length {length}; "
             f"pass length={int(lens.max())} or more, or trim the probes"
         )
-    return s.to_numpy(dtype=f"<U{length}")
+    return np.array(cleaned, dtype=f"<U{length}")
 
 
 def _read_per_set(path: Path, length: int) -> tuple[np.ndarray, np.ndarray]:
