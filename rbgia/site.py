@@ -1,0 +1,459 @@
+"""The rendered book as a reader sees it: offline MathJax, and a headless-browser check of every page.
+
+Usage::
+
+    python -m rbgia.site install-static          # MathJax + clean notebooks into book/_static (the build does this)
+    python -m rbgia.site check _build/html       # open every page in headless Chromium, network off
+
+``install_static``, run at every HTML build by this module as a Sphinx extension
+(``_config.yml``: ``extra_extensions``), copies MathJax 3 (from the ``django-static-mathjax``
+package of the ``book`` extra, which ships the MathJax distribution and nothing else) into
+``book/_static/mathjax/`` and the chapter notebooks into ``book/_static/download/`` (both
+generated, not committed); ``_config.yml`` points Sphinx's ``mathjax_path`` at the copy, so
+formulas render without a network and from any host (the path is relative). The extension
+also drops sphinx-thebe's repeated inline script (a console SyntaxError on every page).
+
+``check_pages`` opens each HTML page from ``file://`` in headless Chromium (Debian's
+``chromium`` + ``chromium-driver``, driven by Selenium) with networking disabled, and
+reports raw TeX delimiters in the rendered text, errors in the console (JavaScript, failed loads),
+images that did not load, and elements wider than the content column outside a scroll
+container. It saves a full-page screenshot per page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from .book import REPO, BookError
+
+STATIC = "book/_static"
+MATHJAX_PACKAGE = "django-static-mathjax"  # PyPI name; imports as `mathjax`, ships MathJax's es5 bundle
+MATHJAX_ENTRY = "tex-mml-chtml.js"  # Sphinx's default MathJax 3 component, here served locally
+# What tex-mml-chtml.js loads at run time: TeX extensions (\require, autoload), fonts, menu, a11y.
+MATHJAX_PARTS = (MATHJAX_ENTRY, "input/tex", "input/mml", "output/chtml", "ui", "a11y", "adaptors")
+BROWSERS = ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser")
+DRIVERS = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
+WINDOW = (1280, 1000)  # a laptop screen: the book's three-column layout
+MAX_SHOT_HEIGHT = 12000  # px; longer pages are cut in the screenshot (not in the checks)
+TEX_DELIMITERS = ("\\(", "\\[", "$$", "\\begin{")
+# Chromium flags: headless, no first-run or background traffic, and no network at all
+# (every host resolves nowhere and the proxy is a closed port), so a CDN dependency fails.
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--disable-sync",
+    "--disable-extensions",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--metrics-recording-only",
+    "--proxy-server=127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--allow-file-access-from-files",
+    "--hide-scrollbars",
+    "--force-device-scale-factor=1",
+)
+
+
+# --------------------------------------------------------------------------- static files
+
+
+def mathjax_source() -> Path:
+    """The MathJax 3 ``es5`` folder shipped by the ``django-static-mathjax`` package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mathjax")  # finds the folder without importing anything from it
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            es5 = Path(location) / "static" / "mathjax" / "es5"
+            if (es5 / MATHJAX_ENTRY).is_file():
+                return es5
+    raise BookError(
+        f"MathJax is not installed ({MATHJAX_PACKAGE} provides it); run `make env` or "
+        f"`pip install -e '.[book]'`"
+    )
+
+
+def mathjax_version() -> str:
+    """The installed MathJax version (from its package.json)."""
+    import json
+
+    return str(json.loads((mathjax_source().parent / "package.json").read_text())["version"])
+
+
+def install_mathjax(root: str | os.PathLike = REPO) -> Path:
+    """Copy MathJax into ``<root>/book/_static/mathjax/`` (skipped when that version is there).
+
+    Returns
+    -------
+    Path
+        The copied ``tex-mml-chtml.js`` (``_config.yml``'s ``mathjax_path`` names it
+        relative to ``_static``).
+    """
+    source = mathjax_source()
+    version = mathjax_version()
+    dest = Path(root) / STATIC / "mathjax"
+    stamp = dest / "VERSION"
+    if stamp.is_file() and stamp.read_text().strip() == version and (dest / MATHJAX_ENTRY).is_file():
+        return dest / MATHJAX_ENTRY
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".mathjax-", dir=dest.parent))
+    try:
+        for part in MATHJAX_PARTS:
+            src = source / part
+            if src.is_dir():
+                shutil.copytree(src, tmp / part)
+            elif src.is_file():
+                shutil.copy2(src, tmp / part)
+        shutil.copy2(source.parent / "LICENSE", tmp / "LICENSE")
+        (tmp / "VERSION").write_text(version + "\n")
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)  # the folder appears whole or not at all
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest / MATHJAX_ENTRY
+
+
+def install_notebooks(root: str | os.PathLike = REPO) -> Path:
+    """Copy the chapter notebooks (committed without outputs) into ``book/_static/download/``,
+    where each chapter's "download the notebook" link (:func:`rbgia.report.rerun`) points.
+
+    Not ``_static/notebooks``: Sphinx skips static files that match ``exclude_patterns``, and
+    sphinx-external-toc excludes ``notebooks/<name>.ipynb`` (a source not in the toc).
+    """
+    root = Path(root)
+    dest = root / STATIC / "download"
+    dest.mkdir(parents=True, exist_ok=True)
+    for nb in sorted((root / "notebooks").glob("*.ipynb")):
+        target = dest / nb.name
+        if not target.is_file() or target.read_bytes() != nb.read_bytes():
+            shutil.copy2(nb, target)
+    return dest
+
+
+def install_static(root: str | os.PathLike = REPO) -> Path:
+    """What the build serves from ``_static`` besides the theme: MathJax and the notebooks.
+
+    Returns the copied ``tex-mml-chtml.js``.
+    """
+    install_notebooks(root)
+    return install_mathjax(root)
+
+
+# --------------------------------------------------------------------------- Sphinx extension
+
+
+def _install_for_build(app) -> None:
+    if app.builder.format == "html":
+        install_static(app.srcdir)
+
+
+def _unique_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Drop repeated inline scripts: sphinx-thebe 0.3 adds its ``const THEBE_JS_URL`` block twice
+    under Jupyter Book 1.0, and the second declaration is a SyntaxError on every page."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for js in scripts:
+        attributes = getattr(js, "attributes", {}) or {}
+        name = os.fspath(getattr(js, "filename", js) or "")  # None and "" both mean an inline script
+        key = (name, tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    scripts[:] = unique  # in place: the builder's list, which other handlers may still extend
+
+
+def setup(app) -> dict[str, bool]:
+    """Sphinx extension (``_config.yml``: ``sphinx.extra_extensions: [rbgia.site]``): every HTML build,
+    however started (``make book``, ``jupyter-book build .``), serves MathJax and the notebooks from
+    ``_static`` and renders each page's scripts once."""
+    app.connect("builder-inited", _install_for_build)
+    app.connect("html-page-context", _unique_scripts, priority=900)  # after the themes have added theirs
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+# --------------------------------------------------------------------------- browser
+
+
+def find_chromium() -> tuple[Path, Path] | None:
+    """``(browser, driver)`` of an installed Chromium and its chromedriver, or None."""
+    browser = next((Path(p) for p in BROWSERS if os.access(p, os.X_OK)), None)
+    driver = next((Path(p) for p in DRIVERS if os.access(p, os.X_OK)), None)
+    if browser is None and shutil.which("chromium"):
+        browser = Path(shutil.which("chromium"))
+    if driver is None and shutil.which("chromedriver"):
+        driver = Path(shutil.which("chromedriver"))
+    return (browser, driver) if browser and driver else None
+
+
+def ensure_chromium(install: bool = True) -> tuple[Path, Path]:
+    """Chromium and chromedriver; installs Debian's ``chromium chromium-driver`` with apt-get
+    when missing and running as root (as CI does).
+
+    Raises
+    ------
+    BookError
+        When they are missing and cannot be installed here (the message says why).
+    """
+    found = find_chromium()
+    if found:
+        return found
+    apt = shutil.which("apt-get")
+    if not install or apt is None or os.geteuid() != 0:
+        why = "apt-get is not available" if apt is None else "not root" if os.geteuid() != 0 else "install=False"
+        raise BookError(f"Chromium and chromedriver are not installed ({why}); install Debian's "
+                        f"`chromium chromium-driver` packages")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in ([apt, "update", "-qq"], [apt, "install", "-y", "-qq", "chromium", "chromium-driver"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
+            raise BookError(f"`{' '.join(cmd[1:])}` failed ({tail[0]}); install chromium and chromium-driver by hand")
+    found = find_chromium()
+    if not found:
+        raise BookError("apt-get installed chromium but no chromium/chromedriver binary was found; check "
+                        "/usr/bin/chromium and /usr/bin/chromedriver")
+    return found
+
+
+@contextlib.contextmanager
+def browser(window: tuple[int, int] = WINDOW) -> Iterator[object]:
+    """A headless Chromium (Selenium WebDriver) with the network off and a fresh profile."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        raise BookError("selenium is not installed; run `make env` or `pip install -e '.[dev]'`") from None
+    chrome, driver_path = ensure_chromium()
+    profile = tempfile.mkdtemp(prefix="rbgia-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(chrome)
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.add_argument(f"--window-size={window[0]},{window[1]}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(driver_path)))
+    try:
+        driver.set_page_load_timeout(60)
+        driver.set_script_timeout(60)
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+# Waits for the page to settle: every image loaded or failed, MathJax done typesetting.
+_SETTLE_JS = """
+const done = arguments[arguments.length - 1];
+const imgs = Array.from(document.images);
+imgs.forEach(i => { i.loading = 'eager'; });
+const loaded = imgs.map(i => i.complete ? Promise.resolve() :
+  new Promise(r => { i.addEventListener('load', r); i.addEventListener('error', r); }));
+const mj = (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) || Promise.resolve();
+const timeout = new Promise(r => setTimeout(r, 20000));
+Promise.race([Promise.all([...loaded, mj]), timeout]).then(() => done(true), () => done(false));
+"""
+
+# The page's problems as data; the content column is the theme's article (else main, else body).
+_INSPECT_JS = """
+const root = document.querySelector('article.bd-article') || document.querySelector('main') || document.body ||
+  document.documentElement;
+const clone = root.cloneNode(true);
+clone.querySelectorAll('pre, code, script, style, textarea, mjx-container, .MathJax, .headerlink')
+  .forEach(e => e.remove());
+const text = clone.textContent;
+const images = Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))
+  .map(i => i.getAttribute('src') || '(no src)');
+const col = root.getBoundingClientRect();
+const left = col.left - 1, right = col.left + root.clientWidth + 1;
+const scrolls = v => ['auto', 'scroll', 'hidden', 'clip'].includes(v);
+const wide = [];
+const flagged = new Set();
+for (const el of root.querySelectorAll('*')) {
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0 || (r.right <= right && r.left >= left)) continue;
+  const st = getComputedStyle(el);
+  if (st.visibility === 'hidden' || st.position === 'fixed' || st.clip !== 'auto' && st.clip !== '') continue;
+  let contained = false;
+  for (let a = el.parentElement; a && a !== root; a = a.parentElement) {
+    if (flagged.has(a) || scrolls(getComputedStyle(a).overflowX)) { contained = true; break; }
+  }
+  if (contained) continue;
+  flagged.add(el);
+  const name = el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ?
+    '.' + el.className.trim().split(/\\s+/).join('.') : '');
+  wide.push(name + ' "' + (el.textContent || '').trim().slice(0, 40).replace(/\\s+/g, ' ') + '" is ' +
+    Math.round(r.width) + ' px wide, ' + Math.round(r.right - right) + ' px past the ' +
+    Math.round(root.clientWidth) + ' px column');
+}
+return {text: text, images: images, wide: wide.slice(0, 10), nwide: wide.length,
+        height: Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)};
+"""
+
+
+def _pages(html_dir: Path) -> list[Path]:
+    """Every HTML page of the book, not the theme's or Sphinx's own folders (``_static``, ``_sources``)."""
+    return sorted(p for p in html_dir.rglob("*.html")
+                  if not any(part.startswith("_") for part in p.relative_to(html_dir).parts[:-1]))
+
+
+def _tex_left(text: str) -> list[str]:
+    found = []
+    for d in TEX_DELIMITERS:
+        i = text.find(d)
+        if i >= 0:
+            found.append(f"{d!r} in {' '.join(text[max(0, i - 30):i + 40].split())!r}")
+    return found
+
+
+def _follow_redirect(driver: object, seconds: float = 10.0) -> None:
+    """Wait until a page is loaded with a body, past a ``<meta http-equiv="refresh">`` (Sphinx's index.html)."""
+    import time
+
+    from selenium.common.exceptions import WebDriverException
+
+    probe = ("return [document.readyState, !!document.body, "
+             "!!document.querySelector('meta[http-equiv=\"refresh\" i]')]")
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            state, body, refresh = driver.execute_script(probe)
+            if state == "complete" and body and not refresh:
+                return
+        except WebDriverException:  # the document is being replaced
+            pass
+        time.sleep(0.1)
+
+
+def check_page(driver: object, page: Path, html_dir: Path, screenshots: Path | None = None) -> list[str]:
+    """Problems on one page (see :func:`check_pages`), and its screenshot when ``screenshots`` is given."""
+    rel = page.relative_to(html_dir).as_posix()
+    driver.get_log("browser")  # drop what earlier pages left
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        driver.get(page.resolve().as_uri())
+        _follow_redirect(driver)
+        driver.execute_async_script(_SETTLE_JS)
+        found = driver.execute_script(_INSPECT_JS)
+    except WebDriverException as err:  # a page that hangs or breaks the inspection is a problem, not a crash
+        first = (err.msg or str(err)).strip().splitlines()[0][:300]
+        return [f"{rel}: could not be inspected: {first}"]
+    problems = [f"{rel}: raw TeX left by MathJax: {t}" for t in _tex_left(found["text"])]
+    severe = [e["message"][:300] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    problems += [f"{rel}: console error: {m}" for m in dict.fromkeys(severe)]  # once each, in order
+    problems += [f"{rel}: image did not load: {src[:120]}" for src in found["images"]]
+    problems += [f"{rel}: wider than the content column outside a scroll container: {w}" for w in found["wide"]]
+    if found["nwide"] > len(found["wide"]):
+        problems.append(f"{rel}: ... and {found['nwide'] - len(found['wide'])} more too-wide elements")
+    if screenshots is not None:
+        import base64
+
+        shot = screenshots / (rel.removesuffix(".html").replace("/", "__") + ".png")
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        height = int(min(max(found["height"], 1), MAX_SHOT_HEIGHT))
+        data = driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": WINDOW[0], "height": height, "scale": 1},
+        })
+        shot.write_bytes(base64.b64decode(data["data"]))
+    return problems
+
+
+def check_pages(
+    html_dir: str | os.PathLike,
+    screenshots_dir: str | os.PathLike | None = None,
+    pages: Sequence[str] | None = None,
+) -> list[str]:
+    """Open every page of a built book in headless Chromium (network off) and list its problems.
+
+    Parameters
+    ----------
+    html_dir
+        The built site (``_build/html``).
+    screenshots_dir
+        Where one full-page PNG per page goes (``notebooks__executed__05_gia.png``);
+        None: no screenshots.
+    pages
+        Only these pages (paths relative to ``html_dir``, e.g. ``"book/intro.html"``).
+
+    Returns
+    -------
+    list of str
+        One line per problem, naming the page: raw TeX delimiters (``\\(``, ``\\[``, ``$$``)
+        in the rendered text outside code, SEVERE console messages (JavaScript errors,
+        resources that failed to load), images with ``naturalWidth == 0``, and elements
+        wider than the content column that are not inside a scroll container. Empty:
+        every page reads.
+
+    Raises
+    ------
+    BookError
+        When ``html_dir`` has no pages, or no Chromium can be found or installed.
+    """
+    html = Path(html_dir)
+    todo = [html / p for p in pages] if pages else _pages(html)
+    missing = [str(p) for p in todo if not p.is_file()]
+    if missing or not todo:
+        raise BookError(f"no pages to check in {html} ({missing[:3] or 'empty'}); build the book first "
+                        f"(`python -m rbgia.book build`)")
+    shots = Path(screenshots_dir) if screenshots_dir is not None else None
+    problems: list[str] = []
+    with browser() as driver:
+        for page in todo:
+            problems += check_page(driver, page, html, shots)
+    return problems
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rbgia.site", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_check = sub.add_parser("check", help="open every page in headless Chromium (network off) and list problems")
+    p_check.add_argument("html_dir", nargs="?", default=str(REPO / "_build" / "html"))
+    p_check.add_argument("--screenshots", default=None,
+                         help="folder for one PNG per page (default: screenshots/ beside html_dir)")
+    p_check.add_argument("--no-screenshots", action="store_true")
+    p_static = sub.add_parser("install-static", help="copy MathJax and the notebooks into book/_static")
+    p_static.add_argument("--root", default=str(REPO))
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "install-static":
+            print(f"[rbgia.site] MathJax {mathjax_version()} at {install_static(args.root)}", flush=True)
+            return 0
+        html = Path(args.html_dir)
+        shots = None if args.no_screenshots else Path(args.screenshots or html.parent / "screenshots")
+        pages = _pages(html)
+        problems = check_pages(html, shots)
+    except BookError as err:
+        print(f"[rbgia.site] ERROR: {err}", file=sys.stderr, flush=True)
+        return 2
+    for p in problems:
+        print(f"[rbgia.site] {p}", flush=True)
+    where = f"; screenshots in {shots}" if shots else ""
+    print(f"[rbgia.site] {len(pages)} pages checked, {len(problems)} problems{where}", flush=True)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
