@@ -57,8 +57,12 @@ def test_align_kmers_recovers_ugcaug():
     # negative weights are clipped: GGGGGG adds nothing
     assert al.weights[-1] == 0.0
     np.testing.assert_allclose(al.coverage, al.counts.sum(1))
-    # the core column G of UGCAUG at offset 1 is covered by every positive k-mer
-    assert al.pfm[al.offsets[0] + 1, 2] == pytest.approx(1.0)
+    # the core column G of UGCAUG at offset 1: every positive k-mer covering it reads G (per-column
+    # normalisation gives 1); CAUGCU (weight 0.4 of 3.3) does not reach it, so by total weight it is 2.9/3.3 G
+    by_column = align_kmers(kmers, weights, weighting="column")
+    assert by_column.pfm[al.offsets[0] + 1, 2] == pytest.approx(1.0)
+    assert al.pfm[al.offsets[0] + 1, 2] == pytest.approx((2.9 + 0.4 / 4) / 3.3)
+    assert al.support[al.offsets[0] + 1] == pytest.approx(2.9 / 3.3)
 
 
 def test_align_kmers_top_and_uncovered_columns():
@@ -86,6 +90,30 @@ def test_align_kmers_bad_input():
         align_kmers(["ACGU"], [np.nan])
     with pytest.raises(DataError):
         align_kmers([], [])
+    with pytest.raises(DataError, match="'total' or 'column'"):
+        align_kmers(["ACGU"], [1.0], weighting="coverage")
+
+
+def test_align_kmers_flank_of_one_kmer_is_not_full_bits():
+    # nine k-mers UGCAUG; one (weight 1 of 10) CAUGAA overlaps its last four columns and adds two
+    kmers = ["UGCAUG"] * 9 + ["CAUGAA"]
+    al = align_kmers(kmers, [1.0] * 10)
+    assert al.weighting == "total" and al.pfm.shape == (8, 4) and al.offsets[-1] == 2
+    np.testing.assert_allclose(al.support, [0.9, 0.9, 1, 1, 1, 1, 0.1, 0.1])
+    ic = information_content(al.pfm)
+    np.testing.assert_allclose(ic[2:6], 2.0)  # every k-mer covers (and agrees on) CAUG
+    assert 1.0 < ic[0] < 2.0  # nine of ten
+    assert ic[6:].max() < 0.1  # one of ten: 0.1 * A + 0.9 * uniform
+    np.testing.assert_allclose(al.pfm[7], [0.325, 0.225, 0.225, 0.225])
+    np.testing.assert_allclose(al.pfm.sum(1), 1.0)
+    # per-column normalisation (the behaviour before) shows the lone flank at 2 bits
+    old = align_kmers(kmers, [1.0] * 10, weighting="column")
+    np.testing.assert_allclose(information_content(old.pfm)[[0, 1, 6, 7]], 2.0)
+    np.testing.assert_allclose(old.pfm[2:6], al.pfm[2:6])
+    # weights, not counts: a heavy flank k-mer gets its share
+    heavy = align_kmers(kmers, [1.0] * 9 + [9.0])
+    np.testing.assert_allclose(heavy.support[6:], 0.5)
+    assert align_kmers(["AAAA"], [-1.0]).support.tolist() == [0.0] * 4
 
 
 def test_information_content_bounds():
