@@ -25,6 +25,7 @@ from rbgia.motifs import (
     write_meme,
 )
 
+
 def _random_pfm(w: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).dirichlet(np.full(4, 0.5), size=w)
 
