@@ -191,7 +191,7 @@ def _per_set_files(data_dir: Path) -> dict[str, dict[str, list[Path]]]:
 
 
 def _layout(data_dir: str | os.PathLike) -> tuple[str, Path]:
-    data_dir = user_path(data_dir)
+    data_dir = user_path(data_dir, "data_dir")
     if data_dir.is_file():
         raise DataError(f"data directory {data_dir} is a file; pass the folder holding the RNAcompete files")
     if not data_dir.is_dir():
@@ -817,7 +817,7 @@ def load_rnacompete(
     if isinstance(seed, np.random.Generator):
         cache_dir = None
     elif cache_dir is not None:
-        cache_dir = default_cache_dir(data_dir) if str(cache_dir) == "auto" else user_path(cache_dir)
+        cache_dir = default_cache_dir(data_dir) if str(cache_dir) == "auto" else user_path(cache_dir, "cache_dir")
 
     key = {
         "version": _CACHE_VERSION,

@@ -135,7 +135,7 @@ def download_rnacompete(
         cannot be reached or the download breaks off (naming the URL and the manual fix),
         or if the archive is corrupt or lacks the files.
     """
-    dest = user_path(dest)
+    dest = user_path(dest, "download destination")
     if dest.is_dir() and _have_deepbind(dest):  # a read-only folder that already has the data is fine
         return dest
     require_writable_dir(dest, "download destination")

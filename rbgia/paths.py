@@ -15,9 +15,19 @@ from .errors import DataError, RbgiaError
 __all__ = ["user_path", "is_writable_dir", "require_writable_dir"]
 
 
-def user_path(path: str | os.PathLike) -> Path:
-    """``path`` as a :class:`~pathlib.Path` with a leading ``~`` (or ``~user``) expanded."""
-    return Path(os.path.expanduser(os.fspath(path)))
+def user_path(path: str | os.PathLike, what: str = "path") -> Path:
+    """``path`` as a :class:`~pathlib.Path` with a leading ``~`` (or ``~user``) expanded.
+
+    Raises
+    ------
+    DataError
+        When ``path`` is not a string or path-like (``what`` names the argument in the message).
+    """
+    try:
+        return Path(os.path.expanduser(os.fspath(path)))
+    except TypeError:
+        kind = type(path).__name__
+        raise DataError(f"{what} {path!r} is not a path (type {kind}); pass a str or pathlib.Path") from None
 
 
 def is_writable_dir(path: str | os.PathLike) -> bool:

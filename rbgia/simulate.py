@@ -555,7 +555,7 @@ def write_rnacompete(
         On unknown experiments, non-positive set sizes, ``nan_frac`` outside [0, 1), or an
         ``out_dir`` that is a file or not writable (checked before any work).
     """
-    out = user_path(out_dir)
+    out = user_path(out_dir, "output folder")
     if out.exists() and not out.is_dir():
         raise DataError(f"output folder {out} is a file; pass a folder (it is created if needed)")
     names = list(EXPERIMENTS) if experiments is None else [str(e) for e in experiments]

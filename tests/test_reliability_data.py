@@ -239,3 +239,12 @@ def test_data_cli_user_errors_are_one_line(tmp_path):
     assert "is a file" in line
     line = _one_error_line(_cli("rbgia.data", "list", str(tmp_path / "missing")))
     assert "does not exist" in line
+
+
+def test_a_path_argument_that_is_no_path_is_named(tmp_path):
+    with pytest.raises(DataError, match=r"data_dir None is not a path \(type NoneType\); pass a str or pathlib.Path"):
+        load_rnacompete(None, "E1")
+    with pytest.raises(DataError, match=r"cache_dir 3 is not a path \(type int\)"):
+        load_rnacompete(_deepbind(tmp_path / "db"), "E1", cache_dir=3)
+    with pytest.raises(DataError, match=r"output folder None is not a path"):
+        sim.write_rnacompete(None, n_a=5, n_b=5)
