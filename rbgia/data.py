@@ -175,7 +175,7 @@ class RNAcompeteData:
 # Layout detection
 
 _DATA_FULL = re.compile(r"^(?P<id>.+)_data_full_(?P<set>[AB])\.(?:txt|tsv)(?:\.gz)?$")
-_SET_FILE = re.compile(r"^(?P<id>[^_]+)(?:_.+)?_set(?P<set>[AB])\.(?:txt|tsv)(?:\.gz)?$")
+_SET_FILE = re.compile(r"^(?P<id>[^_]+)(?:_(?P<protein>.+))?_set(?P<set>[AB])\.(?:txt|tsv)(?:\.gz)?$")
 
 
 def _per_set_files(data_dir: Path) -> dict[str, dict[str, list[Path]]]:
@@ -232,9 +232,14 @@ def list_experiments(data_dir: str | os.PathLike) -> list[str]:
     return sorted(k for k, v in _per_set_files(data_dir).items() if "A" in v and "B" in v)
 
 
-def _unknown_experiment(experiment: str, ids: Sequence[str], data_dir: Path) -> DataError:
-    close = difflib.get_close_matches(str(experiment), list(ids), n=5, cutoff=0.6)
-    hint = f"did you mean {', '.join(close)}? " if close else ""
+def _unknown_experiment(
+    experiment: str, ids: Sequence[str], data_dir: Path, by_protein: Sequence[str] = ()
+) -> DataError:
+    if by_protein:  # a protein name where the experiment id is wanted (A1CF -> RNCMPT00001)
+        hint = f"{experiment} is the protein of {', '.join(by_protein)}: pass that id; "
+    else:
+        close = difflib.get_close_matches(str(experiment), list(ids), n=5, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
     return DataError(
         f"experiment {experiment!r} not found in {data_dir} ({len(ids)} available); "
         f"{hint}list them with rbgia.data.list_experiments(data_dir)"
@@ -387,7 +392,9 @@ def _resolve_files(layout: str, data_dir: Path, experiment: str) -> dict[str, Pa
     table = _per_set_files(data_dir)
     if experiment not in table:
         complete = sorted(k for k, v in table.items() if "A" in v and "B" in v)
-        raise _unknown_experiment(experiment, complete, data_dir)
+        proteins = sorted({m["id"] for p in data_dir.iterdir() if (m := _SET_FILE.match(p.name))
+                           and (m["protein"] or "").upper() == experiment.upper() and m["id"] in complete})
+        raise _unknown_experiment(experiment, complete, data_dir, proteins)
     files = {}
     for s in ("A", "B"):
         paths = table[experiment].get(s, [])

@@ -580,6 +580,13 @@ def test_shipped_data_dirs(monkeypatch, tmp_path):
         rd.shipped_data_dir("reference")
 
 
+def test_protein_name_points_to_the_experiment_id():
+    with pytest.raises(DataError, match=r"'A1CF' not found .*A1CF is the protein of RNCMPT00001: pass that id"):
+        load_rnacompete(rd.shipped_data_dir("rnacompete2013_sample"), "A1CF", cache_dir=None)
+    with pytest.raises(DataError, match=r"'VTS' not found .*did you mean VTS1\?"):
+        load_rnacompete(rd.shipped_data_dir("rnacompete2009"), "VTS", cache_dir=None)
+
+
 def test_shipped_data_readme_names_sources_and_licences():
     readme = (rd.REPO_DATA / "README.md").read_text()
     for needed in ("Ray et al., *Nat Biotechnol* 27:667-670 (2009)", "Ray et al., *Nature* 499:172-177 (2013)",
