@@ -386,9 +386,10 @@ def rerun(notebook: str, **params: Any) -> Markdown:
     text = (
         f"**Rerun this chapter.** From the repository root (after `make env`), with papermill:\n\n"
         f"```bash\n{command}\n```\n\n"
-        f"or through the workflow, which also runs the jobs this chapter needs "
-        f"(with the values in `book/parameters.yml`):\n\n"
-        f"```bash\n.venv/bin/snakemake -s workflow/Snakefile --profile workflow/profiles/local {target}\n```\n\n"
+        f"or as the book runs it, through its Snakemake workflow, which first runs the jobs this chapter "
+        f"needs (values from `book/parameters.yml`; Snakemake target `{target}`):\n\n"
+        f"```bash\n.venv/bin/python -m rbgia.book run --only {stem}\n"
+        f".venv/bin/snakemake --profile workflow/profiles/local {target}   # the same, by hand\n```\n\n"
         f'<a href="{html.escape(link)}" download="{html.escape(stem)}.ipynb">Download the notebook '
         f"<code>{html.escape(stem)}.ipynb</code></a> (without outputs); the download button at the top of the page "
         f"gives this page's executed copy."

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,6 +45,7 @@ DRIVERS = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
 WINDOW = (1280, 1000)  # a laptop screen: the book's three-column layout
 MAX_SHOT_HEIGHT = 12000  # px; longer pages are cut in the screenshot (not in the checks)
 TEX_DELIMITERS = ("\\(", "\\[", "$$", "\\begin{")
+DOLLAR_MATH = re.compile(r"(?<![\\$])\$(?=\S)[^$\n]{1,200}?(?<=\S)\$(?![\d$])")
 # Chromium flags: headless, no first-run or background traffic, and no network at all
 # (every host resolves nowhere and the proxy is a closed port), so a CDN dependency fails.
 CHROMIUM_FLAGS = (
@@ -316,11 +318,16 @@ def _pages(html_dir: Path) -> list[Path]:
 
 
 def _tex_left(text: str) -> list[str]:
+    """Math MathJax did not typeset: TeX delimiters, or ``$x$`` as MyST's dollarmath reads it
+    (``$`` then a non-space ... a non-space then ``$`` not before a digit: "$5 and $10" is not math)."""
     found = []
     for d in TEX_DELIMITERS:
         i = text.find(d)
         if i >= 0:
             found.append(f"{d!r} in {' '.join(text[max(0, i - 30):i + 40].split())!r}")
+    m = DOLLAR_MATH.search(text)
+    if m and "$$" not in text:
+        found.append(f"'$...$' in {' '.join(text[max(0, m.start() - 30):m.end() + 30].split())!r}")
     return found
 
 

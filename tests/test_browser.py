@@ -71,7 +71,8 @@ def _png_figure() -> str:
 
     from rbgia import plotting
 
-    with matplotlib.rc_context(plotting.book_style()):
+    with matplotlib.rc_context():  # book_style sets rcParams globally: restore them afterwards
+        plotting.book_style()
         fig, ax = plt.subplots()
         ax.plot(np.arange(10), np.arange(10) ** 2, marker="o")
         ax.set_xlabel("number of sites")
@@ -186,6 +187,8 @@ def test_math_from_a_cdn_is_caught_offline(chromium, synthetic_html, tmp_path):
 
 BAD_PAGES = {
     "rawtex.html": "<p>there are \\(4^k\\) k-mers</p><p>$$x^2$$</p><pre>\\(in code is fine\\)</pre>",
+    "dollar.html": "<p>importance grows with $n$ sites</p>",
+    "currency.html": "<p>it costs $5 and $10</p>",
     "brokenimg.html": '<p>a figure</p><img src="missing.png" alt="gone">',
     "wide.html": '<table><tr>' + "".join(f"<td>column_number_{i}</td>" for i in range(40)) + "</tr></table>",
     "scrolls.html": '<div style="overflow-x:auto"><table><tr>'
@@ -212,6 +215,8 @@ def test_each_check_can_fail(chromium, bad_site):
     assert any("raw TeX" in p and "4^k" in p for p in by_page["rawtex.html"]), problems
     assert any("'$$'" in p for p in by_page["rawtex.html"]), problems
     assert not any("in code is fine" in p for p in problems)
+    assert any("'$...$'" in p and "$n$" in p for p in by_page["dollar.html"]), problems
+    assert by_page["currency.html"] == []
     assert "brokenimg.html: image did not load: missing.png" in by_page["brokenimg.html"]
     assert len(by_page["brokenimg.html"]) == 2  # and its console error, once
     assert any("wider than the content column" in p and "table" in p for p in by_page["wide.html"]), problems
