@@ -7,29 +7,31 @@ background base).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .errors import DataError, PatternError
-from .data import ALPHABET  # engineer A moves this to .sequence
+from .sequence import ALPHABET, LETTER_INDEX, bad_letters, clean
 from .stemloop import add_structure, check_stem, structure_kind
 
 EYE = np.eye(4, dtype=np.float32)
-_LETTERS = {c: i for i, c in enumerate(ALPHABET)} | {"T": 3}
 
 
 def pattern_rows(pattern: Any) -> tuple[np.ndarray, np.ndarray, str]:
     """(k, 4) float32 rows, (k,) bool 'write' mask and a printable label."""
     if isinstance(pattern, str):
         s = pattern.upper()
-        bad = sorted(set(s) - set(_LETTERS) - {"N"})
+        bad = bad_letters(s)
         if bad:
-            raise PatternError(f"pattern {pattern!r} has letters {bad} outside ACGUTN; use RNA/DNA letters (N keeps the background)")
+            raise PatternError(
+                f"pattern {pattern!r} has letters {bad} outside ACGUTN; use RNA/DNA letters (N keeps the background)"
+            )
         if not s:
             raise PatternError("empty pattern ''; pass at least one letter")
         write = np.array([c != "N" for c in s])
-        codes = np.array([_LETTERS.get(c, 0) for c in s])
+        codes = np.array([LETTER_INDEX.get(c, 0) for c in s])
         rows = EYE[codes] * write[:, None]
         return rows, write, s
     mat = np.asarray(pattern, dtype=np.float32)
@@ -40,18 +42,51 @@ def pattern_rows(pattern: Any) -> tuple[np.ndarray, np.ndarray, str]:
     return mat, write, label
 
 
+def _is_start(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _looks_like_start(value: Any) -> bool:
+    # 17.0, "17", np.float64(17): meant as a start, of the wrong type
+    if isinstance(value, (float, np.floating, bool, np.bool_)):
+        return True
+    return isinstance(value, str) and value.strip().lstrip("+-").isdigit()
+
+
+def _check_spec(spec: Any) -> tuple[Any, int]:
+    """One ``(pattern, start)``, with an error naming what is wrong with it."""
+    if isinstance(spec, str) or (isinstance(spec, np.ndarray) and spec.ndim == 2):
+        label = spec if isinstance(spec, str) else f"matrix {spec.shape}"
+        raise PatternError(
+            f"pattern {label!r} is not (pattern, start): it has no start; pass a pair such as ('UGCAUG', 17) "
+            "or a list of them"
+        )
+    if not (isinstance(spec, tuple) and len(spec) == 2):
+        raise PatternError(f"pattern spec {spec!r} is not (pattern, start); pass e.g. ('UGCAUG', 17)")
+    pattern, start = spec
+    if not _is_start(start):
+        label = pattern if isinstance(pattern, str) else "matrix"
+        raise PatternError(
+            f"start {start!r} of pattern {label!r} is a {type(start).__name__}, not an int; "
+            "pass a 0-based int start, e.g. ('UGCAUG', 17)"
+        )
+    return pattern, start
+
+
 def _as_specs(patterns: Any) -> list[tuple[Any, int]]:
     """Accept one ``(pattern, start)`` or a list of them."""
-    if isinstance(patterns, tuple) and len(patterns) == 2 and isinstance(patterns[1], (int, np.integer)):
-        return [patterns]
+    if isinstance(patterns, tuple) and len(patterns) == 2 and isinstance(patterns[0], (str, np.ndarray)):
+        if _is_start(patterns[1]) or _looks_like_start(patterns[1]):
+            return [_check_spec(patterns)]
+    if isinstance(patterns, str) or (isinstance(patterns, np.ndarray) and patterns.ndim == 2):
+        _check_spec(patterns)  # a pattern without a start
     try:
         specs = list(patterns)
     except TypeError:
-        raise PatternError(f"patterns must be (pattern, start) or a list of them; got {type(patterns).__name__}") from None
-    for spec in specs:
-        if not (isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], (int, np.integer))):
-            raise PatternError(f"pattern spec {spec!r} is not (pattern, start); pass e.g. ('UGCAUG', 17)")
-    return specs
+        raise PatternError(
+            f"patterns must be (pattern, start) or a list of them; got {type(patterns).__name__}"
+        ) from None
+    return [_check_spec(spec) for spec in specs]
 
 
 def parse_patterns(patterns: Any, length: int) -> list[tuple[np.ndarray, np.ndarray, int, str]]:
@@ -83,7 +118,7 @@ def parse_patterns(patterns: Any, length: int) -> list[tuple[np.ndarray, np.ndar
 def merge_copies(motif: str, starts: Sequence[int]) -> list[tuple[str, int]]:
     """Copies of ``motif`` at ``starts``; overlapping copies are merged into one
     pattern when their shared letters agree (e.g. UGCAUG at 16 and 20)."""
-    motif = motif.upper().replace("T", "U")
+    motif = clean(motif)
     merged: list[list] = []  # [start, letters dict]
     for s in sorted(int(s) for s in starts):
         if merged and s < merged[-1][0] + len(merged[-1][1]):
@@ -93,7 +128,8 @@ def merge_copies(motif: str, starts: Sequence[int]) -> list[tuple[str, int]]:
                 if p < len(letters):
                     if letters[p] != c:
                         raise PatternError(
-                            f"copies of {motif!r} at starts {s0} and {s} overlap with different letters at position {s + j}; "
+                            f"copies of {motif!r} at starts {s0} and {s} overlap with different letters at "
+                            f"position {s + j}; "
                             "pick starts whose overlap agrees"
                         )
                 else:

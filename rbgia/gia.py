@@ -18,8 +18,10 @@ from __future__ import annotations
 from .embedding import embed
 from .experiments import (
     GCBias,
+    Hairpin,
     MotifMutagenesis,
     Multiplicity,
+    Spacing,
     gc_bias,
     hairpin_context,
     motif_mutagenesis,
@@ -38,9 +40,11 @@ __all__ = [
     "AdaptiveScan",
     "GCBias",
     "GIA",
+    "Hairpin",
     "Importance",
     "MotifMutagenesis",
     "Multiplicity",
+    "Spacing",
     "adaptive_kmer_scan",
     "add_structure",
     "compare",

@@ -40,6 +40,7 @@ __all__ = [
     "motif_similarity",
     "best_matches",
     "motif_matches",
+    "kmer_matches",
     "site_importance",
     "known_motif",
 ]
@@ -642,6 +643,21 @@ def motif_matches(seqs: Sequence[str], motif: str, length: int | None = None) ->
         "x_start": np.where(too_short, -1, start + offsets).astype(int),
         "n_exact": (mism == 0).sum(1).astype(int) if len(seqs) else np.zeros(0, int),
     })
+
+
+def kmer_matches(kmer: str, motif: str, max_mismatch: int = 0) -> bool:
+    """True when the shorter of ``kmer`` and ``motif`` fits inside the longer with at most
+    ``max_mismatch`` mismatches (``N`` in the shorter matches anything; ``T`` reads ``U``).
+
+    The one rule for "this k-mer is the motif" (k-mer rank plots, planted-truth checks);
+    it is :func:`motif_matches` of the shorter string in the longer one.
+    """
+    a, b = clean(str(kmer)), clean(str(motif))
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if not short:
+        return False
+    best = motif_matches([long_], short, length=len(long_))["mismatches"].iloc[0]
+    return bool(best <= int(max_mismatch))
 
 
 def site_importance(

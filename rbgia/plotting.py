@@ -9,7 +9,8 @@ from pure functions (``ism_l2_matrix``, ``l2_matrix``) that can be tested and re
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
@@ -17,12 +18,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from scipy import stats
 
+from . import stats
 from .data import ALPHABET
 from .errors import DataError
 from .evaluate import pearson
-from .motifs import ic_scaled, kmer_pfm
+from .motifs import ic_scaled, kmer_matches, kmer_pfm
+from .records import GC_CONDITIONS, QUANTILES
 
 __all__ = [
     "logo",
@@ -40,6 +42,7 @@ __all__ = [
     "paired_scatter",
     "importance_bars",
     "multiplicity_plot",
+    "local_importance_boxplot",
     "positional_plot",
     "kmer_rank_plot",
     "hist",
@@ -560,13 +563,16 @@ def importance_bars(
 
 
 def linear_fit(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Least-squares line ``y = slope x + intercept`` with ``r2`` and two-sided ``p``."""
+    """Least-squares line ``y = slope x + intercept`` with ``r2`` and two-sided ``p`` (a drawn regression).
+
+    The fit is :func:`rbgia.stats.linear_fit`; a regression panel needs its R², so a fit
+    without a residual degree of freedom (fewer than 3 points) is an error here.
+    """
     x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
-    if x.size != y.size or x.size < 3:
+    fit = stats.linear_fit(x, y)
+    if x.size != y.size or fit.dof < stats.MIN_FIT_DOF:
         raise DataError(f"need >= 3 matching (x, y) pairs for a fit, got {x.size} and {y.size}; pass more points")
-    res = stats.linregress(x, y)
-    return {"slope": float(res.slope), "intercept": float(res.intercept), "r2": float(res.rvalue**2),
-            "p": float(res.pvalue)}
+    return fit.as_dict()
 
 
 def multiplicity_plot(
@@ -590,11 +596,10 @@ def multiplicity_plot(
         xs, ys = sub[x].to_numpy(float), sub[y].to_numpy(float)
         ax.errorbar(xs, ys, yerr=_errbars(sub, y, low, high), fmt="o", capsize=3, color=f"C{gi}")
         label = "" if g is None else f"{g}: "
-        if len(np.unique(xs)) >= 2 and len(xs) >= 3:
-            fit = linear_fit(xs, ys)
+        fit = stats.linear_fit(xs, ys)
+        if np.isfinite(fit.r2):
             grid = np.linspace(xs.min(), xs.max(), 50)
-            ax.plot(grid, fit["slope"] * grid + fit["intercept"], color=f"C{gi}",
-                    label=f"{label}R² = {fit['r2']:.3f}")
+            ax.plot(grid, fit.slope * grid + fit.intercept, color=f"C{gi}", label=f"{label}R² = {fit.r2:.3f}")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small", frameon=False)
     ax.set_xticks(np.unique(df[x].to_numpy(float)))
@@ -630,15 +635,111 @@ def positional_plot(
     return _finish(ax, xlabel, ylabel, title)
 
 
-def _matches(kmer: str, motif: str, max_mismatch: int) -> bool:
-    """True when the shorter string fits inside the longer with <= max_mismatch mismatches."""
-    a, b = kmer.upper().replace("T", "U"), motif.upper().replace("T", "U")
-    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    if not short:
-        return False
-    s = np.frombuffer(short.encode(), dtype=np.uint8)
-    windows = np.lib.stride_tricks.sliding_window_view(np.frombuffer(long_.encode(), dtype=np.uint8), len(short))
-    return bool(((windows != s) & (s != ord("N"))).sum(1).min() <= max_mismatch)
+def _record_groups(rec: Mapping) -> dict[str, Any]:
+    """Box-plot groups of a record written by ``to_record()`` (see :mod:`rbgia.records`)."""
+    kind = rec.get("kind")
+    if kind == "multiplicity":
+        return {f"{c} cop{'y' if c == 1 else 'ies'}": r for c, r in enumerate(rec["copies"], 1)}
+    if kind == "hairpin":
+        return {"hairpin loop": rec["in_loop"], "unstructured, loop start": rec["unstructured_at_loop"],
+                "hairpin stem": rec["in_stem"], "unstructured, stem start": rec["unstructured_at_stem"]}
+    if kind == "gc_bias":
+        names = ("motif", "motif + GC 5'", "motif + GC 3'", "GC 5' alone", "GC 3' alone")
+        return dict(zip(names, (rec["importance"][c] for c in GC_CONDITIONS)))
+    if kind == "spacing":
+        out = {} if rec["single"] is None else {f"one at {rec['reference']}": rec["single"]}
+        return out | {f"{p['start_1']}+{p['start_2']} (gap {p['gap']})": p["importance"] for p in rec["pairs"]}
+    return dict(rec)
+
+
+_BOX_XLABELS = {"multiplicity": "motif copies", "spacing": "arrangement", "gc_bias": "embedding",
+                "hairpin": "context", "Multiplicity": "motif copies", "Spacing": "arrangement", "GCBias": "embedding",
+                "Hairpin": "context"}
+
+
+def _box_stats(label: str, value: Any) -> tuple[dict, np.ndarray | None]:
+    """matplotlib ``bxp`` statistics (whiskers at 2.5% / 97.5%, mean = global importance) and the points."""
+    if isinstance(value, Mapping):
+        summ = value.get("local", value)
+        missing = [k for k in ("q025", "q25", "median", "q75", "q975") if summ.get(k) is None]
+        if missing:
+            raise DataError(f"group {label!r} lacks local-importance quantiles {missing}; pass a result or its record")
+        mean = value.get("mean", summ.get("mean"))
+        st = {"whislo": summ["q025"], "q1": summ["q25"], "med": summ["median"], "q3": summ["q75"],
+              "whishi": summ["q975"], "mean": np.nan if mean is None else mean}
+        return st | {"label": label, "fliers": []}, None
+    v = np.asarray(getattr(value, "local", value), dtype=float).ravel()
+    v = v[np.isfinite(v)]
+    if not v.size:
+        raise DataError(f"group {label!r} has no finite local importances; pass the result of a GIA experiment")
+    lo, q1, med, q3, hi = np.quantile(v, list(QUANTILES.values()))
+    return {"label": label, "whislo": lo, "q1": q1, "med": med, "q3": q3, "whishi": hi, "mean": v.mean(),
+            "fliers": []}, v
+
+
+def local_importance_boxplot(
+    result: Any,
+    ax: Axes | None = None,
+    fit: bool = True,
+    points: bool = False,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str = "local importance",
+) -> Axes:
+    """Box plots of the local importance per condition (paper Fig 2b-2d, 3c, 4c).
+
+    Boxes span the quartiles, whiskers the 2.5-97.5% quantiles; the line is the median and
+    the green triangle the global importance (the mean, the paper's triangles).
+
+    Parameters
+    ----------
+    result
+        A :func:`~rbgia.experiments.multiplicity`, :func:`~rbgia.experiments.spacing`,
+        :func:`~rbgia.experiments.gc_bias` or :func:`~rbgia.experiments.hairpin_context`
+        result (its ``local_effects()``), such a result's ``to_record()`` (drawn from the
+        stored quantiles), or a mapping ``label -> Importance``, array of local importances
+        or importance record.
+    fit
+        For multiplicity: draw the 1..n line fit (its R² in the legend).
+    points
+        Overlay the local importances themselves (not available from records).
+    """
+    if hasattr(result, "local_effects"):
+        groups = result.local_effects()
+    elif isinstance(result, Mapping):
+        groups = _record_groups(result)
+    else:
+        raise DataError(f"cannot draw {type(result).__name__}; pass a GIA experiment result, its record or a mapping")
+    if not groups:
+        raise DataError("nothing to draw: no conditions; pass a result with local importances")
+    boxes = [_box_stats(str(label), value) for label, value in groups.items()]
+    ax = _ax(ax, figsize=(max(3.5, 0.9 * len(boxes) + 1.5), 3.4))
+    pos = np.arange(1, len(boxes) + 1)
+    green = {"marker": "^", "markerfacecolor": "tab:green", "markeredgecolor": "tab:green", "markersize": 7}
+    ax.bxp([b for b, _ in boxes], positions=pos, showmeans=True, meanprops=green, showfliers=False,
+           medianprops={"color": "k"}, boxprops={"color": "0.3"}, widths=0.6)
+    if points:
+        rng = np.random.default_rng(0)  # jitter only
+        for p, (_, v) in zip(pos, boxes):
+            if v is not None:
+                ax.scatter(p + rng.uniform(-0.15, 0.15, v.size), v, s=3, color="C0", alpha=0.3, lw=0, zorder=1)
+    handles = [plt.Line2D([], [], color="k", label="median"),
+               plt.Line2D([], [], ls="none", label="global importance", **green)]
+    slope = getattr(result, "slope", None) if not isinstance(result, Mapping) else result.get("slope")
+    intercept = getattr(result, "intercept", None) if not isinstance(result, Mapping) else result.get("intercept")
+    r2 = getattr(result, "r2", None) if not isinstance(result, Mapping) else result.get("r2")
+    if fit and slope is not None and intercept is not None and np.isfinite(slope) and np.isfinite(intercept):
+        (line,) = ax.plot(pos, slope * pos + intercept, color="C3", lw=1.2,
+                          label="linear fit" + ("" if r2 is None or not np.isfinite(r2) else f" (R² = {r2:.3f})"))
+        handles.append(line)
+    ax.axhline(0, color="grey", lw=0.8, ls="--")
+    ax.set_xticks(pos, [b["label"] for b, _ in boxes], rotation=30 if len(boxes) > 3 else 0)
+    ax.legend(handles=handles, fontsize="small", frameon=False)
+    kind = result.get("kind") if isinstance(result, Mapping) else type(result).__name__
+    return _finish(ax, xlabel or _BOX_XLABELS.get(str(kind), "condition"), ylabel, title)
+
+
+_matches = kmer_matches  # the one matching rule lives in rbgia.motifs
 
 
 def kmer_rank_plot(
@@ -769,3 +870,35 @@ def kd_regression(
                         family="monospace")
     ax.text(0.97, 0.97, f"R² = {fit['r2']:.3f}\np = {fit['p']:.2g}", transform=ax.transAxes, ha="right", va="top")
     return _finish(ax, xlabel, ylabel, title)
+
+
+# --------------------------------------------------------------------------- the book's style
+
+BOOK_RC: dict[str, object] = {
+    "figure.figsize": (6.2, 3.9),  # 682 px at 110 dpi: fits the 688 px content column unscaled
+    "figure.dpi": 110,
+    "savefig.dpi": "figure",
+    "figure.autolayout": True,  # tight layout at draw time: labels do not run into each other
+    "font.size": 10,  # "small" = 8.3 pt; 8 pt nominal shows as ~9 pt at 110 dpi on a 96 dpi page
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "figure.titlesize": 12,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def book_style(**overrides: object) -> dict[str, object]:
+    """Apply the book's matplotlib settings (fonts >= 8 pt at display size, 6.2 in wide, 110 dpi).
+
+    Chapters call it once after their imports; ``overrides`` are rcParams that win over
+    :data:`BOOK_RC`. Returns the settings applied. ``rbgia.report.check_figure`` checks a figure.
+    """
+    import matplotlib as mpl
+
+    rc = {**BOOK_RC, **overrides}
+    mpl.rcParams.update(rc)
+    return rc

@@ -8,7 +8,8 @@ experiment; :func:`global_importance` is the one-line entry point.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -92,7 +93,8 @@ class GIA:
         settings = {"stem_loop": self.stem_loop, "recompute_structure": self.recompute_structure,
                     "chunk_size": self.chunk_size} | changes
         new = GIA(self.predict, self.background, task=self.predict.task, **settings)
-        same_input = settings["stem_loop"] == self.stem_loop and settings["recompute_structure"] == self.recompute_structure
+        same_input = (settings["stem_loop"] == self.stem_loop
+                      and settings["recompute_structure"] == self.recompute_structure)
         if same_input:
             new._baseline = self._baseline
         return new

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,13 @@ class Importance:
     @property
     def sd(self) -> float:
         return float(np.std(self.local, ddof=1)) if self.n > 1 else float("nan")
+
+    def to_record(self) -> dict:
+        """JSON-ready ``{kind, mean, ci_low, ci_high, pvalue, n, local}``; ``local`` is summarised by
+        quantiles (:func:`rbgia.records.local_summary`), NaN becomes ``None``."""
+        from .records import importance_record  # noqa: PLC0415 (records imports nothing from here)
+
+        return importance_record(self)
 
 
 def summary(local: np.ndarray) -> dict[str, np.ndarray]:
@@ -83,7 +91,9 @@ def compare(a: Importance, b: Importance) -> Importance:
         and paired t-test p-value.
     """
     if a.n != b.n:
-        raise DataError(f"cannot pair importances over {a.n} and {b.n} backgrounds; measure both on the same background")
+        raise DataError(
+            f"cannot pair importances over {a.n} and {b.n} backgrounds; measure both on the same background"
+        )
     return importance(a.local - b.local)
 
 
@@ -98,7 +108,147 @@ def rows(imps: Sequence[Importance]) -> dict[str, list]:
     }
 
 
-__all__ = ["Importance", "compare", "importance", "rows", "summary"]
+# --------------------------------------------------------------------------- bootstrap, estimates, fits
+@dataclass(frozen=True)
+class Estimate:
+    """A derived statistic (ratio, difference in differences, interaction) with its CI.
+
+    Attributes
+    ----------
+    mean
+        The statistic on all backgrounds.
+    ci_low, ci_high
+        Percentile 95% CI over paired bootstrap resamples of the backgrounds.
+    pvalue
+        Two-sided paired test where one is defined (NaN otherwise).
+    """
+
+    mean: float
+    ci_low: float
+    ci_high: float
+    pvalue: float = float("nan")
+
+    @property
+    def ci95(self) -> tuple[float, float]:
+        return self.ci_low, self.ci_high
+
+    def to_record(self) -> dict:
+        """``{mean, ci_low, ci_high, pvalue}``, NaN as ``None`` (see :mod:`rbgia.records`)."""
+        from .records import estimate_record  # noqa: PLC0415 (records imports nothing from here)
+
+        return estimate_record(self)
+
+
+def bootstrap_means(local: np.ndarray, n_boot: int = 2000, seed: int | np.random.Generator | None = 0) -> np.ndarray:
+    """Means of ``local`` ``(P, n)`` over ``n_boot`` resamples of its ``n`` backgrounds.
+
+    Paired: every row is resampled with the same draws, so a statistic of several rows
+    (a ratio, a difference) keeps the pairing of the backgrounds. Returns ``(P, n_boot)``.
+    """
+    local = np.atleast_2d(np.asarray(local, dtype=np.float64))
+    n = local.shape[-1]
+    if int(n_boot) < 1 or n < 1:
+        raise DataError(f"bootstrap needs n_boot >= 1 and >= 1 background; got n_boot={n_boot}, {n} backgrounds")
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=int(n_boot))  # (B, n): draws per background
+    return local @ counts.T / n
+
+
+def percentile_ci(draws: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of the finite bootstrap ``draws`` (NaN when none is finite)."""
+    v = np.asarray(draws, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return float("nan"), float("nan")
+    tail = 100 * (1 - level) / 2
+    lo, hi = np.percentile(v, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def safe_ratio(num: Any, den: Any) -> np.ndarray:
+    """``num / den`` with NaN (not inf, no warning) where ``den`` is 0."""
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den == 0, np.nan, num / den)
+
+
+def paired_estimate(value: float, draws: np.ndarray, local: np.ndarray | None = None) -> Estimate:
+    """An :class:`Estimate`: ``value``, the percentile CI of ``draws`` and, given the
+    per-background ``local`` values of a difference, its paired t-test p-value."""
+    lo, hi = percentile_ci(draws)
+    p = float("nan") if local is None else importance(local).pvalue
+    return Estimate(float(value), lo, hi, p)
+
+
+MIN_FIT_DOF = 1  # a fit needs a residual degree of freedom: 3 points for a line, 2 through the origin
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    """Least-squares line ``y = slope x + intercept`` (``intercept`` = 0 through the origin).
+
+    ``r2`` is the usual R² (through the origin: the uncentred ``1 - SS_res / sum(y^2)``);
+    ``pvalue`` tests slope = 0. Both are NaN when the fit has no residual degree of
+    freedom (2 points for a line, 1 through the origin: exact by construction) or the
+    response is flat; ``slope`` is NaN with fewer than 2 distinct ``x``.
+    """
+
+    slope: float
+    intercept: float
+    r2: float
+    pvalue: float
+    n: int
+    through_origin: bool = False
+
+    @property
+    def dof(self) -> int:
+        return self.n - (1 if self.through_origin else 2)
+
+    def as_dict(self) -> dict[str, float]:
+        return {"slope": self.slope, "intercept": self.intercept, "r2": self.r2, "p": self.pvalue}
+
+
+def linear_fit(x: Any, y: Any, *, through_origin: bool = False) -> LinearFit:
+    """The one line fit of the project (multiplicity, Kd regressions, plots); see :class:`LinearFit`."""
+    x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
+    if x.size != y.size:
+        raise DataError(f"x has {x.size} values and y {y.size}; pass matching (x, y) pairs")
+    nan = float("nan")
+    n = int(x.size)
+    dof = n - (1 if through_origin else 2)
+    if through_origin:
+        sxx = float((x**2).sum())
+        if sxx == 0 or not np.isfinite(y).all():
+            return LinearFit(nan, 0.0, nan, nan, n, True)
+        slope = float((x * y).sum() / sxx)
+        ss_res, ss_tot = float(((y - slope * x) ** 2).sum()), float((y**2).sum())
+        if dof < MIN_FIT_DOF or ss_tot == 0:
+            return LinearFit(slope, 0.0, nan, nan, n, True)
+        se = np.sqrt(ss_res / dof / sxx)
+        p = 2 * stats.t.sf(abs(slope) / se, dof) if se > 0 else (0.0 if slope != 0 else 1.0)
+        return LinearFit(slope, 0.0, 1 - ss_res / ss_tot, float(p), n, True)
+    if n < 2 or np.ptp(x) == 0 or not np.isfinite(y).all():
+        return LinearFit(nan, nan, nan, nan, n)
+    res = stats.linregress(x, y)
+    if dof < MIN_FIT_DOF or np.ptp(y) == 0:
+        return LinearFit(float(res.slope), float(res.intercept), nan, nan, n)
+    return LinearFit(float(res.slope), float(res.intercept), float(res.rvalue**2), float(res.pvalue), n)
+
+
+__all__ = [
+    "Estimate",
+    "Importance",
+    "LinearFit",
+    "bootstrap_means",
+    "compare",
+    "importance",
+    "linear_fit",
+    "paired_estimate",
+    "percentile_ci",
+    "rows",
+    "safe_ratio",
+    "summary",
+]
 
 
 # --------------------------------------------------------------------------- multiple testing, paired tests

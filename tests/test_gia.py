@@ -27,6 +27,7 @@ from rbgia.gia import (
     spacing,
     stem_loop_background,
 )
+from rbgia.paper import PUBLIC_CODE_GC_STARTS
 
 L = 41
 RNG = np.random.default_rng(0)
@@ -110,7 +111,8 @@ def test_embed_strings_matrices_and_n(bg):
     ("patterns", "match"),
     [
         (("A" * 42, 0), r"42 nt, longer than the sequences \(41 nt\)"),
-        (("UGCAUG", 36), r"'UGCAUG' at start 36 covers \[36, 42\), outside the sequence \[0, 41\); pass a start in 0..35"),
+        (("UGCAUG", 36),
+         r"'UGCAUG' at start 36 covers \[36, 42\), outside the sequence \[0, 41\); pass a start in 0..35"),
         (("UGCAUG", -1), r"start -1"),
         ([("UGCAUG", 10), ("GG", 15)], r"'UGCAUG' at \[10, 16\) and 'GG' at \[15, 17\) overlap"),
         (("UGXAUG", 3), r"letters \['X'\]"),
@@ -339,7 +341,7 @@ def test_positional_scan(bg):
 
 
 def test_gc_bias_additive(bg):
-    res = gc_bias(pwm, bg, "UGCAUG", seed=0, n_boot=500)
+    res = gc_bias(pwm, bg, "UGCAUG", gc_starts=PUBLIC_CODE_GC_STARTS, seed=0, n_boot=500)
     m = res.motif.mean
     g5 = global_importance(pwm, bg, ("GCGCGC", 2)).mean
     g3 = global_importance(pwm, bg, ("GCGCGC", 34)).mean

@@ -310,3 +310,63 @@ def test_hist_ci_vs_n_and_kd_regression():
     assert f"R² = {fit['r2']:.3f}" in ax.texts[-1].get_text()
     with pytest.raises(DataError, match="labels"):
         P.kd_regression(gia, ln_kd, labels=["a"])
+
+
+# ---------------------------------------------------------------------------
+# local importance box plots (paper Fig 2b-2d, 3c, 4c)
+
+
+def _toy_results():
+    from rbgia.experiments import gc_bias, hairpin_context, multiplicity, spacing
+    from rbgia.session import GIA
+
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(41, 4))
+    bg = one_hot(["".join(rng.choice(list("ACGU"), 41)) for _ in range(30)])
+    g = GIA(lambda x: np.einsum("nla,la->n", x[..., :4], w), bg)
+    return {"multiplicity": multiplicity(g, "UGCAUG", n_boot=20),
+            "spacing": spacing(g, "UGCAUG", on_conflict="skip", n_boot=20),
+            "gc_bias": gc_bias(g, "UGCAUG", n_boot=20),
+            "hairpin": hairpin_context(g, "GCUGGC", 16, 7, fold_check=False, n_boot=20)}
+
+
+def _triangles(ax: Axes) -> np.ndarray:
+    lines = [ln for ln in ax.lines if ln.get_marker() == "^" and len(ln.get_xdata())]
+    return np.array([ln.get_ydata()[0] for ln in lines])
+
+
+def test_local_importance_boxplot_marks_median_and_global_importance():
+    res = _toy_results()
+    mult = res["multiplicity"]
+    ax = P.local_importance_boxplot(mult, title="Fig 2b")
+    _labelled(ax, "Fig 2b")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1 copy", "2 copies", "3 copies"]
+    np.testing.assert_allclose(_triangles(ax), mult.table["mean"])  # green triangles = global importance
+    medians = [ln for ln in ax.lines if ln.get_marker() != "^" and ln.get_color() == "k"]
+    np.testing.assert_allclose([ln.get_ydata()[0] for ln in medians], np.median(mult.local, axis=1))
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:2] == ["median", "global importance"] and labels[2].startswith("linear fit")
+    # the record (quantiles only) draws the same boxes
+    ax2 = P.local_importance_boxplot(mult.to_record())
+    np.testing.assert_allclose(_triangles(ax2), mult.table["mean"])
+    np.testing.assert_allclose([ln.get_ydata()[0] for ln in ax2.lines if ln.get_color() == "k"
+                                and ln.get_marker() != "^"], np.median(mult.local, axis=1))
+    for kind, n_boxes in (("spacing", 4), ("gc_bias", 5), ("hairpin", 4)):
+        for source in (res[kind], res[kind].to_record()):
+            ax = P.local_importance_boxplot(source, points=True)
+            assert len(_triangles(ax)) == n_boxes and isinstance(ax, Axes)
+    hp = P.local_importance_boxplot(res["hairpin"])
+    assert [t.get_text() for t in hp.get_xticklabels()][0] == "hairpin loop"
+    with pytest.raises(DataError, match="quantiles"):
+        P.local_importance_boxplot({"a": {"mean": 1.0}})
+    with pytest.raises(DataError, match="cannot draw"):
+        P.local_importance_boxplot(3.0)
+
+
+def test_linear_fit_is_the_stats_fit():
+    from rbgia.stats import linear_fit
+
+    x, y = [0, 1, 2, 3], [0, 0.5, 0.7, 1.6]
+    assert P.linear_fit(x, y) == linear_fit(x, y).as_dict()
+    assert np.isnan(linear_fit([1, 2], [1, 3]).r2)  # 2 points: exact by construction
+    assert P._matches is __import__("rbgia.motifs", fromlist=["kmer_matches"]).kmer_matches

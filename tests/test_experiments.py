@@ -1,0 +1,260 @@
+"""GIA experiments: the session argument, and the verdicts (multiplicity, spacing, GC bias,
+hairpin structure effect) on toy models whose answers are known by construction."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+
+from rbgia import paper
+from rbgia.data import one_hot
+from rbgia.errors import DataError
+from rbgia.experiments import (
+    GCBias,
+    Hairpin,
+    Multiplicity,
+    Spacing,
+    gc_bias,
+    hairpin_context,
+    motif_mutagenesis,
+    multiplicity,
+    positional_scan,
+    spacing,
+)
+from rbgia.records import SCHEMAS
+from rbgia.session import GIA
+
+L = 41
+CODE = {c: i for i, c in enumerate("ACGU")}
+GU = "GUUUGU"  # G/U only: never occurs by chance in A/C backgrounds
+
+
+def _codes(x: np.ndarray) -> np.ndarray:
+    return np.where(x[..., :4].sum(-1) > 0, x[..., :4].argmax(-1), -1)
+
+
+def hits(x: np.ndarray, motif: str) -> np.ndarray:
+    """(N, windows) bool: ``motif`` starts at each window."""
+    target = np.array([CODE[c] for c in motif])
+    return (sliding_window_view(_codes(x), len(target), axis=1) == target).all(-1)
+
+
+def weighted_copies(x: np.ndarray, motif: str = GU) -> np.ndarray:
+    """Each copy at window w adds 1 + 0.5 [base 36 + w % 5 is A]: additive per copy, varying
+    across backgrounds through positions no experiment here writes."""
+    h = hits(x, motif)
+    w = np.arange(h.shape[1])
+    weight = 1.0 + 0.5 * (_codes(x)[:, 36 + w % 5] == 0)
+    return (h * weight).sum(1)
+
+
+def first_copy_only(x: np.ndarray) -> np.ndarray:
+    """Steric hindrance: a second copy adds nothing (the best copy counts)."""
+    h = hits(x, GU)
+    w = np.arange(h.shape[1])
+    weight = 1.0 + 0.5 * (_codes(x)[:, 36 + w % 5] == 0)
+    return (h * weight).max(1, initial=0.0)
+
+
+@pytest.fixture(scope="module")
+def ac_bg() -> np.ndarray:
+    rng = np.random.default_rng(3)
+    return one_hot(["".join(rng.choice(list("AC"), L)) for _ in range(80)])
+
+
+@pytest.fixture(scope="module")
+def acgu_bg() -> np.ndarray:
+    rng = np.random.default_rng(4)
+    return one_hot(["".join(rng.choice(list("ACGU"), L)) for _ in range(60)])
+
+
+def _json(record: dict) -> dict:
+    text = json.dumps(record, allow_nan=False)  # NaN must have become None
+    assert len(text) < 20_000  # summaries, not per-background arrays
+    return json.loads(text)
+
+
+# --------------------------------------------------------------------------- the session argument
+def test_session_and_legacy_forms_agree_and_the_session_is_not_modified(ac_bg):
+    g = GIA(weighted_copies, ac_bg)
+    before = (g.chunk_size, g.stem_loop, g.recompute_structure, g.background.copy())
+    new = multiplicity(g, GU, paper.PUBLIC_CODE_MULTIPLICITY_STARTS)
+    for legacy in (multiplicity(weighted_copies, ac_bg, GU, paper.PUBLIC_CODE_MULTIPLICITY_STARTS),
+                   multiplicity(g, None, GU, paper.PUBLIC_CODE_MULTIPLICITY_STARTS),
+                   multiplicity(weighted_copies, GU, paper.PUBLIC_CODE_MULTIPLICITY_STARTS, background=ac_bg)):
+        np.testing.assert_array_equal(legacy.table["mean"], new.table["mean"])
+    np.testing.assert_array_equal(spacing(g, GU).table["mean"], spacing(weighted_copies, ac_bg, GU).table["mean"])
+    np.testing.assert_array_equal(positional_scan(g, GU, [3, 9])["mean"], positional_scan(g, None, GU, [3, 9])["mean"])
+    hairpin_context(g, GU, 16, 7, fold_check=False, recompute_structure=False)
+    assert (g.chunk_size, g.stem_loop, g.recompute_structure) == before[:3]
+    np.testing.assert_array_equal(g.background, before[3])
+    with pytest.raises(DataError, match="task=1 conflicts with the GIA session's task=0"):
+        multiplicity(g, GU, task=1)
+    with pytest.raises(DataError, match="without a background"):
+        multiplicity(weighted_copies, GU)
+    with pytest.raises(DataError, match="without stem_loop"):
+        hairpin_context(GIA(weighted_copies, ac_bg, stem_loop=(paper.PAPER_STEM, paper.PAPER_PARTNER)), GU, 16, 7)
+
+
+def test_default_positions_follow_the_paper_text(ac_bg):
+    assert paper.MULTIPLICITY_STARTS == (3, 10, 17) and paper.PUBLIC_CODE_MULTIPLICITY_STARTS == (4, 12, 20)
+    assert paper.GC_STARTS == paper.gc_ends(41, 6) == (0, 35) and paper.PUBLIC_CODE_GC_STARTS == (2, 34)
+    assert multiplicity(GIA(weighted_copies, ac_bg), GU).starts == (3, 10, 17)
+    gc = gc_bias(GIA(weighted_copies, ac_bg), "UGCAUG", n_boot=50)
+    assert gc.gc_starts == (0, 35) and gc.motif_start == 17
+
+
+def test_motif_mutagenesis_keeps_local_importances(ac_bg):
+    res = motif_mutagenesis(GIA(weighted_copies, ac_bg), GU, start=17)
+    assert res.local.shape == (6, 4, len(ac_bg)) and res.start == 17
+    np.testing.assert_allclose(res.local.mean(-1), res.importance, atol=1e-12)
+    np.testing.assert_array_equal(res.wild_type.local, res.local[0, CODE["G"]])
+    rec = _json(res.to_record())
+    assert list(rec) == list(SCHEMAS["mutagenesis"]) and rec["wild_type"]["local"]["n"] == len(ac_bg)
+
+
+# --------------------------------------------------------------------------- multiplicity
+@pytest.mark.parametrize(
+    ("model", "verdict"),
+    [
+        (weighted_copies, "additive"),
+        (lambda x: 1.0 - 0.3 ** weighted_copies(x), "sub-additive"),
+        (lambda x: weighted_copies(x) ** 2, "super-additive"),
+        (lambda x: (_codes(x)[:, 36:] == 0).sum(1).astype(float), "no effect"),  # reads positions no copy writes
+    ],
+    ids=["additive", "saturating", "cooperative", "null"],
+)
+def test_multiplicity_verdict(ac_bg, model, verdict):
+    res = multiplicity(GIA(model, ac_bg), GU, n_boot=500)
+    assert isinstance(res, Multiplicity) and res.verdict == verdict, res.rule
+    if verdict != "no effect":
+        ratio = res.table["mean"].iloc[-1] / res.table["mean"].iloc[0]
+        assert res.ratio.mean == pytest.approx(ratio) and res.ratio.ci_low <= ratio <= res.ratio.ci_high
+        assert res.ratio.ci_low < res.ratio.ci_high  # the toys vary across backgrounds
+    assert res.local.shape == (3, len(ac_bg)) and list(res.local_effects()) == ["1 copy", "2 copies", "3 copies"]
+    rec = _json(res.to_record())
+    assert list(rec) == list(SCHEMAS["multiplicity"]) and rec["verdict"] == verdict
+    assert [c["n"] for c in rec["copies"]] == [len(ac_bg)] * 3
+
+
+def test_saturating_multiplicity_has_a_high_r2_but_is_sub_additive(ac_bg):
+    # the issue's case: a 3-point fit looks linear while 3 copies give far less than 3x one copy
+    res = multiplicity(GIA(lambda x: np.log1p(weighted_copies(x)), ac_bg), GU, n_boot=500)
+    assert res.r2 > 0.95 and res.verdict == "sub-additive" and res.ratio.ci_high < 3 * (1 - res.tolerance)
+
+
+def test_multiplicity_fit_through_the_origin(ac_bg):
+    res = multiplicity(GIA(weighted_copies, ac_bg), GU, n_boot=100)
+    x, y = np.arange(1.0, 4.0), res.table["mean"].to_numpy()
+    assert res.origin_slope == pytest.approx((x * y).sum() / (x * x).sum())
+    assert res.origin_r2 == pytest.approx(1 - ((y - res.origin_slope * x) ** 2).sum() / (y**2).sum())
+    two = multiplicity(GIA(weighted_copies, ac_bg), GU, (3, 10), n_boot=100)
+    assert np.isnan(two.r2) and np.isfinite(two.slope)  # 2 points: R^2 = 1 by construction, not evidence
+    assert multiplicity(GIA(weighted_copies, ac_bg), GU, (3,), n_boot=10).verdict == "undetermined"
+
+
+# --------------------------------------------------------------------------- spacing
+def test_spacing_against_twice_one_copy(ac_bg):
+    add = spacing(GIA(weighted_copies, ac_bg), GU, n_boot=500)
+    assert isinstance(add, Spacing) and add.verdicts == ("additive",) * 3
+    np.testing.assert_allclose(add.table["vs_additive"].iloc[:3], add.table["ratio"].iloc[:3] / 2)
+    est = add.vs_additive[0]
+    assert est.ci_low <= est.mean <= est.ci_high and est.ci_low < est.ci_high
+    hindered = spacing(GIA(first_copy_only, ac_bg), GU, n_boot=500)
+    assert hindered.verdicts == ("hindrance",) * 3
+    assert all(e.ci_high < 1 for e in hindered.vs_additive)
+    assert list(hindered.table["verdict"].iloc[:3]) == ["hindrance"] * 3
+    assert list(hindered.local_effects())[0] == "one at 17"
+    rec = _json(hindered.to_record())
+    assert list(rec) == list(SCHEMAS["spacing"]) and [p["verdict"] for p in rec["pairs"]] == ["hindrance"] * 3
+    assert rec["pairs"][0]["gap"] == -2 and rec["single"]["n"] == len(ac_bg)
+
+
+def test_spacing_without_reference_is_undetermined(ac_bg):
+    res = spacing(GIA(weighted_copies, ac_bg), GU, reference=None)
+    assert res.verdicts == ("undetermined",) * 3 and res.single is None and "ratio" not in res.table
+    _json(res.to_record())
+
+
+# --------------------------------------------------------------------------- GC bias
+def _gc_toy(kind: str):
+    def f(x):
+        m = hits(x, "UGCAUG").sum(1).astype(float)
+        h = hits(x, "GCGCGC")
+        gc5, gc3 = h[:, :10].sum(1).astype(float), h[:, 30:].sum(1).astype(float)
+        w = 1.0 + 0.5 * (_codes(x)[:, 26:34] == 0).mean(1)  # varies, never written here
+        if kind == "adds":
+            return w * m + 0.4 * gc5 + 0.3 * w * gc3
+        if kind == "amplifies 3'":  # GC alone does something at 5' only; at 3' it multiplies the motif
+            return w * m * (1 + gc3) + 0.4 * gc5
+        return w * m + 0.5 * (gc5 + gc3) - 0.6 * w * m * (gc5 + gc3)  # dampens
+
+    return f
+
+
+@pytest.mark.parametrize(
+    ("kind", "verdicts"),
+    [("adds", ("adds", "adds")), ("amplifies 3'", ("adds", "amplifies")), ("dampens", ("dampens", "dampens"))],
+)
+def test_gc_bias_amplifies_or_adds(ac_bg, kind, verdicts):
+    res = gc_bias(GIA(_gc_toy(kind), ac_bg), "UGCAUG", n_boot=500)
+    assert isinstance(res, GCBias) and (res.verdict5, res.verdict3) == verdicts
+    for est, with_gc, alone in ((res.interaction5, res.motif_gc5, res.gc5), (res.interaction3, res.motif_gc3, res.gc3)):
+        assert est.mean == pytest.approx(with_gc.mean - res.motif.mean - alone.mean, abs=1e-12)
+        assert est.ci_low <= est.mean <= est.ci_high
+    if kind == "adds":  # an effect size above 1 is no amplification when GC alone does it
+        assert res.effect5 > 1.1 and res.interaction5.pvalue == 1.0
+    rec = _json(res.to_record())
+    assert list(rec) == list(SCHEMAS["gc_bias"]) and (rec["verdict5"], rec["verdict3"]) == verdicts
+    assert set(rec["importance"]) == {"motif", "motif_gc5", "motif_gc3", "gc5", "gc3"}
+
+
+# --------------------------------------------------------------------------- hairpin structure effect
+GCUGGC = "GCUGGC"
+
+
+def position_only(x: np.ndarray) -> np.ndarray:
+    """A position effect (later starts count more) and no structure rule; the gain varies
+    across backgrounds through positions 34-40, outside the stem-loop."""
+    h = hits(x, GCUGGC)
+    gain = 1.0 + (_codes(x)[:, 34:] == 0).mean(1)
+    return gain * (h * (1.0 + np.arange(h.shape[1]) / 10)).sum(1)
+
+
+def unpaired_only(x: np.ndarray) -> np.ndarray:
+    """The same, but a copy counts only when nothing in the probe can pair with it
+    (its reverse complement GCCAGC is absent): it reads pairing, not position."""
+    return position_only(x) * ~hits(x, "GCCAGC").any(1)
+
+
+@pytest.mark.slow  # folds the designed backgrounds with ViennaRNA
+def test_structure_effect_is_a_difference_in_differences(acgu_bg):
+    pytest.importorskip("RNA")
+    pos = hairpin_context(GIA(position_only, acgu_bg), GCUGGC, paper.HAIRPIN_LOOP_START, 7, n_boot=500)
+    assert isinstance(pos, Hairpin)
+    assert abs(pos.loop_minus_stem.mean) > 0.5  # loop minus stem alone is confounded by position
+    assert abs(pos.structure_effect.mean) < 0.1 and pos.verdict == "no structure effect"
+    unp = hairpin_context(GIA(unpaired_only, acgu_bg), GCUGGC, paper.HAIRPIN_LOOP_START, 7, n_boot=500)
+    assert unp.structure_effect.ci_low > 0.5 and unp.structure_effect.pvalue < 1e-6
+    assert unp.structure_effect.ci_low < unp.structure_effect.ci_high  # the toy varies across backgrounds
+    assert unp.verdict == "prefers loop"
+    se = unp.structure_effect
+    il, ist, ul, us = (unp.in_loop.local, unp.in_stem.local, unp.unstructured_at_loop.local,
+                       unp.unstructured_at_stem.local)
+    assert se.mean == pytest.approx(((il - ul) - (ist - us)).mean())
+    assert unp.n_designed == len(acgu_bg) and unp.n_folded >= 0.8 * len(acgu_bg)
+    assert list(unp["position"]) == ["loop", "stem", "loop", "stem"]  # the old table still answers
+    rec = _json(unp.to_record())
+    assert list(rec)[:5] == ["kind", "mean", "ci_low", "ci_high", "pvalue"] and rec["n_folded"] == unp.n_folded
+    assert rec["mean"] == pytest.approx(se.mean) and rec["in_loop"]["local"]["n"] == len(acgu_bg)
+
+
+@pytest.mark.slow
+def test_a_failed_hairpin_design_is_visible(acgu_bg):
+    pytest.importorskip("RNA")
+    # a 3-bp "stem" cannot hold: few backgrounds fold as designed, and the verdict says so
+    res = hairpin_context(GIA(unpaired_only, acgu_bg), GCUGGC, 16, 9, stem=(9, 12), partner=(30, 33), n_boot=100)
+    assert res.n_folded < 0.5 * res.n_designed and res.verdict == "undetermined"
