@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -87,12 +88,14 @@ def _check_cost(g: GIA, n_evaluations: int, what: str, confirm: bool, fix: str) 
     """Refuse scans above MAX_EVALUATIONS without ``confirm``; warn when they look slow.
 
     Seconds are estimated from the predictor's measured throughput (``f(x)`` on the
-    background has just run; compile time makes the first estimate pessimistic).
+    background has just run). That first measure includes compiling the model, so
+    an estimate above the thresholds is re-measured on one more call first.
     """
     _ = g.baseline  # measures throughput and is needed anyway
-    p = g.predict
-    rate = p.n_evaluated / p.seconds if p.seconds > 0 and p.n_evaluated else float("nan")
-    secs = n_evaluations / rate if rate == rate else float("nan")
+    secs, rate = _estimate(g, n_evaluations)
+    folds = structure_kind(g.recompute_structure, g.background.shape[-1]) is not None  # inputs need folding
+    if not folds and ((n_evaluations > MAX_EVALUATIONS and not confirm) or secs > WARN_SECONDS):
+        secs, rate = _estimate(g, n_evaluations, calibrate=True)
     eta = "" if secs != secs else f", ~{_duration(secs)} at the measured {rate:,.0f} predictions/s"
     if n_evaluations > MAX_EVALUATIONS and not confirm:
         raise DataError(
@@ -100,6 +103,20 @@ def _check_cost(g: GIA, n_evaluations: int, what: str, confirm: bool, fix: str) 
         )
     if secs == secs and secs > WARN_SECONDS:
         warnings.warn(f"{what} is {n_evaluations:,} model evaluations{eta}", RuntimeWarning, stacklevel=3)
+
+
+def _estimate(g: GIA, n_evaluations: int, calibrate: bool = False) -> tuple[float, float]:
+    """(seconds, predictions/s) for ``n_evaluations``; NaN when nothing was timed."""
+    p = g.predict
+    if calibrate:  # a warm call at a compiled shape: no compile time in the measure
+        x = g.background[: min(g.n, 2 * p.batch_size)]
+        t0 = time.perf_counter()
+        p(x)
+        seconds, n = time.perf_counter() - t0, len(x)
+    else:
+        seconds, n = p.seconds, p.n_evaluated
+    rate = n / seconds if seconds > 0 and n else float("nan")
+    return (n_evaluations / rate if rate == rate else float("nan")), rate
 
 
 def _duration(secs: float) -> str:
