@@ -22,60 +22,43 @@ import pandas as pd
 
 from . import background as backgrounds
 from . import motifs as rmotifs
-from .embedding import merge_copies
-from .errors import DataError, PatternError
-from .experiments import gc_bias, motif_mutagenesis
+from . import paper
+from .errors import DataError
+from .experiments import gc_bias, hairpin_context, motif_mutagenesis, multiplicity, spacing
 from .mutagenesis import ism, ism_l2
 from .results import read_results, results_path, write_results
 from .scan import adaptive_kmer_scan, kmer_scan
 from .session import GIA
-from .stats import bh_qvalues, importance, summary, wilcoxon_paired
+from .stats import bh_qvalues, importance, wilcoxon_paired
 from .stemloop import PAPER_PARTNER, PAPER_STEM
 
 PAPER_POSITIONS: dict[str, Any] = {
-    "kmer_start": 17, "multiplicity_starts": (3, 10, 17), "gc_starts": (0, 35), "loop_start": 16, "stem_start": 8,
+    "kmer_start": paper.MOTIF_START, "multiplicity_starts": paper.MULTIPLICITY_STARTS, "gc_starts": paper.GC_STARTS,
+    "loop_start": paper.HAIRPIN_LOOP_START, "stem_start": 8,
 }
-PUBLIC_POSITIONS: dict[str, Any] = {**PAPER_POSITIONS, "multiplicity_starts": (4, 12, 20), "gc_starts": (2, 34)}
+PUBLIC_POSITIONS: dict[str, Any] = {**PAPER_POSITIONS, "multiplicity_starts": paper.PUBLIC_CODE_MULTIPLICITY_STARTS,
+                                    "gc_starts": paper.PUBLIC_CODE_GC_STARTS}
 MEME = "ray2013_rnacompete_motifs.meme"
 RBP_MAP = "rbp_2009_to_2013.tsv"
 BATTERY = "05_gia"
 ALPHA = 0.05
+RBFOX1_EXPERIMENTS = ("RNCMPT00168", "SIMRBFOX1")
 
 
-# --------------------------------------------------------------------------- small statistics
+# --------------------------------------------------------------------------- small helpers
 
 
-def _boot_idx(n: int, n_boot: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, n, size=(int(n_boot), n))
-
-
-def _pct(v: np.ndarray) -> tuple[float, float]:
-    v = v[np.isfinite(v)]
-    if not v.size:
-        return float("nan"), float("nan")
-    lo, hi = np.percentile(v, [2.5, 97.5])
-    return float(lo), float(hi)
-
-
-def ratio_ci(num: np.ndarray, den: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    """Ratio of the means of two paired local-importance vectors and its paired-bootstrap 95% CI.
-
-    NaN (not inf) when the denominator's mean is 0: a ratio to no effect is undefined.
-    """
-    num, den = np.asarray(num, float), np.asarray(den, float)
-    if num.shape != den.shape:
-        raise DataError(f"ratio of {num.size} and {den.size} local importances; measure both on the same backgrounds")
-    idx = _boot_idx(num.size, n_boot, seed)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        boot = num[idx].mean(1) / den[idx].mean(1)
-        est = num.mean() / den.mean() if den.mean() != 0 else float("nan")
-    boot[~np.isfinite(boot)] = np.nan
-    return (float(est), *_pct(boot))
-
-
-def _imp_dict(local: np.ndarray) -> dict[str, float]:
-    imp = importance(local)
+def _imp_dict(imp: Any) -> dict[str, float]:
+    """An :class:`~rbgia.stats.Importance` (or a local-importance vector) as mean, CI, p, n."""
+    imp = imp if hasattr(imp, "ci95") else importance(imp)
     return {"mean": imp.mean, "ci_low": imp.ci95[0], "ci_high": imp.ci95[1], "pvalue": imp.pvalue, "n": imp.n}
+
+
+def _est(est: Any, verdict: str | None = None) -> dict[str, Any]:
+    """A derived :class:`~rbgia.stats.Estimate` (ratio, interaction, DiD) as a dict."""
+    out = {"mean": float(est.mean), "ci_low": float(est.ci_low), "ci_high": float(est.ci_high),
+           "pvalue": float(est.pvalue)}
+    return out if verdict is None else {**out, "verdict": verdict}
 
 
 def _quantiles(local: np.ndarray) -> list[float]:
@@ -137,72 +120,32 @@ def suboptimal_kmer(table: pd.DataFrame, fraction: float = 0.3) -> str:
 
 
 def multiplicity_test(
-    session: GIA, motif: str, starts: Sequence[int], *, n_boot: int = 2000, seed: int = 0, tolerance: float = 0.15,
+    session: GIA, motif: str, starts: Sequence[int], *, n_boot: int = 2000, seed: int = 0,
 ) -> dict[str, Any]:
-    """1..n copies of ``motif``: the paper's fit, the n-to-1 copy ratio with its CI, and a verdict.
-
-    Rule (documented in the methods page): with the single copy significant (p < 0.05, mean > 0),
-    the effect is ``additive`` when the 95% CI of (n copies / 1 copy) overlaps
-    ``[n (1 - tolerance), n (1 + tolerance)]``, ``sub-additive`` when it lies below, ``super-additive``
-    above; ``no effect`` otherwise.
-    """
-    starts = [int(s) for s in starts]
-    local = session.local([merge_copies(motif, starts[:c]) for c in range(1, len(starts) + 1)])
-    s = summary(local)
-    counts = np.arange(1, len(starts) + 1, dtype=float)
-    fit = np.polyfit(counts, s["mean"], 1) if len(starts) > 1 else (np.nan, np.nan)
-    pred = np.polyval(fit, counts)
-    ss = float(((s["mean"] - s["mean"].mean()) ** 2).sum())
-    r2 = float(1 - ((s["mean"] - pred) ** 2).sum() / ss) if ss > 0 else float("nan")
-    slope0 = float((counts * s["mean"]).sum() / (counts**2).sum())
-    n = len(starts)
-    ratio, lo, hi = ratio_ci(local[-1], local[0], n_boot, seed)
-    if not (s["mean"][0] > 0 and s["pvalue"][0] < ALPHA):
-        verdict = "no effect"
-    elif hi < n * (1 - tolerance):
-        verdict = "sub-additive"
-    elif lo > n * (1 + tolerance):
-        verdict = "super-additive"
-    else:
-        verdict = "additive"
-    return {
-        "motif": motif, "starts": starts, "counts": counts.astype(int).tolist(),
-        "mean": s["mean"].tolist(), "ci_low": s["ci_low"].tolist(), "ci_high": s["ci_high"].tolist(),
-        "pvalue": s["pvalue"].tolist(), "r2": r2, "slope": float(fit[0]), "intercept": float(fit[1]),
-        "slope_origin": slope0, "ratio": ratio, "ratio_ci": [lo, hi], "expected_ratio": n,
-        "tolerance": tolerance, "verdict": verdict, "local": local,
-    }
+    """:func:`rbgia.experiments.multiplicity` as the battery's record: the 1..n means, the paper's fit, the
+    n-to-1 copy ratio with its CI and the verdict (its rule in ``rule``); ``local`` keeps the box-plot data."""
+    m = multiplicity(session, motif, starts, n_boot=n_boot, seed=seed)
+    t = m.table
+    return {"motif": m.motif, "starts": list(m.starts), "counts": t["count"].astype(int).tolist(),
+            **{c: t[c].astype(float).tolist() for c in ("mean", "ci_low", "ci_high", "pvalue")},
+            "r2": m.r2, "slope": m.slope, "intercept": m.intercept, "slope_origin": m.origin_slope,
+            "ratio": m.ratio.mean, "ratio_ci": [m.ratio.ci_low, m.ratio.ci_high], "expected_ratio": len(m.starts),
+            "tolerance": m.tolerance, "verdict": m.verdict, "rule": m.rule, "local": m.local}
 
 
 def spacing_test(
     session: GIA, motif: str, pairs: Sequence[Sequence[int]], reference: int, *, n_boot: int = 2000, seed: int = 0,
 ) -> pd.DataFrame:
-    """Two copies at each pair of starts against twice one copy at ``reference`` (paper Fig 2d).
-
-    ``ratio`` = pair / (2 x single) with a paired-bootstrap CI; ``verdict``: ``hindrance`` (CI
-    below 1), ``synergy`` (above 1), else ``additive``; pairs whose overlapping copies disagree are
-    skipped (``attrs["skipped"]``).
-    """
-    configs, kept, skipped = [], [], []
-    for pair in pairs:
-        starts = tuple(sorted(int(p) for p in pair))
-        try:
-            configs.append(merge_copies(motif, starts))
-            kept.append(starts)
-        except PatternError:  # overlapping copies whose shared letters disagree
-            skipped.append(starts)
-    local = session.local(configs + [[(motif, int(reference))]])
-    single = local[-1]
-    rows = []
-    for starts, loc in zip(kept, local[:-1]):
-        ratio, lo, hi = ratio_ci(loc, 2 * single, n_boot, seed)
-        verdict = "hindrance" if hi < 1 else "synergy" if lo > 1 else "additive"
-        rows.append({"start_1": starts[0], "start_2": starts[1], "gap": starts[1] - starts[0] - len(motif),
-                     **_imp_dict(loc), "ratio_to_2x": ratio, "ratio_ci_low": lo, "ratio_ci_high": hi,
-                     "verdict": verdict})
+    """:func:`rbgia.experiments.spacing` (Fig 2d) as one row per pair: two copies over twice one copy
+    (``ratio_to_2x``, CI) and the verdict; the single copy in ``attrs["single"]``, skipped pairs in
+    ``attrs["skipped"]``."""
+    sp = spacing(session, motif, [tuple(p) for p in pairs], reference, on_conflict="skip", n_boot=n_boot, seed=seed)
+    rows = [{"start_1": a, "start_2": b, "gap": b - a - len(motif), **_imp_dict(imp), "ratio_to_2x": est.mean,
+             "ratio_ci_low": est.ci_low, "ratio_ci_high": est.ci_high, "verdict": v}
+            for (a, b), imp, est, v in zip(sp.pairs, sp.importances, sp.vs_additive, sp.verdicts)]
     df = pd.DataFrame(rows, columns=["start_1", "start_2", "gap", "mean", "ci_low", "ci_high", "pvalue", "n",
                                      "ratio_to_2x", "ratio_ci_low", "ratio_ci_high", "verdict"])
-    df.attrs.update(skipped=skipped, single=_imp_dict(single))
+    df.attrs.update(skipped=[list(p) for p in sp.skipped], single=_imp_dict(sp.single))
     return df
 
 
@@ -210,96 +153,44 @@ def gc_test(
     session: GIA, motif: str, motif_start: int, gc_motif: str = "GCGCGC", gc_starts: Sequence[int] = (0, 35), *,
     n_boot: int = 2000, seed: int = 0,
 ) -> dict[str, Any]:
-    """The paper's GC-bias test (Fig 4c-e) with the amplify-or-add test at each end.
-
-    Effect sizes are :func:`rbgia.gia.gc_bias`'s (motif + GC / motif). The interaction at an end is
-    the paired local ``(motif + GC) - motif - GC alone`` (mean, t CI, p): ``amplifies`` when it is
-    significantly positive, ``dampens`` when negative; otherwise ``adds`` when GC alone has a
-    significant effect of its own, else ``no effect``.
-    """
-    gc = gc_bias(session, None, motif, motif_start=motif_start, gc_motif=gc_motif, gc_starts=tuple(gc_starts),
+    """:func:`rbgia.experiments.gc_bias` (Fig 4c-e) as the battery's record: the five embeddings, effect sizes,
+    5' - 3' with CI and the biased end, and the amplify-or-add interaction at each end with its verdict."""
+    gc = gc_bias(session, motif, motif_start=motif_start, gc_motif=gc_motif, gc_starts=tuple(gc_starts),
                  n_boot=n_boot, seed=seed)
-    gc5_alone = session.local([[(gc_motif, int(gc_starts[0]))]])[0]
+    names = ("motif", "motif_gc5", "motif_gc3", "gc5", "gc3")
     out: dict[str, Any] = {
         "motif": motif, "motif_start": int(motif_start), "gc_motif": gc_motif, "gc_starts": [int(s) for s in gc_starts],
-        "importance": {"motif": _imp_dict(gc.motif.local), "motif_gc5": _imp_dict(gc.motif_gc5.local),
-                       "motif_gc3": _imp_dict(gc.motif_gc3.local), "gc5": _imp_dict(gc5_alone),
-                       "gc3": _imp_dict(gc.gc3.local)},
+        "importance": {k: _imp_dict(getattr(gc, k)) for k in names},
         "effect5": gc.effect5, "effect5_ci": list(gc.effect5_ci), "effect3": gc.effect3,
         "effect3_ci": list(gc.effect3_ci), "diff": gc.diff, "diff_ci": list(gc.diff_ci),
         "motif_significant": bool(gc.motif.mean > 0 and gc.motif.pvalue < ALPHA),
+        "interaction5": _est(gc.interaction5, gc.verdict5), "interaction3": _est(gc.interaction3, gc.verdict3),
     }
-    for end, with_gc, alone in (("5", gc.motif_gc5.local, gc5_alone), ("3", gc.motif_gc3.local, gc.gc3.local)):
-        inter = _imp_dict(with_gc - gc.motif.local - alone)
-        solo = _imp_dict(alone)
-        if inter["pvalue"] < ALPHA:
-            verdict = "amplifies" if inter["mean"] > 0 else "dampens"
-        else:
-            verdict = "adds" if solo["pvalue"] < ALPHA and solo["mean"] > 0 else "no effect"
-        out[f"interaction{end}"] = {**inter, "verdict": verdict}
-    out["bias_end"] = ("3'" if gc.diff_ci[1] < 0 else "5'" if gc.diff_ci[0] > 0 else "none") if np.isfinite(
-        gc.diff) else "undefined"
+    lo, hi = gc.diff_ci
+    out["bias_end"] = "undefined" if not np.isfinite(gc.diff) else "3'" if hi < 0 else "5'" if lo > 0 else "none"
     return out
-
-
-def fold_check(designed: np.ndarray, stem: tuple[int, int], partner: tuple[int, int], *, min_fraction: float = 0.8
-               ) -> dict[str, Any]:
-    """How many designed stem-loop backgrounds fold (ViennaRNA MFE) into the intended stem.
-
-    A background folds as intended when at least ``min_fraction`` of its stem positions pair
-    (``(`` in the dot-bracket) and as many partner positions close (``)``).
-    """
-    from .sequence import decode
-    from .structure import mfe
-
-    designed = np.asarray(designed)
-    ok = []
-    for x, seq in zip(designed, decode(designed[..., :4])):
-        present = np.flatnonzero(x[:, :4].sum(-1) > 0)
-        first = int(present[0]) if present.size else 0  # decode drops the leading padding
-        db = mfe(seq)[0] if seq else ""
-        sl = [db[i - first] if 0 <= i - first < len(db) else "." for i in range(*stem)]
-        pl = [db[i - first] if 0 <= i - first < len(db) else "." for i in range(*partner)]
-        ok.append(sl.count("(") >= min_fraction * len(sl) and pl.count(")") >= min_fraction * len(pl))
-    return {"n_designed": len(ok), "n_folded": int(np.sum(ok)), "fraction_folded": float(np.mean(ok)) if ok else 0.0,
-            "min_fraction": min_fraction}
 
 
 def hairpin_test(
     predict: Any, background: np.ndarray, motif: str, loop_start: int = 16, stem_start: int = 8,
     stem: tuple[int, int] = PAPER_STEM, partner: tuple[int, int] = PAPER_PARTNER, *,
-    recompute_structure: bool | str = False, n_boot: int = 2000, seed: int = 0, n_fold: int = 100,
+    recompute_structure: bool | str = False, n_boot: int = 2000, seed: int = 0,
 ) -> dict[str, Any]:
-    """The motif in a stem-loop's loop and stem and at the same starts of unstructured backgrounds (Fig 3c).
-
-    The structure effect is the difference in differences
-    ``(hairpin loop - unstructured at loop start) - (stem - unstructured at stem start)`` per background
-    (the stem-loop backgrounds are made from the same backgrounds, so the four are paired), with a
-    bootstrap CI and a paired t-test p; ``verdict`` is ``prefers loops`` (CI above 0), ``prefers stems``
-    (below) or ``no structure preference``. ``folding`` is :func:`fold_check` on ``n_fold`` designed
-    backgrounds with the motif in the loop.
-    """
-    from .embedding import embed
-
-    flat = GIA(predict, background, recompute_structure=recompute_structure)
-    hp = GIA(flat.predict, background, stem_loop=(stem, partner), recompute_structure=recompute_structure)
-    configs = [[(motif, int(loop_start))], [(motif, int(stem_start))]]
-    h, u = hp.local(configs), flat.local(configs)
-    did = (h[0] - u[0]) - (h[1] - u[1])
-    boot = did[_boot_idx(did.size, n_boot, seed)].mean(1)
-    lo, hi = _pct(boot)
-    imp = importance(did)
-    verdict = "prefers loops" if lo > 0 else "prefers stems" if hi < 0 else "no structure preference"
-    designed = embed(hp.background[:n_fold, :, :4], configs[0], stem_loop=(stem, partner))
-    locals_ = {"hairpin loop": h[0], "hairpin stem": h[1], "unstructured at loop": u[0], "unstructured at stem": u[1]}
+    """:func:`rbgia.experiments.hairpin_context` (Fig 3c) as a record: the four contexts (with quantiles),
+    the structure effect (difference in differences) with CI, p and verdict, and the folding check."""
+    h = hairpin_context(GIA(predict, background), motif, loop_start, stem_start, stem, partner,
+                        recompute_structure=recompute_structure, n_boot=n_boot, seed=seed)
+    locals_ = {"hairpin loop": h.in_loop.local, "hairpin stem": h.in_stem.local,
+               "unstructured at loop": h.unstructured_at_loop.local,
+               "unstructured at stem": h.unstructured_at_stem.local}
     return {
         "motif": motif, "loop_start": int(loop_start), "stem_start": int(stem_start), "stem": list(stem),
         "partner": list(partner),
         "importance": {k: {**_imp_dict(v), "quantiles": _quantiles(v)} for k, v in locals_.items()},
-        "structure_effect": {"mean": imp.mean, "ci_low": lo, "ci_high": hi, "pvalue": imp.pvalue, "n": imp.n,
-                             "verdict": verdict},
-        "loop_minus_stem": float(h[0].mean() - h[1].mean()),
-        "folding": fold_check(designed, stem, partner), "local": locals_,
+        "structure_effect": {**_est(h.structure_effect, h.verdict), "n": h.in_loop.n},
+        "loop_minus_stem": float(h.loop_minus_stem.mean),
+        "folding": {"n_designed": h.n_designed, "n_folded": h.n_folded, "fold_threshold": h.fold_threshold},
+        "local": locals_,
     }
 
 
@@ -451,7 +342,8 @@ def run_battery(
     multiplicity_starts: Sequence[int] = PAPER_POSITIONS["multiplicity_starts"],
     spacing_pairs: Sequence[Sequence[int]] = ((16, 20), (15, 21), (13, 22)), spacing_reference: int = 17,
     gc_motif: str = "GCGCGC", gc_starts: Sequence[int] = PAPER_POSITIONS["gc_starts"], top_align: int = 10,
-    n_boot: int = 2000, n_ism: int = 10, kd_path: str | os.PathLike | None = None, seed: int = 0,
+    n_boot: int = 2000, n_ism: int = 10, kd_path: str | os.PathLike | None = None, kd_check: bool | None = None,
+    seed: int = 0,
 ) -> Battery:
     """The paper's GIA experiments on one trained sequence model (Fig 2b-g, 4a-e).
 
@@ -460,7 +352,8 @@ def run_battery(
     alignment motif against the RNAcompete motif(s) (:func:`compare_with_reference`); multiplicity of
     the top and of a sub-optimal k-mer (:func:`multiplicity_test`); spacing (:func:`spacing_test`); GC
     bias (:func:`gc_test`); ISM of the ``n_ism`` top predicted test probes (:func:`ism_gc3`); with
-    ``kd_path``, the RBFOX1 Kd regression. Seconds per step are in ``info["seconds_by_step"]``.
+    ``kd_path``, the RBFOX1 Kd regression (``kd_check`` ``None``: only for an RBFOX1-like motif or
+    experiment). Seconds per step are in ``info["seconds_by_step"]``.
     """
     import time
 
@@ -490,7 +383,7 @@ def run_battery(
     top_kmer = str(ranked["kmer"].iloc[0])
     motif = motif or top_kmer
     t1 = time.perf_counter()
-    mm = motif_mutagenesis(session, None, motif, start=kmer_start)
+    mm = motif_mutagenesis(session, motif, start=kmer_start)
     alignment = rmotifs.align_kmers(ranked["kmer"], ranked["mean"], top=top_align)
     reference = compare_with_reference(alignment.pfm, reference_motif or experiment, reference_dir)
     clock["mutagenesis and motif"] = time.perf_counter() - t1
@@ -503,11 +396,15 @@ def run_battery(
     clock["multiplicity, spacing, GC"] = time.perf_counter() - t1
     t1 = time.perf_counter()
     ism_rec = ism_gc3(model, data.test, n_top=n_ism) if n_ism else None
-    kd = kd_regression(session, kd_path, kmer_start) if kd_path else None
+    rbfox1_like = "GCAUG" in motif or experiment in RBFOX1_EXPERIMENTS
+    kd = kd_regression(session, kd_path, kmer_start) if kd_path and (kd_check or (kd_check is None and rbfox1_like)) \
+        else None
+    if kd is not None:
+        kd["rbfox1_like"] = rbfox1_like
     clock["ISM and Kd"] = time.perf_counter() - t1
     clock["total"] = time.perf_counter() - t0
     known = rmotifs.known_motif(data_dir or ".", experiment, reference_dir)
-    info = {"experiment": experiment, "background": {"kind": background, "n": len(bg), "padding": padding},
+    info = {"experiment": experiment, "background": {"kind": background, "n": len(bg)}, "background_padding": padding,
             "scan": {"k": k, "start": kmer_start, "ranking": "exhaustive" if "exhaustive" in scans else "adaptive",
                      "evaluations": evaluations, "top10_shared": shared, "top_kmer": top_kmer,
                      "n_significant_q05": int((ranked["qvalue"] <= ALPHA).sum()),
@@ -662,7 +559,8 @@ def fig_motifs(battery: Battery):
     fig, axes = _plt().subplots(1, 3 if ref is not None else 2, figsize=(12, 2.6))
     mm = battery.mutagenesis
     l2_logo(mm.importance, mm.kmer, ax=axes[0], title=f"GIA mutagenesis of {mm.kmer} (L2)")
-    logo(battery.alignment.pfm, ax=axes[1], kind="information", title=f"GIA motif ({battery.alignment.consensus})")
+    pfm = np.clip(battery.alignment.pfm, 0, None)  # round-off can leave -1e-17 in a column
+    logo(pfm, ax=axes[1], kind="information", title=f"GIA motif ({battery.alignment.consensus})")
     if ref is not None:
         r = battery.reference["r"]
         logo(ref.pfm, ax=axes[2], kind="information", title=f"RNAcompete {ref.id} {ref.name} (r = {r:.2f})")
@@ -700,9 +598,11 @@ def fig_spacing(battery: Battery):
     return fig
 
 
-def fig_gc(battery: Battery):
-    """Global importance of motif, motif + GC 5', motif + GC 3', GC alone at each end (Fig 4c)."""
-    g = battery.gc
+def fig_gc(battery: Battery | Mapping[str, Any]):
+    """Global importance of motif, motif + GC 5', motif + GC 3', GC alone at each end (Fig 4c), from a
+    battery or its record."""
+    rec = battery if isinstance(battery, Mapping) else {"gc": battery.gc, "experiment": battery.experiment}
+    g = rec["gc"]
     names = {"motif": "motif", "motif_gc5": "motif + GC 5'", "motif_gc3": "motif + GC 3'", "gc5": "GC 5' alone",
              "gc3": "GC 3' alone"}
     imp = g["importance"]
@@ -711,7 +611,7 @@ def fig_gc(battery: Battery):
     fig, ax = _plt().subplots(figsize=(7, 3.2))
     ax.bar(list(names.values()), y, yerr=err, color=["C0", "C1", "C2", "C7", "C7"], capsize=4)
     ax.set_ylabel("global importance")
-    ax.set_title(f"{battery.experiment}: {g['motif']} with {g['gc_motif']} at 1-based starts "
+    ax.set_title(f"{rec['experiment']}: {g['motif']} with {g['gc_motif']} at 1-based starts "
                  f"{g['gc_starts'][0] + 1} and {g['gc_starts'][1] + 1}", fontsize=10)
     ax.tick_params(axis="x", rotation=15)
     fig.tight_layout()
@@ -733,7 +633,8 @@ def fig_hairpin(tests: Mapping[str, Mapping[str, Any]]):
 def fig_ism(deltas: np.ndarray, x: np.ndarray, probes: pd.DataFrame, motif: str | None = None,
             structure: np.ndarray | None = None):
     """ISM logos (L2 on the wild-type base) of the chosen probes, one row each; with ``structure``
-    (the probes' PU channels) a structure track under each logo (Fig 3a)."""
+    (the probes' PU channels) a structure track under each logo (Fig 3a). The motif window (a ``motif``
+    column of ``probes``, else ``motif``) is shaded."""
     from .plotting import ism_logo, structure_track
 
     rows = len(probes) * (2 if structure is not None else 1)
@@ -742,8 +643,9 @@ def fig_ism(deltas: np.ndarray, x: np.ndarray, probes: pd.DataFrame, motif: str 
     for i, (d, xi, row) in enumerate(zip(deltas, x, probes.itertuples())):
         ax = axes[i * step, 0]
         ism_logo(d, xi[:, :4], ax=ax, title=f"{row.kind}: predicted {row.predicted:.2f}, measured {row.measured:.2f}")
-        if motif and row.x_start >= 0:
-            ax.axvspan(row.x_start - 0.5, row.x_start + len(motif) - 0.5, color="gold", alpha=0.25, lw=0)
+        width = len(getattr(row, "motif", None) or motif or "")
+        if width and row.x_start >= 0:
+            ax.axvspan(row.x_start - 0.5, row.x_start + width - 0.5, color="gold", alpha=0.25, lw=0)
         if structure is not None:
             structure_track(structure[i], ax=axes[i * step + 1, 0])
     fig.tight_layout()
@@ -779,3 +681,243 @@ def fig_histograms(table: pd.DataFrame, columns: Mapping[str, float], title: str
         hist(table[col].astype(float), ax=ax, bins=10, xlabel=col, ylabel="experiments", vline=ref, title=title)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- chapter helpers
+
+
+def experiment_label(data_dir: str | os.PathLike, experiment: str, reference_dir: str | os.PathLike | None = None
+                     ) -> str:
+    """``"RNCMPT00001 (A1CF), 2013-RNAcompete sample"``: the data a caption names."""
+    name = ""
+    if reference_dir is not None and (Path(reference_dir) / MEME).is_file():
+        found = rmotifs.read_meme(Path(reference_dir) / MEME).get(experiment)
+        name = f" ({found.name})" if found is not None and found.name else ""
+    where = str(data_dir).rstrip("/").split("/")[-1]
+    kind = {"rnacompete2009": "2009-RNAcompete", "rnacompete2013_sample": "2013-RNAcompete sample"}.get(where, where)
+    return f"{experiment}{name}, {kind}"
+
+
+def load_models(data_dir: str | os.PathLike, experiment: str, inputs: Sequence[str], **train_kw: Any
+                ) -> dict[str, tuple[Any, dict, Any]]:
+    """``{inputs: (model, metadata, data)}`` from the shared model cache (:func:`rbgia.train.train_or_load`)."""
+    from .train import train_or_load
+
+    return {kind: train_or_load(data_dir, experiment, inputs=kind, verbose=0, **train_kw) for kind in inputs}
+
+
+def ism_motif_examples(
+    data_dir: str | os.PathLike, experiments: Sequence[str], *, reference_dir: str | os.PathLike,
+    mismatches: Sequence[int] = (0, 2), n: int = 1, **train_kw: Any,
+) -> dict[str, Any]:
+    """Fig 2a on real data: per experiment, the ``n`` highest-predicted test probes with a best match of
+    each number of ``mismatches`` to the experiment's RNAcompete motif, and their ISM.
+
+    Returns ``{"deltas", "x", "table"}`` over all experiments (one row per probe, ``experiment`` and
+    ``motif`` columns), ready for :func:`fig_ism`.
+    """
+    deltas, xs, tables = [], [], []
+    for exp in experiments:
+        (model, meta, data), = load_models(data_dir, exp, ["seq"], **train_kw).values()
+        motif = rmotifs.known_motif(data_dir, exp, reference_dir)
+        if not motif:
+            raise DataError(f"no RNAcompete motif for {exp} in {reference_dir}/{MEME}; pass a 2013 experiment")
+        chosen = motif_probes(data.test, predict_split(model, data.test), motif, mismatches, n)
+        if chosen.empty:  # no test probe matches the motif that well
+            continue
+        d, table = ism_probes(model, data.test, chosen, motif)
+        deltas.append(d)
+        xs.append(data.test.x[chosen["index"].to_numpy()])
+        tables.append(table.assign(experiment=exp, motif=motif, test_r=meta["metrics"]["test_pearson"]))
+    if not tables:
+        raise DataError(f"no test probe of {list(experiments)} matches its motif with {list(mismatches)} mismatches; "
+                        "pass other mismatches")
+    table = pd.concat(tables, ignore_index=True)
+    table["kind"] = table["experiment"] + ", " + table["kind"]
+    return {"deltas": np.concatenate(deltas), "x": np.concatenate(xs), "table": table}
+
+
+def vts1_ism(models: Mapping[str, tuple[Any, dict, Any]], motif: str = "GCUGG", n: int = 2,
+             structure_inputs: str = "pu") -> dict[str, Any]:
+    """Fig 3a: ISM of the SEQUENCE-ONLY model on ``n`` high- and ``n`` low-predicted set-B probes that carry
+    ``motif``, with their PU profiles (from the structure dataset) for the track under each logo."""
+    model, _, data = models["seq"]
+    pred = predict_split(model, data.test)
+    chosen = high_low_probes(data.test, pred, motif, n)
+    deltas, table = ism_probes(model, data.test, chosen, motif)
+    idx = chosen["index"].to_numpy()
+    structure = models[structure_inputs][2].test.x[idx][..., 4:] if structure_inputs in models else None
+    if structure is not None:
+        same = np.array_equal(models[structure_inputs][2].test.seqs[idx], data.test.seqs[idx])
+        if not same:
+            raise DataError("the sequence and structure datasets order set B differently; load both with one data_seed")
+        # structure channel 1 is the unpaired probability (0: paired)
+        table["unpaired at motif"] = [float(s[a: a + len(motif), 1].mean())
+                                      for s, a in zip(structure, table["x_start"])]
+    return {"deltas": deltas, "x": data.test.x[idx], "table": table, "structure": structure, "pred": pred}
+
+
+def performance_vs_paper(models: Mapping[str, tuple[Any, dict, Any]], reference_dir: str | os.PathLike,
+                         dataset: str) -> pd.DataFrame:
+    """Set-B Pearson r of each model beside the paper's (``reported_results.csv``) with the gap and the budget."""
+    from .results import read_reported
+
+    reported = read_reported(Path(reference_dir) / "reported_results.csv", dataset=dataset)
+    rows = []
+    for kind, (_, meta, data) in models.items():
+        paper = reported.loc[reported["inputs"] == kind, "mean"]
+        m = meta["metrics"]
+        r = m["test_pearson"]
+        rows.append({"inputs": kind, "test r (here)": r, "paper": float(paper.iloc[0]) if len(paper) else None,
+                     "here - paper": r - float(paper.iloc[0]) if len(paper) else None,
+                     "epochs run": m.get("epochs_run"), "stopped early": m.get("stopped_early"),
+                     "training probes": len(data.train.x)})
+    return pd.DataFrame(rows)
+
+
+def hairpin_tests(models: Mapping[str, tuple[Any, dict, Any]], motif: str, *, background: str = "profile",
+                  num_background: int = 300, seed: int = 0, **kw: Any) -> dict[str, dict]:
+    """:func:`hairpin_test` for each model (``{inputs: record}``), on one background drawn from the sequence
+    data's training probes; structure models get the structure of every embedded sequence recomputed."""
+    data = next(iter(models.values()))[2]
+    bg = backgrounds.make_background(background, data.train.x[..., :4], n=num_background, seed=seed,
+                                     y=data.train.y[:, 0])
+    return {kind: hairpin_test(m, bg, motif, recompute_structure=False if kind == "seq" else kind, seed=seed, **kw)
+            for kind, (m, _, _) in models.items()}
+
+
+def structure_table(tests: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per model: the four contexts' global importance, the DiD with CI and p, verdict, folding."""
+    rows = []
+    for kind, t in tests.items():
+        e, f = t["structure_effect"], t["folding"]
+        rows.append({"model": kind, **{k: v["mean"] for k, v in t["importance"].items()},
+                     "structure effect": e["mean"], "CI low": e["ci_low"], "CI high": e["ci_high"],
+                     "p-value": e["pvalue"], "verdict": e["verdict"],
+                     "folded as designed": f"{f['n_folded']} of {f['n_designed']}"})
+    return pd.DataFrame(rows)
+
+
+def top_kmers_of(results_dir: str | os.PathLike, experiment: str) -> list[dict] | None:
+    """The ``top_kmers`` of an experiment's battery record, or ``None`` when it has none yet."""
+    if not results_path(results_dir, experiment, BATTERY).is_file():
+        return None
+    return read_results(results_dir, experiment, BATTERY)["top_kmers"]
+
+
+def _f(v: Any, spec: str) -> str:
+    """A number for prose; ``n/a`` for a missing (None/NaN) statistic."""
+    return "n/a" if v is None or (isinstance(v, float) and not np.isfinite(v)) else format(v, spec)
+
+
+def battery_findings(rec: Mapping[str, Any]) -> str:
+    """The chapter's closing sentences, each claim word beside the statistic it comes from."""
+    m, g, i = rec["multiplicity"]["optimal"], rec["gc"], rec.get("ism_gc3") or {}
+    a, q = rec["alignment"], rec["top_kmers"][0].get("qvalue")
+    lines = [f"- Top {len(rec['motif'])}-mer **{rec['motif']}** (q = {_f(q, '.2g')}; "
+             f"{rec['scan'].get('n_significant_q05')} k-mers at q <= 0.05)."]
+    if a.get("similarity"):
+        lines.append(f"- GIA motif {a['consensus']} vs RNAcompete {a['reference']} ({a['reference_name']}, "
+                     f"{a['reference_consensus']}): r = {_f(a['similarity']['r'], '.2f')}.")
+    lo, hi = m["ratio_ci"]
+    lines.append(f"- Multiplicity: {m['expected_ratio']} copies give {_f(m['ratio'], '.2f')}x one copy "
+                 f"(95% CI {_f(lo, '.2f')}-{_f(hi, '.2f')}): **{m['verdict']}** (R² of the 1..n fit "
+                 f"{_f(m['r2'], '.2f')}).")
+    pairs = [f"{s['arrangement']}: {_f(s['ratio_to_2x'], '.2f')} ({_f(s['ratio_ci_low'], '.2f')}-"
+             f"{_f(s['ratio_ci_high'], '.2f')}) **{s['verdict']}**" for s in rec["spacing"] if "ratio_to_2x" in s]
+    lines.append("- Spacing, two copies / (2 x one copy): " + "; ".join(pairs) + ".")
+    i3 = g["interaction3"]
+    lines.append(f"- GC: effect size 5' {_f(g['effect5'], '.2f')}, 3' {_f(g['effect3'], '.2f')}; 5' - 3' = "
+                 f"{_f(g['diff'], '.2f')} (CI {_f(g['diff_ci'][0], '.2f')}-{_f(g['diff_ci'][1], '.2f')}; biased end: "
+                 f"{g['bias_end']}); at the 3' end the GC run **{i3['verdict']}** (interaction "
+                 f"{_f(i3['mean'], '.3f')}, p = {_f(i3['pvalue'], '.2g')}).")
+    if i:
+        lines.append(f"- ISM of the top {i['n_probes']} predicted probes: **{i['verdict']}** (3' minus 5' G/C "
+                     f"importance, median {_f(i['median_difference'], '.3g')}, one-sided Wilcoxon p = "
+                     f"{_f(i['pvalue'], '.2g')}).")
+    return "\n".join(lines)
+
+
+def top_kmers_or_scan(results_dir: str | os.PathLike, experiment: str, model: Any, data: Any, *, k: int = 6,
+                      start: int = 17, num_background: int = 300, n_screen: int = 50, seed: int = 0
+                      ) -> tuple[list[dict], str]:
+    """The experiment's top 10 k-mers from its battery record (the gia jobs), else from an adaptive scan."""
+    found = top_kmers_of(results_dir, experiment)
+    if found is not None and len(found[0]["kmer"]) == k:
+        return found, f"{BATTERY} record"
+    bg = backgrounds.make_background("profile", data.train.x[..., :4], n=num_background, seed=seed)
+    table = adaptive_kmer_scan(GIA(model, bg), k=k, start=start, n_screen=min(n_screen, len(bg) - 1), seed=seed).table
+    return table.head(10)[["kmer", "mean", "ci_low", "ci_high", "pvalue"]].to_dict("records"), "adaptive scan"
+
+
+def structure_findings(table: pd.DataFrame) -> str:
+    """One sentence per model of :func:`structure_table`: the structure effect, its CI and p, the verdict."""
+    return "\n".join(
+        f"- {row['model']}: structure effect {_f(row['structure effect'], '.3f')} (95% CI {_f(row['CI low'], '.3f')} "
+        f"to {_f(row['CI high'], '.3f')}, p = {_f(row['p-value'], '.2g')}): **{row['verdict']}**; designed "
+        f"stem-loops that fold as intended: {row['folded as designed']}." for row in table.to_dict("records"))
+
+
+def structure_record(models: Mapping[str, tuple[Any, dict, Any]], tests: Mapping[str, Mapping[str, Any]],
+                     **fields: Any) -> dict[str, Any]:
+    """The VTS1 chapter's record: ``test_pearson`` and ``structure_effect`` per model (``seq``, ``pu``),
+    the hairpin results without their local arrays, and ``fields`` (``top_kmers``, ``motif``, ...)."""
+    return {**fields,
+            "test_pearson": {kind: m[1]["metrics"]["test_pearson"] for kind, m in models.items()},
+            "structure_effect": {kind: t["structure_effect"] for kind, t in tests.items()},
+            "hairpin": {kind: {key: v for key, v in t.items() if key != "local"} for kind, t in tests.items()}}
+
+
+def ism_findings(examples: pd.DataFrame, vts1: pd.DataFrame | None = None) -> str:
+    """Mean ISM importance inside the motif window over outside it, per kind of probe (Fig 2a, 3a)."""
+    lines = [f"- {kind}: inside/outside importance ratio {_f(r, '.2f')}"
+             for kind, r in examples.groupby("kind", sort=False)["ratio"].mean().items()]
+    if vts1 is not None and len(vts1):
+        by = vts1.groupby("kind", sort=False)
+        cols = {"ratio": "inside/outside ratio", "unpaired at motif": "unpaired probability over the motif"}
+        for kind, sub in by:
+            lines.append(f"- VTS1 {kind}-predicted probes with the motif: " + ", ".join(
+                f"{word} {_f(float(sub[c].mean()), '.2f')}" for c, word in cols.items() if c in sub))
+    return "\n".join(lines)
+
+
+def gc_across(table: pd.DataFrame) -> dict[str, Any]:
+    """Across experiments with a significant motif: the 3' vs 5' effect sizes, Wilcoxon signed-rank
+    (one-sided, 3' > 5'); ``verdict`` ``3' bias`` when p < 0.05."""
+    sub = table[table["motif significant"].astype(bool)]
+    out: dict[str, Any] = {"n": int(len(sub)), "median_effect5": float(sub["effect 5'"].median()) if len(sub) else None,
+                           "median_effect3": float(sub["effect 3'"].median()) if len(sub) else None}
+    try:
+        t = wilcoxon_paired(sub["effect 3'"].astype(float), sub["effect 5'"].astype(float), alternative="greater")
+        out.update(median_difference=t.median_difference, statistic=t.statistic, pvalue=t.pvalue, n_pairs=t.n)
+    except (DataError, ValueError):  # fewer than one informative pair
+        out.update(median_difference=None, statistic=None, pvalue=None, n_pairs=0)
+    p = out["pvalue"]
+    out["verdict"] = "3' bias" if p is not None and p < ALPHA else "no 3' bias shown"
+    return out
+
+
+def gc_findings(table: pd.DataFrame, across: Mapping[str, Any]) -> str:
+    """The GC chapter's closing sentences (verdict counts and the across-experiment test)."""
+    v3, v5 = verdict_counts(table, "3' verdict"), verdict_counts(table, "5' verdict")
+    return "\n".join([
+        f"- Across the {across['n']} experiments whose motif is significant: median effect size 5' "
+        f"{_f(across['median_effect5'], '.2f')}, 3' {_f(across['median_effect3'], '.2f')}; 3' > 5' by a one-sided "
+        f"Wilcoxon signed-rank test: p = {_f(across['pvalue'], '.2g')} (n = {across['n_pairs']}): "
+        f"**{across['verdict']}**.",
+        f"- Biased end per experiment (CI of 5' - 3' excluding 0): {verdict_counts(table, 'biased end')}.",
+        f"- The 3' GC run with the motif: {v3}; the 5' one: {v5}.",
+        f"- ISM of the top predicted probes (G/C importance 3' vs 5'): {verdict_counts(table, 'ISM verdict')}."])
+
+
+def across_findings(mult: pd.DataFrame, spacing: pd.DataFrame, supp: pd.DataFrame) -> str:
+    """The across-experiment chapter's closing sentences."""
+    r = supp["similarity r"].astype(float) if len(supp) else pd.Series(dtype=float)
+    return "\n".join([
+        f"- Multiplicity of the top 6-mer: {verdict_counts(mult)}; median ratio of 3 copies to 1: "
+        f"{_f(float(mult['ratio n/1'].median()), '.2f')}; median R² of the 1..3 fit "
+        f"{_f(float(mult['R2 (1..n fit)'].median()), '.2f')}.",
+        f"- Spacing (two copies over twice one): {verdict_counts(spacing) if len(spacing) else 'no pairs'}.",
+        f"- GIA motif vs RNAcompete motif over {len(supp)} experiments: median r {_f(float(r.median()), '.2f')}"
+        f" (range {_f(float(r.min()), '.2f')} to {_f(float(r.max()), '.2f')})." if len(supp) else
+        "- No experiment has an RNAcompete motif to compare with."])

@@ -74,7 +74,7 @@ def test_gc_amplifies_or_adds():
     gc3 = lambda x: _windows(x[:, 35:], "GCGCGC").any(1).astype(float)  # noqa: E731
     motif = count("UGCAUG")
     amp = analysis.gc_test(analysis.GIA(lambda x: motif(x) * (1 + gc3(x)), _bg()), "UGCAUG", 17, n_boot=200)
-    assert amp["interaction3"]["verdict"] == "amplifies" and amp["interaction5"]["verdict"] == "no effect"
+    assert amp["interaction3"]["verdict"] == "amplifies" and amp["interaction5"]["verdict"] == "adds"  # GC 5': 0
     assert amp["effect3"] == pytest.approx(2.0, abs=0.1) and amp["bias_end"] == "3'"
     add = analysis.gc_test(analysis.GIA(lambda x: motif(x) + gc3(x), _bg()), "UGCAUG", 17, n_boot=200)
     assert add["interaction3"]["verdict"] == "adds"  # GC alone has the effect it adds to the motif
@@ -84,8 +84,8 @@ def test_gc_amplifies_or_adds():
 def test_structure_effect_is_a_difference_in_differences():
     bg = _bg(60)
     position = lambda x: 0.5 * _windows(x[:, 16:22], "GCUGGC").any(1)  # noqa: E731 - a position effect only
-    flat = analysis.hairpin_test(position, bg, "GCUGGC", 16, 8, n_boot=200, n_fold=5)
-    assert flat["structure_effect"]["verdict"] == "no structure preference"
+    flat = analysis.hairpin_test(position, bg, "GCUGGC", 16, 8, n_boot=200)
+    assert flat["structure_effect"]["verdict"] in ("no structure effect", "undetermined")
     assert abs(flat["structure_effect"]["mean"]) < 0.05
 
     def loop_only(x):  # the motif counts when positions 5-15 pair with 22-32 (reverse complement)
@@ -94,9 +94,10 @@ def test_structure_effect_is_a_difference_in_differences():
         paired = (x4[:, 5:16] * comp).sum((1, 2)) >= 10
         return (_windows(x4[:, 16:22], "GCUGGC").any(1) & paired).astype(float)
 
-    hp = analysis.hairpin_test(loop_only, bg, "GCUGGC", 16, 8, n_boot=200, n_fold=5)
-    assert hp["structure_effect"]["verdict"] == "prefers loops" and hp["structure_effect"]["ci_low"] > 0.5
-    assert hp["folding"]["n_designed"] == 5 and 0 <= hp["folding"]["n_folded"] <= 5
+    hp = analysis.hairpin_test(loop_only, bg, "GCUGGC", 16, 8, n_boot=200)
+    assert hp["structure_effect"]["ci_low"] > 0.5
+    assert hp["structure_effect"]["verdict"] == ("prefers loop" if hp["folding"]["n_folded"] >= 30 else "undetermined")
+    assert hp["folding"]["n_designed"] == 60 and 0 <= hp["folding"]["n_folded"] <= 60
     assert set(hp["importance"]) == {"hairpin loop", "hairpin stem", "unstructured at loop", "unstructured at stem"}
 
 
@@ -148,7 +149,7 @@ def test_battery_record_and_tables(battery):
     assert rec["alignment"]["reference"] == "RNCMPT00168" and -1 <= rec["alignment"]["similarity"]["r"] <= 1
     assert {"optimal", "suboptimal"} == set(rec["multiplicity"]) and "local" not in rec["multiplicity"]["optimal"]
     assert rec["spacing"][-1]["arrangement"] == "one at 17" and rec["spacing"][-1]["ratio"] == 1.0
-    assert rec["gc"]["interaction3"]["verdict"] in {"amplifies", "dampens", "adds", "no effect"}
+    assert rec["gc"]["interaction3"]["verdict"] in {"amplifies", "dampens", "adds"}
     assert rec["ism_gc3"]["n_probes"] == 5 and rec["positions"]["gc_starts"] == [0, 35]
     for e in ("RNCMPT00168", "OTHER"):
         analysis.write_battery(res, b, {"experiment": e, "test_pearson": 0.5})
@@ -158,7 +159,7 @@ def test_battery_record_and_tables(battery):
     mt = analysis.multiplicity_table(recs)
     assert len(mt) == 2 and analysis.verdict_counts(mt).endswith("(n = 2)")
     gt = analysis.gc_table(recs)
-    assert set(gt["3' verdict"]) <= {"amplifies", "dampens", "adds", "no effect"}
+    assert set(gt["3' verdict"]) <= {"amplifies", "dampens", "adds"}
     assert len(analysis.spacing_table(recs)) == 2 * 3 and len(analysis.scan_table(recs)) == 2
     with pytest.raises(analysis.DataError, match="MISSING"):
         analysis.read_batteries(res, ["MISSING"])
