@@ -34,7 +34,7 @@ PROTEINS_2013 = {"RNCMPT00001": "A1CF", "RNCMPT00002": "ANKHD1"}  # the shipped 
 # Published per-experiment columns of PUBLISHED_2013 -> the method names the paper uses.
 METHODS_2013 = {"ThermoNet": "ThermoNet", "DLPRB_CNN": "DLPRB", "cDeepbind_CNN": "cDeepbind", "RCK": "RCK"}
 INPUT_LABELS = {"seq": "sequence", "pu": "+PU", "phime": "+PHIME"}
-_BUDGET = ["epochs", "epochs_run", "best_epoch", "patience", "stopped_early", "n_train"]
+_BUDGET = ["epochs", "epochs_trained_for", "epochs_run", "best_epoch", "patience", "stopped_early", "n_train"]
 
 
 # --------------------------------------------------------------------------- records
@@ -45,8 +45,9 @@ def load(results_dir: str | os.PathLike, data_dirs: Sequence[str | os.PathLike],
     """Set-B Pearson r of every training record made from ``data_dirs``, one row per experiment,
     configuration and method (ResidualBind, k-mer ridge, shallow CNN).
 
-    Columns: those of :func:`rbgia.results.benchmark_table` plus ``dataset`` (the data folder's name) and the
-    budget of the ResidualBind run (``epochs_run``, ``best_epoch``, ``patience``, ``stopped_early``, ``n_train``).
+    Columns: those of :func:`rbgia.results.benchmark_table` plus ``dataset`` (the data folder's name), the
+    budget of the ResidualBind run (``epochs_run``, ``best_epoch``, ``patience``, ``stopped_early``, ``n_train``)
+    and ``budget``: the epochs the model was trained for (``epochs_trained_for``, else the epoch cap).
 
     Raises
     ------
@@ -67,6 +68,9 @@ def load(results_dir: str | os.PathLike, data_dirs: Sequence[str | os.PathLike],
     budget = records[keys + [c for c in _BUDGET if c in records.columns and c != "epochs"] + ["data_dir"]]
     long = long.merge(budget, on=keys, how="left")
     long["dataset"] = long.pop("data_dir").map(folders)
+    # The epochs a model was trained for: more than asked when a better cached model was reused.
+    trained = long["epochs_trained_for"] if "epochs_trained_for" in long else pd.Series(np.nan, index=long.index)
+    long["budget"] = trained.fillna(long["epochs"]).astype(float)
     return long
 
 
@@ -100,7 +104,8 @@ def _reported_value(rep: pd.DataFrame, dataset: str, inputs: str) -> tuple[float
               & (rep["normalization"] == "log")]
     if row.empty:
         raise DataError(f"{REPORTED} has no ResidualBind log {inputs} row for {dataset!r}; restore data/reference")
-    return float(row["mean"].iloc[0]), str(row["source"].iloc[0])
+    source = str(row["source"].iloc[0])
+    return float(row["mean"].iloc[0]), "paper text" if source == "paper" else source
 
 
 def published_2009(reference_dir: str | os.PathLike) -> pd.DataFrame:
@@ -158,7 +163,9 @@ def compare_2009(long: pd.DataFrame, reference_dir: str | os.PathLike, dataset: 
     pub_mean = pub.mean().to_frame().T
     pub_mean.index = [f"cDeepbind, all {len(pub)} published RBPs"]
     pub_n = pd.DataFrame([pub.notna().sum().to_dict()], index=["n (RBPs cDeepbind published)"])
-    return pd.concat([table, mean, counts, paper_row, pub_mean, pub_n])
+    out = pd.concat([table, mean, counts, paper_row, pub_mean, pub_n])
+    out.index.name = "RBP"
+    return out
 
 
 def compare_2013(long: pd.DataFrame, reference_dir: str | os.PathLike, dataset: str = "rnacompete2013_sample",
@@ -169,7 +176,8 @@ def compare_2013(long: pd.DataFrame, reference_dir: str | os.PathLike, dataset: 
     ours = _wide(here, "method", ["ResidualBind", *BASELINE_LABELS.values()]).add_suffix(" (here)")
     ours["training probes (here)"] = here[here["method"] == "ResidualBind"].set_index("experiment")["n_train"]
     table = ours.join(published_2013(reference_dir).add_suffix(" (full data)"), how="left")
-    table.index = [f"{e} ({PROTEINS_2013[e]})" if e in PROTEINS_2013 else e for e in table.index]
+    table.index = pd.Index([f"{e} ({PROTEINS_2013[e]})" if e in PROTEINS_2013 else e for e in table.index],
+                           name="experiment")
     return table
 
 
@@ -208,24 +216,33 @@ def paired(long: pd.DataFrame, column: str, reference: str, others: Sequence[str
            method: str = "ResidualBind", **config: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-experiment comparison of ``column`` values (e.g. ``inputs``: ``seq`` against ``pu``, ``phime``).
 
+    Only pairs trained with the same budget (epoch cap, ``budget``) are compared: an experiment whose reference
+    model had more epochs than the other is left out of that comparison and counted in ``unequal budget``.
+
     Returns
     -------
     (per_experiment, tests)
-        ``per_experiment``: Pearson r per value and ``<other> - <reference>`` per experiment. ``tests``: one row
-        per other value: ``n`` (experiments with both), mean and median difference, how many improved, and the
-        Wilcoxon signed-rank ``statistic`` and ``pvalue`` (two-sided).
+        ``per_experiment``: Pearson r per value and ``<other> - <reference>`` per experiment (empty where the
+        budgets differ). ``tests``: one row per other value: ``n`` (experiments with both at equal budget), mean
+        and median difference, how many improved, the Wilcoxon signed-rank ``statistic`` and ``pvalue``
+        (two-sided), and ``unequal budget`` (experiments left out).
     """
-    wide = _wide(select(long, method, **config), column, [reference, *others])
+    sub = select(long, method, **config)
+    wide = _wide(sub, column, [reference, *others])
+    budgets = sub.pivot_table(index="experiment", columns=column, values="budget", aggfunc="max")
     rows = []
     for other in [o for o in others if o in wide.columns and reference in wide.columns]:
-        diff = wide[other] - wide[reference]
+        both = wide[[reference, other]].notna().all(axis=1)
+        same = budgets[reference].eq(budgets[other]).reindex(wide.index, fill_value=False)
+        diff = (wide[other] - wide[reference]).where(same)
         wide[f"{other} - {reference}"] = diff
-        test = wilcoxon(wide[other], wide[reference])
+        test = wilcoxon(wide[other].where(same), wide[reference].where(same))
         rows.append({"comparison": f"{other} - {reference}", "n": test["n"], "mean difference": float(diff.mean()),
                      "median difference": test["median_difference"], "improved": int((diff > 0).sum()),
-                     "statistic": test["statistic"], "pvalue": test["pvalue"]})
+                     "statistic": test["statistic"], "pvalue": test["pvalue"],
+                     "unequal budget": int((both & ~same).sum())})
     return wide, pd.DataFrame(rows, columns=["comparison", "n", "mean difference", "median difference", "improved",
-                                             "statistic", "pvalue"])
+                                             "statistic", "pvalue", "unequal budget"])
 
 
 def verdict(tests: pd.DataFrame, alpha: float = 0.05) -> str:
@@ -250,8 +267,14 @@ def budget(long: pd.DataFrame, normalization: str | None = None) -> pd.DataFrame
     """The training budget of every ResidualBind record: epochs allowed and run, best epoch, patience,
     and whether early stopping was reached (else training stopped at the epoch cap)."""
     rb = select(long, normalization=normalization) if normalization else select(long)
-    cols = ["experiment", "normalization", "inputs", *[c for c in _BUDGET if c in rb.columns], "pearson"]
-    return rb[cols].sort_values(["experiment", "normalization", "inputs"]).reset_index(drop=True)
+    out = pd.DataFrame({
+        "experiment": rb["experiment"], "transform": rb["normalization"], "inputs": rb["inputs"],
+        "epochs (cap)": rb["budget"], "epochs run": rb.get("epochs_run"), "best epoch": rb.get("best_epoch"),
+        "early stopping": rb.get("stopped_early", pd.Series(False, index=rb.index)).map(
+            lambda v: "reached" if v is True or v == 1 else "no (cap)"),
+        "test Pearson r": rb["pearson"],
+    })
+    return out.sort_values(["experiment", "transform", "inputs"]).reset_index(drop=True)
 
 
 def goals(long: pd.DataFrame, reference_dir: str | os.PathLike, normalization: str = "log") -> pd.DataFrame:
@@ -273,13 +296,13 @@ def goals(long: pd.DataFrame, reference_dir: str | os.PathLike, normalization: s
         rows.append({
             "goal": goal, "target": target, "target source": source, "measured": measured,
             "gap": measured - target, "reached": bool(measured >= target), "n": int(len(sub)),
-            "epochs": _span(sub.get("epochs")), "epochs run": _span(run), "best epoch": _span(sub.get("best_epoch")),
+            "epochs": _span(sub.get("budget")), "epochs run": _span(run), "best epoch": _span(sub.get("best_epoch")),
             "early stopping reached": _share(sub.get("stopped_early")),
         })
 
     for inputs in ("seq", "pu"):
         target, source = _reported_value(rep, "rnacompete2009:VTS1", inputs)
-        add(f"VTS1 {INPUT_LABELS[inputs]}", target, f"paper ({source})",
+        add(f"VTS1 {INPUT_LABELS[inputs]}", target, f"Koo et al. 2020 ({source})",
             rb[(rb["experiment"] == "VTS1") & (rb["inputs"] == inputs)])
     for exp, protein in PROTEINS_2013.items():
         add(f"{exp} ({protein}) sequence", float(thermo[exp]), "ThermoNet, full data (Su et al. 2019, Table S2)",
@@ -287,7 +310,8 @@ def goals(long: pd.DataFrame, reference_dir: str | os.PathLike, normalization: s
     for inputs in ("seq", "pu"):
         target, source = _reported_value(rep, "rnacompete2009 (9 RBPs)", inputs)
         sub = rb[(rb["dataset"] == "rnacompete2009") & (rb["inputs"] == inputs)]
-        add(f"2009 mean {INPUT_LABELS[inputs]} (ours over n RBPs, paper over 9)", target, f"paper ({source})", sub)
+        add(f"2009 mean {INPUT_LABELS[inputs]} (ours over n RBPs, paper over 9)", target,
+            f"Koo et al. 2020 ({source})", sub)
     return pd.DataFrame(rows)
 
 
@@ -470,8 +494,11 @@ def findings(long: pd.DataFrame, reference_dir: str | os.PathLike, method_tests:
 
 
 def _frame_record(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = frame.reset_index() if frame.index.name or not isinstance(frame.index, pd.RangeIndex) else frame
-    out = out.rename(columns={"index": "row"}).astype(object)
+    if isinstance(frame.index, pd.RangeIndex) and frame.index.name is None:
+        out = frame
+    else:  # the index (RBP, experiment, summary rows) becomes the column "row"
+        out = frame.reset_index().rename(columns={frame.index.name or "index": "row"})
+    out = out.astype(object)
     return out.where(out.notna(), None).to_dict("records")
 
 
@@ -494,3 +521,22 @@ def record(long: pd.DataFrame, t2009: pd.DataFrame, t2013: pd.DataFrame, goal_ta
         "goals": _frame_record(goal_table),
         "budget": _frame_record(budget(long)),
     }
+
+
+# --------------------------------------------------------------------------- the data (01_data)
+
+
+def data_table(data_dirs: Sequence[str | os.PathLike], seed: int = 0, max_probes: int | None = None) -> pd.DataFrame:
+    """Every experiment of ``data_dirs``: probes per set, NaN scores dropped, and the train / validation / test
+    split sizes the book trains on (:func:`rbgia.data.load_rnacompete`, log transform, cached)."""
+    from .data import list_experiments, load_rnacompete
+
+    rows = []
+    for folder in data_dirs:
+        for exp in list_experiments(folder):
+            d = load_rnacompete(folder, exp, seed=seed, max_probes=max_probes)
+            rows.append({"dataset": Path(folder).name, "experiment": exp, "probes in set A": d.info["n_probes"]["A"],
+                         "probes in set B": d.info["n_probes"]["B"],
+                         "NaN scores dropped": sum(d.info["n_dropped"].values()), "training": len(d.train),
+                         "validation": len(d.valid), "test (set B)": len(d.test)})
+    return pd.DataFrame(rows)

@@ -151,3 +151,12 @@ def test_run_table_and_finding():
     assert benchmark.run_table(rec)["method"].tolist() == ["ResidualBind", "k-mer ridge"]
     assert "early stopping was reached" in benchmark.run_finding(rec, "VTS1")
     assert benchmark.run_budget({**rec, "stopped_early": False})["early stopping reached"].iloc[0] == "no (epoch cap)"
+
+
+def test_paired_compares_only_equal_budgets(records):
+    res, d09, d13 = records
+    _write(res, d09, "VTS1", 0.9, inputs="pu", epochs=2)  # +PU at 2 epochs against sequence at 8: left out
+    wide, tests = benchmark.paired(benchmark.load(res, [d09, d13]), "inputs", "seq", ["pu"], normalization="log")
+    row = tests.set_index("comparison").loc["pu - seq"]
+    assert row["n"] == 9 and row["unequal budget"] == 1
+    assert np.isnan(wide.loc["VTS1", "pu - seq"]) and wide.loc["VTS1", "pu"] == 0.9
