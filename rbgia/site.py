@@ -286,7 +286,7 @@ const images = Array.from(document.images).filter(i => !(i.complete && i.natural
   .map(i => i.getAttribute('src') || '(no src)');
 const col = root.getBoundingClientRect();
 const left = col.left - 1, right = col.left + root.clientWidth + 1;
-const scrolls = v => ['auto', 'scroll', 'hidden', 'clip'].includes(v);
+const scrolls = v => v === 'auto' || v === 'scroll';  // 'hidden' cuts the content off: that is the bug
 const wide = [];
 const flagged = new Set();
 for (const el of root.querySelectorAll('*')) {

@@ -193,6 +193,8 @@ BAD_PAGES = {
     "wide.html": '<table><tr>' + "".join(f"<td>column_number_{i}</td>" for i in range(40)) + "</tr></table>",
     "scrolls.html": '<div style="overflow-x:auto"><table><tr>'
     + "".join(f"<td>column_number_{i}</td>" for i in range(40)) + "</tr></table></div>",
+    "clipped.html": '<div style="overflow-x:hidden"><table><tr>'
+    + "".join(f"<td>column_number_{i}</td>" for i in range(40)) + "</tr></table></div>",
     "jserror.html": "<p>text</p><script>undefined_function_here();</script>",
     "network.html": '<p>text</p><script src="https://cdn.example.org/lib.js"></script>',
 }
@@ -221,6 +223,7 @@ def test_each_check_can_fail(chromium, bad_site):
     assert len(by_page["brokenimg.html"]) == 2  # and its console error, once
     assert any("wider than the content column" in p and "table" in p for p in by_page["wide.html"]), problems
     assert by_page["scrolls.html"] == []
+    assert any("wider than the content column" in p for p in by_page["clipped.html"]), problems  # cut off
     assert any("console error" in p and "undefined_function_here" in p for p in by_page["jserror.html"])
     assert any("console error" in p and "cdn.example.org" in p for p in by_page["network.html"]), problems
 
