@@ -1,51 +1,46 @@
-"""Run the book's notebooks with papermill and render them with Jupyter Book 1.x.
+"""The book's orchestration: its parameters, its Snakemake DAG, papermill runs, the Jupyter Book build.
 
 Usage (what ``make book`` calls)::
 
-    python -m rbgia.book run --data-dir data/simulated --results-dir results
-    python -m rbgia.book build
+    snakemake --profile workflow/profiles/local      # the book's jobs and chapters (the one engine)
+    python -m rbgia.book build                       # render notebooks/executed/ with Jupyter Book 1.x
 
-Contract for every notebook (``notebooks/NN_name.ipynb``)
----------------------------------------------------------
-- Committed WITHOUT outputs, with ``kernelspec`` (``python3``) and ``language_info``
-  (``python``) metadata.
-- The first code cell is tagged ``parameters``. It declares, where they apply, the
-  shared names with the book's defaults: ``data_dir = "data/simulated"``,
-  ``results_dir = "results"``, ``experiment``, ``normalization = "log"``,
-  ``inputs = "seq"``, ``variant = "paper"``, ``background = "profile"``,
-  ``num_background``, ``epochs``, ``seed = 0``, then its own ones. Paths are relative
-  to the repository root: papermill runs every notebook with cwd = repo root, so
-  ``papermill notebooks/02_residualbind.ipynb out.ipynb -p data_dir /path/to/rnacompete
-  -p experiment RNCMPT00168`` works from the repository root for real files in the
-  documented DeepBind layout (run it from there, or pass ``--cwd .``).
-- Cells hold narrative (markdown: what the figure shows, what the paper found, what
-  we find), parameters and calls into rbgia. No function definitions, no copied
-  blocks: missing logic goes into the library. Figures come from ``rbgia.plotting``
-  (labelled axes) and get a markdown caption.
-- Models are shared: ``rbgia.train.train_or_load`` reuses the model trained for the
-  same (data_dir, experiment, normalization, inputs, variant, seed) under results_dir
-  and trains it when missing.
-- Key numbers go through :mod:`rbgia.results` (atomic JSON):
-  ``results_dir/<experiment>/<notebook>.json``; per training configuration
-  ``results_dir/<experiment>/<notebook>.<normalization>-<inputs>-<variant>-s<seed>.json``
-  (the configuration is also in the record); across experiments
-  ``results_dir/_all/<notebook>.json``. :func:`rbgia.results.collect` reads them back.
-- ``book/parameters.yml`` gives the CPU-sized parameters used by ``make book`` and
-  the data a notebook requires (it is skipped with a note when that data is absent);
-  ``tests/test_notebooks.py`` runs every notebook with tiny parameters (one dict
-  entry per notebook).
+    python -m rbgia.book run [--parameters FILE] [--results-dir DIR] [--only 02_residualbind] [--dry-run]
 
-This module
------------
-``run`` executes each notebook listed in ``_toc.yml`` under ``notebooks/executed/`` in
-order, writing the executed copy atomically to ``notebooks/executed/<name>.ipynb``
-(Jupyter Book 1.x always excludes ``_build/``, so the executed copies cannot live
-there). It is resumable: an executed copy newer than its notebook and the
-parameter file, and run with the same parameters, is kept (``--force`` reruns).
-A failing notebook stops the run with the notebook and cell named and the path of
-the partially executed copy. ``build`` renders the executed copies into
-``_build/html`` and checks that every chapter page exists, has its figures and no
-error output.
+``run`` is a thin front-end: it checks the parameters file and runs the same Snakemake
+DAG (``workflow/Snakefile``, local profile) with it.
+
+The parameters file (``book/parameters.yml``)
+---------------------------------------------
+::
+
+    defaults: {...}          # offered to every notebook: each gets only the names its parameters cell declares
+    notebooks:               # the chapters (keys: notebook stems in _toc.yml), rendered
+      <chapter>: {<param>: value, needs: [<job or chapter>, ...], requires: [<path>, ...], after_all: false}
+    jobs:                    # records made before the chapters: one notebook run per experiment (x config)
+      <job>:
+        notebook: 02_residualbind
+        experiments: [VTS1, HuR]             # or "all": every experiment of the job's data_dir
+        configs: [{inputs: seq}, {inputs: pu}]   # optional: one run per rbgia.config.TrainConfig
+        parameters: {data_dir: data/rnacompete2009, epochs: 12}
+        needs: [<job>, ...]                  # optional: jobs whose runs (same experiment) come first
+
+A chapter runs after the jobs it ``needs``; ``requires`` lists paths without which it is
+rendered as a note instead; ``after_all`` runs it last, after ``timings.json`` (an
+appendix). Executed chapters go to ``notebooks/executed/<stem>.ipynb`` (what ``_toc.yml``
+renders), job runs to ``<results_dir>/<experiment>/notebooks/<stem>.<config tag>.ipynb``.
+Every run is validated before it starts (:func:`rbgia.params.validate`: types, ranges,
+unknown names), written atomically, and post-processed so that the page hides the
+``parameters`` and papermill's ``injected-parameters`` cells (the chapter shows its
+parameters once, through :func:`rbgia.params.check`). A failing run keeps its partial copy
+``<stem>.partial.ipynb`` and an ``<stem>.error.json`` naming the cell; :func:`run` raises
+:class:`BookError` from it. ``notebooks/executed/timings.json`` holds the seconds of every
+run (:func:`read_timings`).
+
+Contract for every notebook (``notebooks/NN_name.ipynb``): committed without outputs, with
+``kernelspec`` python3; the first code cell tagged ``parameters``; notebooks never run
+other notebooks (a chapter reads the records of the jobs it ``needs`` through
+:mod:`rbgia.results`). Paths are relative to the repository root (papermill's cwd).
 """
 
 from __future__ import annotations
@@ -57,9 +52,11 @@ import re
 import subprocess
 import sys
 import time
+from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ._io import atomic_path, save_json
 from .errors import RbgiaError
@@ -69,6 +66,14 @@ EXECUTED = "notebooks/executed"
 SOURCE = "notebooks"
 PARAMETERS = "book/parameters.yml"
 KERNEL_NAME = "python3"
+SNAKEFILE = REPO / "workflow" / "Snakefile"
+LOCAL_PROFILE = REPO / "workflow" / "profiles" / "local"
+TIMINGS = f"{EXECUTED}/timings.json"
+ALL = "_all"  # the experiment folder of runs without an experiment
+
+_TOP_KEYS = ("defaults", "notebooks", "jobs")
+_CHAPTER_KEYS = ("needs", "requires", "after_all")
+_JOB_KEYS = ("notebook", "experiments", "configs", "parameters", "needs")
 
 
 class BookError(RbgiaError, RuntimeError):
@@ -86,29 +91,142 @@ class BookError(RbgiaError, RuntimeError):
 
 @dataclass(frozen=True)
 class NotebookRun:
-    """What ``run`` did with one notebook."""
+    """What ``run`` did with one chapter."""
 
     name: str
-    status: str  # "executed" | "cached" | "skipped"
+    status: str  # "executed" | "cached" | "skipped" | "planned" (dry run)
     output: Path
     parameters: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     note: str = ""
 
 
-# --------------------------------------------------------------------------- config
+# --------------------------------------------------------------------------- the parameters file
 
 
 def _yaml():
-    import yaml  # PyYAML comes with jupyter-book and papermill
+    import yaml  # PyYAML comes with jupyter-book, papermill and snakemake
 
     return yaml
 
 
-def default_shared_dir(root: str | os.PathLike = REPO) -> Path:
-    """``$RBGIA_SHARED`` when set, else ``../shared`` beside the checkout."""
-    env = os.environ.get("RBGIA_SHARED")
-    return Path(env) if env else Path(root).resolve().parent / "shared"
+def read_spec(path: str | os.PathLike) -> dict[str, Any]:
+    """The parameters file as a dict, checked for its shape (one-line :class:`BookError` naming the file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise BookError(f"parameters file {path} does not exist; pass an existing file (e.g. {PARAMETERS})")
+    yaml = _yaml()
+    try:
+        spec = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise BookError(f"{path} is not valid YAML{where}: {problem}; fix the file") from None
+    spec = {} if spec is None else spec
+    if not isinstance(spec, Mapping):
+        raise BookError(f"{path} holds a {type(spec).__name__}, not a mapping; give it {', '.join(_TOP_KEYS)}")
+    unknown = sorted(set(spec) - set(_TOP_KEYS))
+    if unknown:
+        raise BookError(f"{path} has unknown top-level keys {unknown}; use only {list(_TOP_KEYS)}")
+    for key in _TOP_KEYS:
+        if spec.get(key) is not None and not isinstance(spec[key], Mapping):
+            raise BookError(f"{path}: `{key}` is a {type(spec[key]).__name__}, not a mapping; fix the file")
+    for name, own in (spec.get("notebooks") or {}).items():
+        if own is not None and not isinstance(own, Mapping):
+            raise BookError(f"{path}: notebooks.{name} is not a mapping of parameters; fix the file")
+    for name, job in (spec.get("jobs") or {}).items():
+        if not isinstance(job, Mapping) or "notebook" not in job:
+            raise BookError(f"{path}: jobs.{name} needs at least `notebook: <stem>`; fix the file")
+        bad = sorted(set(job) - set(_JOB_KEYS))
+        if bad:
+            raise BookError(f"{path}: jobs.{name} has unknown keys {bad}; use only {list(_JOB_KEYS)}")
+    return dict(spec)
+
+
+_DECLARED: dict[tuple[str, int], dict[str, Any]] = {}
+
+
+def declared_parameters(notebook: str | os.PathLike) -> dict[str, Any]:
+    """Names and defaults (source text) declared in a notebook's ``parameters`` cell (papermill's reading)."""
+    path = Path(notebook).resolve()
+    key = (str(path), path.stat().st_mtime_ns if path.is_file() else 0)
+    if key not in _DECLARED:
+        import papermill
+
+        params = papermill.inspect_notebook(str(path))
+        _DECLARED[key] = {name: p.get("default") for name, p in params.items()}
+    return dict(_DECLARED[key])
+
+
+def load_parameters(
+    root: str | os.PathLike = REPO,
+    params_file: str | os.PathLike | None = None,
+    data_dir: str | None = None,
+    results_dir: str | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Per-chapter parameters of a parameters file (before filtering by what each notebook declares).
+
+    Returns
+    -------
+    dict
+        ``{chapter: {"parameters": {...}, "own": {names}, "requires": [...], "needs": [...],
+        "after_all": bool, "file": path}}`` plus ``"_defaults"``; ``data_dir``/``results_dir``
+        given here override the defaults.
+    """
+    path = Path(params_file) if params_file else Path(root) / PARAMETERS
+    spec = read_spec(path)
+    defaults = dict(spec.get("defaults") or {})
+    if data_dir is not None:
+        defaults["data_dir"] = str(data_dir)
+    if results_dir is not None:
+        defaults["results_dir"] = str(results_dir)
+    out: dict[str, dict[str, Any]] = {
+        "_defaults": {"parameters": defaults, "own": set(), "requires": [], "needs": [], "after_all": False,
+                      "file": str(path)}
+    }
+    for name, own in (spec.get("notebooks") or {}).items():
+        own = dict(own or {})
+        reserved = {k: own.pop(k) for k in _CHAPTER_KEYS if k in own}
+        out[str(name)] = {
+            "parameters": {**defaults, **own},
+            "own": set(own),
+            "requires": [str(p) for p in reserved.get("requires") or []],
+            "needs": [str(p) for p in reserved.get("needs") or []],
+            "after_all": bool(reserved.get("after_all", False)),
+            "file": str(path),
+        }
+    return out
+
+
+def _filtered(source: Path, offered: Mapping[str, Any], own: Mapping[str, Any], file: str,
+              over: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The parameters injected into ``source``: the declared names among ``offered``, then ``own``
+    (which must all be declared), then ``over``; validated (:func:`rbgia.params.validate`)."""
+    from . import params as rparams
+    from .errors import DataError
+
+    declared = declared_parameters(source)
+    if not declared:
+        raise BookError(f"{source} has no cell tagged 'parameters'; tag its first code cell 'parameters'")
+    unknown = sorted(set(own) - set(declared))
+    if unknown:
+        raise BookError(
+            f"{file} gives {source.stem} parameters {unknown} that its parameters cell does not declare; "
+            f"fix the name or declare it in {source}"
+        )
+    chosen = {k: v for k, v in {**offered, **own, **(over or {})}.items() if k in declared}
+    try:
+        return dict(rparams.validate(chosen, source))
+    except DataError as err:
+        raise BookError(f"{file}, {source.stem}: {err}") from None
+
+
+def notebook_parameters(name: str, source: Path, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters to inject into chapter ``name``: the declared names among the defaults and its own."""
+    entry = spec.get(name, spec["_defaults"])
+    own = {k: v for k, v in entry["parameters"].items() if k in entry.get("own", ())}
+    return _filtered(source, entry["parameters"], own, entry.get("file", PARAMETERS))
 
 
 def toc_notebooks(root: str | os.PathLike = REPO) -> list[str]:
@@ -119,91 +237,608 @@ def toc_notebooks(root: str | os.PathLike = REPO) -> list[str]:
     return [Path(f).name for f in _toc_files(Path(root)) if f.startswith(EXECUTED + "/")]
 
 
-def _expand(value: Any, subs: Mapping[str, str]) -> Any:
+# --------------------------------------------------------------------------- the plan (the DAG's nodes)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One notebook run of the book's DAG: a chapter (rendered) or a job run (a record)."""
+
+    kind: str  # "chapter" | "job"
+    name: str  # the chapter's stem, or the job's name
+    notebook: str  # source notebook path, relative to the root
+    output: str  # executed copy, relative to the root (or absolute)
+    log: str
+    parameters: dict[str, Any]
+    experiment: str | None = None
+    tag: str | None = None
+    needs: tuple[str, ...] = ()  # outputs of the runs this one reads
+    requires: tuple[str, ...] = ()  # paths without which a chapter becomes a note
+    prepare: str | None = None  # the prepare stamp this run waits for (structure inputs)
+    after_all: bool = False
+
+
+@dataclass
+class Plan:
+    """The book's DAG: every run, the datasets to prepare, and where things go (see :func:`plan`)."""
+
+    root: Path
+    file: str
+    results_dir: str
+    chapters: list[Run]
+    jobs: list[Run]
+    datasets: dict[str, str]  # prepare slug -> data_dir
+    job_names: dict[str, list[Run]]
+
+    def job(self, experiment: str, stem: str, tag: str) -> Run:
+        for r in self.jobs:
+            if (r.experiment or ALL, Path(r.notebook).stem, r.tag) == (experiment, stem, tag):
+                return r
+        raise BookError(f"no job run for {experiment}/{stem}.{tag} in {self.file}")
+
+    def chapter(self, name: str) -> Run:
+        for r in self.chapters:
+            if r.name == name:
+                return r
+        raise BookError(f"{name} is not a chapter of this book ({[r.name for r in self.chapters]})")
+
+    @property
+    def runs(self) -> list[Run]:
+        return [*self.jobs, *self.chapters]
+
+    @property
+    def timed(self) -> list[str]:
+        """Outputs whose seconds go into timings.json (every run but the ``after_all`` chapters)."""
+        return [r.output for r in self.runs if not r.after_all]
+
+
+def _slug(path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(path).strip("/")) or "data"
+
+
+def _coerce(value: Any) -> Any:
+    """``--config`` gives strings inside mappings: read them as YAML scalars ("100" -> 100)."""
     if isinstance(value, str):
-        return re.sub(r"\{(\w+)\}", lambda m: subs.get(m.group(1), m.group(0)), value)
-    if isinstance(value, list):
-        return [_expand(v, subs) for v in value]
-    if isinstance(value, dict):
-        return {k: _expand(v, subs) for k, v in value.items()}
+        try:
+            return _yaml().safe_load(value)
+        except Exception:  # not YAML: keep the string
+            return value
     return value
 
 
-def load_parameters(
+def _experiments(job: str, value: Any, data_dir: str, everything: bool, file: str, root: Path) -> list[str | None]:
+    from . import data as rdata
+    from .errors import DataError
+
+    if value is None and not everything:
+        return [None]
+    folder = root / os.path.expanduser(data_dir)  # an absolute data_dir stays itself
+    if everything or value == "all":
+        if not folder.is_dir():
+            raise BookError(f"{file}: jobs.{job} reads data_dir {data_dir!r}, which does not exist; fix data_dir")
+        try:
+            return [str(e) for e in rdata.list_experiments(folder)]
+        except DataError as err:
+            raise BookError(f"{file}: jobs.{job}: {err}") from None
+    items = [str(e) for e in (value if isinstance(value, (list, tuple)) else [value])]
+    bad = [e for e in items if not e or e.startswith(("_", ".")) or "/" in e]
+    if bad:
+        raise BookError(f"{file}: jobs.{job}: experiment ids {bad[:3]} cannot be folder names; rename them")
+    if folder.is_dir():
+        try:
+            available = [str(e) for e in rdata.list_experiments(folder)]
+        except DataError:
+            available = None  # the job's notebook reports the data's problem
+        unknown = sorted(set(items) - set(available or items))
+        if unknown:
+            raise BookError(
+                f"{file}: jobs.{job}: experiments {unknown[:5]} are not in {data_dir} (it has {available[:4]}...); "
+                f"fix the list or data_dir"
+            )
+    return items
+
+
+def plan(
     root: str | os.PathLike = REPO,
     params_file: str | os.PathLike | None = None,
-    data_dir: str | None = None,
+    *,
     results_dir: str | None = None,
-    shared_dir: str | os.PathLike | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Per-notebook parameters from ``book/parameters.yml``, expanded.
+    data_dir: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    all_experiments: bool = False,
+    chapters: Sequence[str] | None = None,
+    prepare: bool = False,
+) -> Plan:
+    """Every run of the book: the jobs (per experiment x configuration) and the chapters, validated.
 
-    The file has ``defaults`` (offered to every notebook; a notebook receives only the
-    names its ``parameters`` cell declares) and ``notebooks: {name: {...}}`` (its own
-    values; the key ``requires`` lists paths that must exist, else it is skipped).
-    ``{shared}``, ``{data_dir}`` and ``{results_dir}`` in strings are replaced;
-    ``data_dir``/``results_dir`` given here override the defaults (not a notebook's
-    own ``data_dir``, e.g. the real data of 09).
+    Parameters
+    ----------
+    root
+        The repository root (or a copy): ``_toc.yml``, ``notebooks/``; paths are relative to it,
+        and it must be the working directory when the runs start (Snakemake's ``--directory``).
+    params_file
+        The parameters file (default ``book/parameters.yml``).
+    results_dir, data_dir
+        Override ``defaults.results_dir`` / ``defaults.data_dir``.
+    overrides
+        Parameters given to every notebook that declares them, over everything else
+        (the paper-scale config: ``{epochs: 100, num_background: 1000}``).
+    all_experiments
+        Every job runs over every experiment of its data_dir.
+    chapters
+        The chapters to plan (default: every chapter of ``_toc.yml``; ``[]``: none).
+    prepare
+        Fold the structure profiles of each data folder once (a ``prepare`` run, on a CPU node)
+        before the jobs with structure inputs; without it each job folds what it reads.
 
-    Returns
-    -------
-    dict
-        ``{name: {"parameters": {...}, "requires": [...]}}`` plus the key ``"_defaults"``.
+    Raises
+    ------
+    BookError
+        One line naming the file and the entry: unknown parameters or keys, bad values,
+        unknown jobs in ``needs``, experiments not in the data, two runs writing one file.
     """
-    root = Path(root)
+    from .config import TrainConfig
+    from .errors import DataError
+
+    root = Path(root).resolve()
     path = Path(params_file) if params_file else root / PARAMETERS
-    if not path.is_file():
-        raise BookError(f"{path} is missing; it lists the book's parameters per notebook")
-    spec = _yaml().safe_load(path.read_text()) or {}
+    file = str(path)
+    spec = read_spec(path)
+    over = {k: _coerce(v) for k, v in (overrides or {}).items()}
     defaults = dict(spec.get("defaults") or {})
     if data_dir is not None:
         defaults["data_dir"] = str(data_dir)
     if results_dir is not None:
         defaults["results_dir"] = str(results_dir)
-    if shared_dir is not None:
-        shared = Path(shared_dir)
-    elif os.environ.get("RBGIA_SHARED"):
-        shared = Path(os.environ["RBGIA_SHARED"])
-    else:
-        shared = Path("..") / "shared"  # relative to the root (papermill's cwd): readable in the book
-    subs = {
-        "shared": str(shared),
-        "data_dir": str(defaults.get("data_dir", "data/simulated")),
-        "results_dir": str(defaults.get("results_dir", "results")),
-    }
-    out: dict[str, dict[str, Any]] = {"_defaults": {"parameters": _expand(defaults, subs), "requires": []}}
-    for name, own in (spec.get("notebooks") or {}).items():
-        own = dict(own or {})
-        requires = own.pop("requires", []) or []
-        out[str(name)] = {
-            "parameters": _expand({**defaults, **own}, subs),
-            "own": set(own),
-            "requires": [str(p) for p in _expand(list(requires), subs)],
-        }
+    res = str(defaults.get("results_dir", "results")).rstrip("/") or "."
+    known = set(toc_notebooks(root))
+    for name in spec.get("notebooks") or {}:
+        if str(name) not in known:
+            raise BookError(f"{file}: notebooks.{name} is not a chapter of _toc.yml ({sorted(known)}); fix the name")
+
+    def source_of(stem: str, where: str) -> Path:
+        src = root / SOURCE / f"{stem}.ipynb"
+        if not src.is_file():
+            raise BookError(f"{where} names {stem} but {src} does not exist; add the notebook or fix the name")
+        return src
+
+    jobs: list[Run] = []
+    by_job: dict[str, list[Run]] = {}
+    datasets: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    job_specs = {str(k): dict(v) for k, v in (spec.get("jobs") or {}).items()}
+    for jname, job in job_specs.items():
+        for need in job.get("needs") or []:
+            if need not in job_specs or need == jname:
+                raise BookError(f"{file}: jobs.{jname} needs {need!r}, which is not another job; fix `needs`")
+    order = _job_order(job_specs, file)
+    for jname in order:
+        job = job_specs[jname]
+        stem = str(job["notebook"]).removesuffix(".ipynb").split("/")[-1]
+        src = source_of(stem, f"{file}: jobs.{jname}")
+        own = dict(job.get("parameters") or {})
+        merged = {**defaults, **own}
+        jdata = str(merged.get("data_dir", "data"))
+        everything = all_experiments and job.get("experiments") is not None
+        exps = _experiments(jname, job.get("experiments"), jdata, everything, file, root)
+        base_cfg = {k: merged[k] for k in TrainConfig.field_names() if k in merged}
+        configs = job.get("configs") or [{}]
+        if not isinstance(configs, list) or not all(isinstance(c, Mapping) for c in configs):
+            raise BookError(f"{file}: jobs.{jname}.configs is a list of mappings such as {{inputs: pu}}; fix it")
+        for c in configs:
+            try:
+                cfg = TrainConfig.from_dict({**base_cfg, **dict(c)})
+            except DataError as err:
+                raise BookError(f"{file}: jobs.{jname}.configs: {err}") from None
+            for exp in exps:
+                offered = {**merged, **cfg.as_dict(), **({"experiment": exp} if exp else {})}
+                chosen_own = {**own, **{k: v for k, v in cfg.as_dict().items() if k in c}}
+                if exp:
+                    chosen_own["experiment"] = exp
+                params = _filtered(src, offered, chosen_own, f"{file}: jobs.{jname}", over)
+                folder = exp or ALL
+                out = f"{res}/{folder}/notebooks/{stem}.{cfg.tag}.ipynb"
+                if out in seen:
+                    raise BookError(f"{file}: jobs {seen[out]} and {jname} both write {out}; give one of them "
+                                    f"other experiments or configs")
+                seen[out] = jname
+                prep = None
+                if prepare and cfg.inputs != "seq":
+                    slug = _slug(jdata)
+                    datasets[slug] = jdata
+                    prep = f"{res}/{ALL}/prepare/{slug}.{cfg.inputs}.json"
+                needs: list[str] = []
+                for need in job.get("needs") or []:
+                    same = [r.output for r in by_job[need] if r.experiment == exp]
+                    needs += same or [r.output for r in by_job[need]]
+                run = Run("job", jname, str(src.relative_to(root)), out, f"{res}/{folder}/logs/{stem}.{cfg.tag}.log",
+                          params, exp, cfg.tag, tuple(needs), (), prep)
+                jobs.append(run)
+                by_job.setdefault(jname, []).append(run)
+
+    entries = load_parameters(root, path, data_dir, results_dir)
+    names = toc_notebooks(root) if chapters is None else [str(c) for c in chapters]
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise BookError(f"{unknown} are not chapters in _toc.yml; pick from {sorted(known)}")
+    runs: list[Run] = []
+    for name in names:
+        src = source_of(name, "_toc.yml")
+        entry = entries.get(name, entries["_defaults"])
+        own = {k: v for k, v in entry["parameters"].items() if k in entry["own"]}
+        params = _filtered(src, entry["parameters"], own, file, over)
+        needs = []
+        for need in entry["needs"]:
+            if need in by_job:
+                needs += [r.output for r in by_job[need]]
+            elif need in names and need != name:  # another chapter (its records), run first
+                needs.append(f"{EXECUTED}/{need}.ipynb")
+            else:
+                raise BookError(f"{file}: notebooks.{name} needs {need!r}, which is neither a job ({sorted(by_job)}) "
+                                f"nor another planned chapter; fix `needs`")
+        runs.append(Run("chapter", name, str(src.relative_to(root)), f"{EXECUTED}/{name}.ipynb",
+                        f"{EXECUTED}/logs/{name}.log", params, None, None, tuple(needs),
+                        tuple(entry["requires"]), None, entry["after_all"]))
+    return Plan(root, file, res, runs, jobs, datasets, by_job)
+
+
+def _job_order(jobs: Mapping[str, Mapping[str, Any]], file: str) -> list[str]:
+    """Jobs in an order where each comes after the jobs it needs (a cycle is an error)."""
+    done: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        if name in visiting:
+            raise BookError(f"{file}: jobs.{name} needs itself through `needs`; break the cycle")
+        visiting.add(name)
+        for need in jobs[name].get("needs") or []:
+            visit(need)
+        visiting.discard(name)
+        done.append(name)
+
+    for name in jobs:
+        visit(name)
+    return done
+
+
+# --------------------------------------------------------------------------- one notebook
+
+
+HIDDEN_TAGS = ("parameters", "injected-parameters")  # rendered once, by params.check's table instead
+
+
+def hide_parameter_cells(nb: Any) -> int:
+    """Tag the ``parameters`` and papermill's ``injected-parameters`` cells ``remove-cell``; return how many."""
+    n = 0
+    for cell in nb.cells:
+        tags = list(cell.metadata.get("tags", []))
+        if any(t in tags for t in HIDDEN_TAGS):
+            if "remove-cell" not in tags:
+                cell.metadata["tags"] = [*tags, "remove-cell"]
+            n += 1
+    return n
+
+
+def error_path(output: str | os.PathLike) -> Path:
+    """Where a failed run of ``output`` leaves its error (``<stem>.error.json``)."""
+    output = Path(output)
+    return output.with_name(output.name.removesuffix(".ipynb") + ".error.json")
+
+
+def partial_path(output: str | os.PathLike) -> Path:
+    """Where a failed run of ``output`` leaves its partially executed copy (``<stem>.partial.ipynb``)."""
+    output = Path(output)
+    return output.with_name(output.name.removesuffix(".ipynb") + ".partial.ipynb")
+
+
+def execute(
+    source: Path,
+    output: Path,
+    parameters: Mapping[str, Any],
+    root: str | os.PathLike = REPO,
+    log_output: bool = False,
+    timeout: int | None = None,
+) -> float:
+    """Execute one notebook with papermill (cwd = ``root``), atomically; return seconds.
+
+    The parameters are validated first (:func:`rbgia.params.validate`): a name the
+    notebook's parameters cell does not declare (``num_backgroud``) or a bad value is an
+    error before the kernel starts. The executed copy has its parameter cells tagged
+    ``remove-cell`` (:func:`hide_parameter_cells`). On failure the partially executed copy
+    stays at ``<stem>.partial.ipynb`` and :class:`BookError` names the notebook, the cell
+    and the error.
+    """
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    from . import params as rparams
+    from .errors import DataError
+
+    root = Path(root)
+    source, output = Path(source), Path(output)
+    shown = source.relative_to(root) if source.is_absolute() and source.is_relative_to(root) else source
+    try:
+        rparams.validate(dict(parameters), source)
+    except DataError as err:
+        raise BookError(f"{shown}: {err}") from None
+    ensure_kernel(root)
+    # Figures must come back as inline images, even where MPLBACKEND=agg is set (CI).
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # what `make` exports; quiet when run by hand
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    partial = partial_path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(partial),
+            parameters=dict(parameters),
+            kernel_name=KERNEL_NAME,
+            language="python",
+            cwd=str(root),
+            progress_bar=False,
+            log_output=log_output,
+            execution_timeout=timeout,
+        )
+    except PapermillExecutionError as err:
+        evalue = str(err.evalue).splitlines()[0] if err.evalue else ""
+        raise BookError(
+            f"{shown} failed in cell {err.cell_index} (In [{err.exec_count}]): {err.ename}: {evalue[:300]}; "
+            f"partially executed notebook: {partial}",
+            cell={"index": err.cell_index, "exec_count": err.exec_count, "ename": err.ename, "evalue": evalue},
+            partial=partial,
+        ) from None
+    nb = nbformat.read(partial, as_version=4)
+    hide_parameter_cells(nb)
+    with atomic_path(output) as tmp:
+        nbformat.write(nb, tmp)
+    partial.unlink(missing_ok=True)
+    return time.perf_counter() - start
+
+
+def run_one(source: str | os.PathLike, output: str | os.PathLike, parameters: Mapping[str, Any],
+            root: str | os.PathLike = REPO, requires: Sequence[str] = (), log_output: bool = True) -> str:
+    """One run of the DAG (what ``workflow/scripts/run_notebook.py`` calls): a placeholder note when
+    ``requires`` paths are missing, else :func:`execute`; a failure leaves ``<stem>.error.json``.
+
+    Returns ``"skipped"`` or ``"executed"``; raises :class:`BookError` on failure.
+    """
+    root = Path(root)
+    source, output = Path(source), Path(output)
+    err_file = error_path(output)
+    err_file.unlink(missing_ok=True)
+    missing = [p for p in requires if not (root / p).exists()]
+    if missing:
+        note = (
+            f"This chapter was not built: it needs {', '.join(f'`{m}`' for m in missing)}, which is absent on the "
+            f"machine that built this book. Put the files there (see *How to rerun*) and run `make book` again."
+        )
+        print(f"SKIP {source.stem}: required data missing: {', '.join(missing)}", file=sys.stderr, flush=True)
+        _placeholder(root / source if not source.is_absolute() else source, output, note)
+        return "skipped"
+    try:
+        execute(root / source if not source.is_absolute() else source, output, parameters, root=root,
+                log_output=log_output)
+    except BookError as err:
+        save_json(err_file, {"notebook": str(source), "output": str(output), "message": str(err),
+                             "cell": err.cell, "partial": str(err.partial) if err.partial else None})
+        raise
+    return "executed"
+
+
+# --------------------------------------------------------------------------- the DAG, through Snakemake
+
+
+def snakemake_command(
+    root: str | os.PathLike = REPO,
+    params_file: str | os.PathLike | None = None,
+    results_dir: str | None = None,
+    data_dir: str | None = None,
+    targets: Sequence[str] = (),
+    force: bool = False,
+    cores: int | None = None,
+    dry_run: bool = False,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The Snakemake command line that runs the book's DAG (what :func:`run` starts)."""
+    root = Path(root).resolve()
+    # targets first: --config takes every word after it
+    cmd = [sys.executable, "-m", "snakemake", *targets, "-s", str(SNAKEFILE), "--directory", str(root),
+           "--profile", str(LOCAL_PROFILE)]
+    config = []
+    if params_file is not None:
+        config.append(f"parameters_file={Path(params_file).resolve()}")
+    if results_dir is not None:
+        config.append(f"results_dir={results_dir}")
+    if data_dir is not None:
+        config.append(f"data_dir={data_dir}")
+    if config:
+        cmd += ["--config", *config]
+    if cores:
+        cmd += ["--cores", str(int(cores))]
+    if force:
+        cmd += ["--forcerun", "chapter"]
+    if dry_run:
+        cmd += ["--dry-run"]
+    return [*cmd, *extra]
+
+
+def _mtime(path: Path) -> int | None:
+    return path.stat().st_mtime_ns if path.is_file() else None
+
+
+def _duration(path: Path) -> float:
+    try:
+        return float(json.loads(path.read_text()).get("metadata", {}).get("papermill", {}).get("duration") or 0.0)
+    except (OSError, ValueError):
+        return 0.0
+
+
+def _skipped_note(path: Path) -> str:
+    try:
+        return str(json.loads(path.read_text()).get("metadata", {}).get("rbgia", {}).get("skipped") or "")
+    except (OSError, ValueError):
+        return ""
+
+
+def run(
+    root: str | os.PathLike = REPO,
+    params_file: str | os.PathLike | None = None,
+    results_dir: str | None = None,
+    only: Sequence[str] | None = None,
+    *,
+    data_dir: str | None = None,
+    force: bool = False,
+    cores: int | None = None,
+    dry_run: bool = False,
+    quiet: bool = False,
+) -> list[NotebookRun]:
+    """Run the book's DAG through Snakemake (the one engine) and report each chapter.
+
+    The parameters file is checked here first (one-line :class:`BookError`), then
+    ``snakemake -s workflow/Snakefile --directory <root> --profile workflow/profiles/local``
+    runs the jobs and chapters; it is resumable (a chapter whose notebook, parameters and
+    inputs are unchanged is kept; ``force`` reruns the chapters).
+
+    Parameters
+    ----------
+    root
+        Repository root (papermill's cwd; paths in parameters are relative to it).
+    params_file
+        The parameters file (default ``book/parameters.yml``; the tests pass ``tests/tiny_parameters.yml``).
+    results_dir
+        Overrides ``defaults.results_dir`` (models, records, job runs).
+    data_dir
+        Overrides ``defaults.data_dir`` (the runs that do not name their own).
+    only
+        Run just these chapters (and the jobs they need).
+    force
+        Re-execute chapters that are up to date.
+    cores
+        Snakemake's ``--cores`` (default: the local profile's).
+    dry_run
+        List the jobs Snakemake would run; run nothing.
+
+    Raises
+    ------
+    BookError
+        Bad parameters file; a failed notebook (notebook, cell, error and partial copy named,
+        from its ``.error.json``); Snakemake failing before any notebook ran.
+    """
+    root = Path(root).resolve()
+    params_path = Path(params_file).resolve() if params_file else root / PARAMETERS
+    # the whole plan is checked (one-line errors) before Snakemake starts
+    the_plan = plan(root, params_path, results_dir=results_dir, data_dir=data_dir)
+    names = [r.name for r in the_plan.chapters]
+    if only:
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise BookError(f"{unknown} are not chapters in _toc.yml; pick from {names}")
+    chapters = [r for r in the_plan.chapters if not only or r.name in set(only)]
+    targets = [r.output for r in chapters] if only else []
+    cmd = snakemake_command(root, params_path, results_dir, data_dir, targets, force, cores, dry_run)
+    before = {r.output: _mtime(root / r.output) for r in chapters}
+    start = time.time()
+    tail: deque[str] = deque(maxlen=30)
+    env = {**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"),
+           "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+    if not quiet:
+        print("[rbgia.book] " + " ".join(cmd), flush=True)
+    with subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as proc:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            tail.append(line.rstrip())
+            if not quiet:
+                print(line, end="", flush=True)
+        rc = proc.wait()
+    if rc != 0:
+        failures = []
+        for r in the_plan.runs:
+            f = root / error_path(r.output)
+            if f.is_file() and f.stat().st_mtime >= start - 1:
+                failures.append(json.loads(f.read_text()))
+        if failures:
+            first = failures[0]
+            more = f" ({len(failures) - 1} more runs failed; see their .error.json)" if len(failures) > 1 else ""
+            raise BookError(first["message"] + more, cell=first.get("cell"),
+                            partial=Path(first["partial"]) if first.get("partial") else None)
+        last = "; ".join(ln for ln in tail if ln.strip())[-600:]
+        raise BookError(f"snakemake exited {rc} before a notebook failed: {last}")
+    out = []
+    for r in chapters:
+        path = root / r.output
+        if dry_run:
+            out.append(NotebookRun(r.name, "planned", path, r.parameters))
+            continue
+        note = _skipped_note(path)
+        status = "skipped" if note else ("cached" if _mtime(path) == before[r.output] else "executed")
+        if status == "skipped" and not quiet:
+            print(f"[rbgia.book] SKIP {r.name}: {note}", flush=True)
+        out.append(NotebookRun(r.name, status, path, r.parameters, _duration(path), note))
     return out
 
 
-def declared_parameters(notebook: str | os.PathLike) -> dict[str, Any]:
-    """Names and defaults declared in a notebook's ``parameters`` cell."""
-    import papermill
-
-    params = papermill.inspect_notebook(str(notebook))
-    return {name: p.get("default") for name, p in params.items()}
+# --------------------------------------------------------------------------- timings
 
 
-def notebook_parameters(name: str, source: Path, spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters to inject: the declared names among the defaults and the notebook's own."""
-    declared = declared_parameters(source)
-    if not declared:
-        raise BookError(f"{source} has no cell tagged 'parameters'; tag its first code cell 'parameters'")
-    entry = spec.get(name, spec["_defaults"])
-    unknown = sorted(set(entry.get("own", ())) - set(declared))
-    if unknown:
-        raise BookError(
-            f"book/parameters.yml gives {name} parameters {unknown} that its parameters cell does not declare; "
-            f"fix the name or declare it in {source}"
-        )
-    return {k: v for k, v in entry["parameters"].items() if k in declared}
+def write_timings(path: str | os.PathLike, the_plan: Plan) -> dict[str, Any]:
+    """Seconds of every run of ``the_plan`` (papermill's duration in each executed copy) -> ``path`` (JSON)."""
+    rows = []
+    for r in the_plan.runs:
+        if r.after_all:
+            continue
+        executed = the_plan.root / r.output
+        rows.append({
+            "kind": r.kind, "name": r.name, "notebook": Path(r.notebook).stem, "experiment": r.experiment,
+            "config": r.tag, "seconds": round(_duration(executed), 1),
+            "status": "skipped" if _skipped_note(executed) else "executed", "output": r.output,
+        })
+    doc = {"runs": rows, "total_seconds": round(sum(r["seconds"] for r in rows), 1)}
+    save_json(path, doc)
+    return doc
+
+
+def read_timings(path: str | os.PathLike | None = None, by: str | None = None):
+    """The seconds of the book's runs (``notebooks/executed/timings.json``) as a DataFrame.
+
+    Parameters
+    ----------
+    path
+        The timings file, or a repository root holding ``notebooks/executed/timings.json``
+        (default: the working directory's, else this checkout's).
+    by
+        None: one row per run (columns kind, name, notebook, experiment, config, seconds,
+        status, output); ``"name"``: one row per chapter and per job (kind, name, runs, seconds).
+
+    Raises
+    ------
+    BookError
+        When the file is missing (run the book first) or not a timings file.
+    """
+    import pandas as pd
+
+    if path is None:
+        path = Path(TIMINGS) if Path(TIMINGS).is_file() else REPO / TIMINGS
+    path = Path(path)
+    if path.is_dir():
+        path = path / TIMINGS
+    if not path.is_file():
+        raise BookError(f"no timings at {path}; run the book first (`make book` or `python -m rbgia.book run`)")
+    try:
+        rows = json.loads(path.read_text())["runs"]
+    except (ValueError, KeyError, TypeError):
+        raise BookError(f"{path} is not a timings file (no `runs`); rerun the book to rewrite it") from None
+    cols = ["kind", "name", "notebook", "experiment", "config", "seconds", "status", "output"]
+    df = pd.DataFrame(rows, columns=cols)
+    if by is None:
+        return df
+    if by != "name":
+        raise BookError(f"by={by!r}: pass None (one row per run) or 'name' (per chapter and job)")
+    grouped = df.groupby(["kind", "name"], sort=False).agg(runs=("seconds", "size"), seconds=("seconds", "sum"))
+    return grouped.reset_index()
 
 
 # --------------------------------------------------------------------------- kernel
@@ -229,11 +864,7 @@ def ensure_kernel(root: str | os.PathLike = REPO) -> Path:
     return base
 
 
-# --------------------------------------------------------------------------- run
-
-
-def _missing(requires: Sequence[str], root: Path) -> list[str]:
-    return [p for p in requires if not (root / p).exists()]  # absolute p ignores root
+# --------------------------------------------------------------------------- placeholder
 
 
 def _placeholder(source: Path, output: Path, note: str) -> None:
@@ -256,146 +887,6 @@ def _placeholder(source: Path, output: Path, note: str) -> None:
     out.metadata["rbgia"] = {"skipped": note}
     with atomic_path(output) as tmp:
         nbformat.write(out, tmp)
-
-
-def _up_to_date(output: Path, source: Path, params_file: Path, parameters: Mapping[str, Any]) -> bool:
-    if not output.is_file():
-        return False
-    mtime = output.stat().st_mtime
-    if mtime < source.stat().st_mtime or mtime < params_file.stat().st_mtime:
-        return False
-    try:
-        meta = json.loads(output.read_text()).get("metadata", {})
-    except (OSError, ValueError):
-        return False
-    if "rbgia" in meta and meta["rbgia"].get("skipped"):
-        return False  # the data may have arrived since
-    used = meta.get("papermill", {}).get("parameters")
-    return used == json.loads(json.dumps(dict(parameters)))
-
-
-def execute(
-    source: Path,
-    output: Path,
-    parameters: Mapping[str, Any],
-    root: str | os.PathLike = REPO,
-    log_output: bool = False,
-    timeout: int | None = None,
-) -> float:
-    """Execute one notebook with papermill (cwd = ``root``), atomically; return seconds.
-
-    On failure the partially executed copy stays at ``<output stem>.partial.ipynb`` and
-    :class:`BookError` names the notebook, the cell and the error.
-    """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    root = Path(root)
-    ensure_kernel(root)
-    # Figures must come back as inline images, even where MPLBACKEND=agg is set (CI).
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # what `make` exports; quiet when run by hand
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    partial = output.with_name(output.stem + ".partial.ipynb")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    try:
-        papermill.execute_notebook(
-            str(source),
-            str(partial),
-            parameters=dict(parameters),
-            kernel_name=KERNEL_NAME,
-            language="python",
-            cwd=str(root),
-            progress_bar=False,
-            log_output=log_output,
-            execution_timeout=timeout,
-        )
-    except PapermillExecutionError as err:
-        evalue = str(err.evalue).splitlines()[0] if err.evalue else ""
-        raise BookError(
-            f"{source.relative_to(root) if source.is_relative_to(root) else source} failed in cell "
-            f"{err.cell_index} (In [{err.exec_count}]): {err.ename}: {evalue[:300]}; "
-            f"partially executed notebook: {partial}",
-            cell={"index": err.cell_index, "exec_count": err.exec_count, "ename": err.ename, "evalue": evalue},
-            partial=partial,
-        ) from None
-    os.replace(partial, output)
-    return time.perf_counter() - start
-
-
-def run(
-    root: str | os.PathLike = REPO,
-    data_dir: str | None = None,
-    results_dir: str | None = None,
-    shared_dir: str | os.PathLike | None = None,
-    params_file: str | os.PathLike | None = None,
-    only: Sequence[str] | None = None,
-    force: bool = False,
-    log_output: bool = False,
-) -> list[NotebookRun]:
-    """Execute the book's notebooks in ``_toc.yml`` order (see the module docstring).
-
-    Parameters
-    ----------
-    root
-        Repository root (papermill's cwd; paths in parameters are relative to it).
-    data_dir, results_dir
-        Override the defaults of ``book/parameters.yml``.
-    shared_dir
-        Folder holding ``data/`` and ``reference/`` (default ``$RBGIA_SHARED`` or ``../shared``).
-    only
-        Run just these notebooks (names like ``"02_residualbind"``), in toc order.
-    force
-        Re-execute notebooks whose executed copy is up to date.
-
-    Raises
-    ------
-    BookError
-        On a failing notebook (notebook, cell, error and the partial copy named), a
-        notebook missing from ``notebooks/``, or bad parameters.
-    """
-    root = Path(root).resolve()
-    params_path = Path(params_file) if params_file else root / PARAMETERS
-    spec = load_parameters(root, params_path, data_dir, results_dir, shared_dir)
-    names = toc_notebooks(root)
-    if only:
-        unknown = sorted(set(only) - set(names))
-        if unknown:
-            raise BookError(f"{unknown} are not chapters in _toc.yml; pick from {names}")
-        names = [n for n in names if n in set(only)]
-    runs: list[NotebookRun] = []
-    timings_path = root / EXECUTED / "timings.json"
-    timings = json.loads(timings_path.read_text()) if timings_path.is_file() else {}
-    for name in names:
-        source = root / SOURCE / f"{name}.ipynb"
-        output = root / EXECUTED / f"{name}.ipynb"
-        if not source.is_file():
-            raise BookError(f"_toc.yml lists {name} but {source} does not exist; add the notebook or drop the entry")
-        entry = spec.get(name, spec["_defaults"])
-        missing = _missing(entry["requires"], root)
-        if missing:
-            note = (
-                f"This chapter was not built: it needs {', '.join(f'`{m}`' for m in missing)}, which is absent on "
-                f"the machine that built this book. Put the files there (see *How to rerun*) and run "
-                f"`make book` again."
-            )
-            print(f"[rbgia.book] SKIP {name}: required data missing: {', '.join(missing)}", flush=True)
-            _placeholder(source, output, note)
-            runs.append(NotebookRun(name, "skipped", output, note=note))
-            continue
-        params = notebook_parameters(name, source, spec)
-        if not force and _up_to_date(output, source, params_path, params):
-            print(f"[rbgia.book] up to date: {name} ({output.relative_to(root)})", flush=True)
-            runs.append(NotebookRun(name, "cached", output, params))
-            continue
-        print(f"[rbgia.book] running {name} with {params}", flush=True)
-        seconds = execute(source, output, params, root=root, log_output=log_output)
-        print(f"[rbgia.book] done {name} in {seconds:.0f} s -> {output.relative_to(root)}", flush=True)
-        timings[name] = round(seconds, 1)
-        save_json(timings_path, timings)
-        runs.append(NotebookRun(name, "executed", output, params, seconds))
-    return runs
 
 
 # --------------------------------------------------------------------------- build
@@ -507,33 +998,38 @@ def as_list(value: Any, default: Sequence[str] = ()) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m rbgia.book run|build|dry-run``; a user error ends with one ``error:`` line and exit code 2."""
     parser = argparse.ArgumentParser(prog="python -m rbgia.book", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    p_run = sub.add_parser("run", help="execute the notebooks with papermill into notebooks/executed/")
+    p_run = sub.add_parser("run", help="run the book's jobs and chapters (Snakemake) into notebooks/executed/")
     p_run.add_argument("--root", default=str(REPO), help="repository root (default: this checkout)")
-    p_run.add_argument("--data-dir", default=None, help="data for the simulated chapters (default from book/parameters.yml)")
-    p_run.add_argument("--results-dir", default=None, help="where models and results go (default: results)")
-    p_run.add_argument("--shared-dir", default=None, help="folder with data/ and reference/ (default: $RBGIA_SHARED or ../shared)")
-    p_run.add_argument("--parameters", default=None, help="parameter file (default: book/parameters.yml)")
-    p_run.add_argument("--only", nargs="*", default=None, help="run only these notebooks, e.g. 02_residualbind")
-    p_run.add_argument("--force", action="store_true", help="re-execute notebooks that are up to date")
-    p_run.add_argument("--log-output", action="store_true", help="stream the notebooks' output")
+    p_run.add_argument("--parameters", default=None, help=f"parameters file (default: {PARAMETERS})")
+    p_run.add_argument("--results-dir", default=None, help="where models, records and job runs go (default: results)")
+    p_run.add_argument("--data-dir", default=None, help="data of the runs that do not name their own")
+    p_run.add_argument("--only", nargs="*", default=None, help="run only these chapters, e.g. 02_residualbind")
+    p_run.add_argument("--force", action="store_true", help="re-execute chapters that are up to date")
+    p_run.add_argument("--cores", type=int, default=None, help="Snakemake --cores (default: the local profile's)")
+    p_run.add_argument("--dry-run", "-n", action="store_true", help="list the jobs; run nothing")
     p_build = sub.add_parser("build", help="render notebooks/executed/ and book/ into _build/html")
     p_build.add_argument("--root", default=str(REPO))
     p_build.add_argument("--strict", action="store_true", help="treat Sphinx warnings as errors")
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
-            runs = run(args.root, args.data_dir, args.results_dir, args.shared_dir, args.parameters,
-                       args.only, args.force, args.log_output)
-            total = sum(r.seconds for r in runs)
+            runs = run(args.root, args.parameters, args.results_dir, args.only, data_dir=args.data_dir,
+                       force=args.force, cores=args.cores, dry_run=args.dry_run)
+            total = sum(r.seconds for r in runs if r.status == "executed")
             summary = ", ".join(f"{r.name}: {r.status}" + (f" {r.seconds:.0f}s" if r.seconds else "") for r in runs)
             print(f"[rbgia.book] {summary}; {total:.0f} s executing", flush=True)
         else:
             build(args.root, strict=args.strict)
-    except BookError as err:
-        print(f"[rbgia.book] ERROR: {err}", file=sys.stderr, flush=True)
-        return 1
+    except RbgiaError as err:
+        first, *details = str(err).splitlines() or [""]
+        for line in details:  # e.g. the build's list of page problems, before the one error line
+            print(line, file=sys.stderr)
+        print(f"error: {first}", file=sys.stderr, flush=True)
+        # a notebook that failed in a cell is not a usage error (1); everything else is the user's input (2)
+        return 1 if isinstance(err, BookError) and err.cell is not None else 2
     return 0
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rbgia import data
 from rbgia._io import save_json
+from rbgia.errors import RbgiaError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="the JSON stamp to write")
     parser.add_argument("--experiments", nargs="*", default=None, help="default: every experiment in data_dir")
     args = parser.parse_args(argv)
-    experiments = args.experiments or data.list_experiments(args.data_dir)
+    try:
+        experiments = args.experiments or data.list_experiments(args.data_dir)
+    except RbgiaError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
     start = time.time()
     per_set = not any((Path(args.data_dir) / f).is_file() for f in ("targets.tsv", "targets.tsv.gz"))
@@ -47,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print("python -m rbgia.data " + " ".join(cli), flush=True)
     rc = data.main(cli)
-    if rc != 0:
-        print(f"preparing {args.data_dir} ({args.inputs}) failed; see the error above", file=sys.stderr)
+    if rc != 0:  # rbgia.data printed its one `error:` line
         return rc
     save_json(
         args.out,

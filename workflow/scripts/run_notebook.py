@@ -1,17 +1,19 @@
-"""Execute one notebook with papermill for the workflow, atomically, naming the failing cell.
+"""Execute one notebook of the DAG with papermill, atomically, naming the failing cell.
 
-Usage (what the Snakefile runs; also handy by hand)::
+Usage (what the Snakefile's ``job`` and ``chapter`` rules run; also handy by hand)::
 
     python workflow/scripts/run_notebook.py notebooks/05_gia.ipynb \
         results/SIMRBFOX1/notebooks/05_gia.log-seq-paper-s0.ipynb \
         --params '{"experiment": "SIMRBFOX1", "data_dir": "data/simulated"}' --threads 2
 
-It runs the notebook through :func:`rbgia.book.execute`, as ``make book`` does: the
-executed notebook is written beside the target and renamed on success, so an
-interrupted job never leaves a notebook that looks finished. On a failure the partly
-executed notebook is kept as ``<target>.failed.ipynb`` and the last lines on stderr
-name the notebook, the cell and the exception, so the rule's log (and Snakemake's
-``--show-failed-logs``) says where it broke.
+It runs the notebook through :func:`rbgia.book.run_one` (the kernel, environment,
+parameter validation and atomic write of ``make book``): the executed notebook is written
+beside the target and renamed on success, so an interrupted job never leaves a notebook
+that looks finished. ``--requires '{"data/x": true}'`` (a chapter's required paths) turns a
+run whose paths are missing into a rendered note. On a failure the partly executed
+notebook is kept as ``<target stem>.partial.ipynb``, ``<target stem>.error.json`` holds
+the error, and the last line on stderr names the notebook, the cell and the exception,
+so the rule's log (and Snakemake's ``--show-failed-logs``) says where it broke.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ import os
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def _limit_threads(threads: int) -> None:
     # Inherited by the kernel: TensorFlow and BLAS stay inside the job's CPU share.
@@ -33,47 +33,49 @@ def _limit_threads(threads: int) -> None:
     os.environ["TF_NUM_INTEROP_THREADS"] = str(min(threads, 2))
 
 
+def _json_arg(text: str, flag: str, kind: type) -> object:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SystemExit(f"error: {flag} is not JSON ({err}); pass a JSON {kind.__name__}") from None
+    if not isinstance(value, kind):
+        raise SystemExit(f"error: {flag} is a JSON {type(value).__name__}; pass a JSON {kind.__name__}")
+    return value
+
+
 def run_notebook(
     notebook: str | os.PathLike,
     output: str | os.PathLike,
     parameters: dict,
     threads: int = 1,
-    cwd: str | os.PathLike = REPO,
-) -> Path:
-    """Execute ``notebook`` with ``parameters`` into ``output`` through
-    :func:`rbgia.book.execute` (the kernel, environment and atomic write of
-    ``make book``); return ``output``.
+    cwd: str | os.PathLike = ".",
+    requires: list[str] | None = None,
+) -> str:
+    """Execute ``notebook`` with ``parameters`` into ``output`` (:func:`rbgia.book.run_one`);
+    return ``"executed"`` or ``"skipped"`` (required paths missing: a note is written).
 
     Raises
     ------
     rbgia.book.BookError
-        When a cell fails, after printing ``NOTEBOOK FAILED: <notebook>, cell In [n]:
-        <error>`` to stderr and keeping the partial notebook as ``<output>.failed.ipynb``.
+        When a cell fails or the parameters are bad, after printing ``NOTEBOOK FAILED:
+        <notebook>, cell In [n]: <error>`` to stderr.
     """
-    from rbgia.book import BookError, execute  # noqa: PLC0415 (slow import, only when running)
+    from rbgia.book import BookError, run_one
 
     _limit_threads(threads)
-    output = Path(output)
-    failed = output.with_name(f"{output.stem}.failed.ipynb")
     print(f"running {notebook} -> {output} with {json.dumps(parameters, sort_keys=True)}", file=sys.stderr, flush=True)
     try:
-        seconds = execute(Path(notebook), output, parameters, root=Path(cwd), log_output=True)
+        status = run_one(notebook, output, parameters, root=Path(cwd), requires=requires or (), log_output=True)
     except BookError as err:
-        where = "startup (kernel or parameters)"
+        where = f"startup (kernel or parameters): {err}"
         if err.cell is not None:
             where = f"cell In [{err.cell['exec_count']}]: {err.cell['ename']}: {err.cell['evalue']}"
         print(f"NOTEBOOK FAILED: {notebook}, {where}", file=sys.stderr, flush=True)
         if err.partial is not None and Path(err.partial).exists():
-            os.replace(err.partial, failed)
-            print(f"  partly executed notebook: {failed}", file=sys.stderr, flush=True)
+            print(f"  partly executed notebook: {err.partial}", file=sys.stderr, flush=True)
         raise
-    except BaseException as err:  # kernel start-up, missing parameters, interruption
-        print(f"NOTEBOOK FAILED: {notebook}, startup (kernel or parameters): {type(err).__name__}: {err}",
-              file=sys.stderr, flush=True)
-        raise
-    failed.unlink(missing_ok=True)
-    print(f"done {notebook} in {seconds:.1f} s", file=sys.stderr, flush=True)
-    return output
+    print(f"done {notebook}: {status}", file=sys.stderr, flush=True)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,18 +83,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebook", help="the notebook to run, e.g. notebooks/05_gia.ipynb")
     parser.add_argument("output", help="where the executed notebook goes")
     parser.add_argument("--params", default="{}", help="papermill parameters as a JSON object")
+    parser.add_argument("--requires", default="{}", help="JSON object {path: exists}: paths the run needs")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads the kernel may use")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     try:
-        params = json.loads(args.params)
-    except json.JSONDecodeError as err:
-        print(f"--params is not JSON ({err}); pass a JSON object such as '{{\"seed\": 0}}'", file=sys.stderr)
+        params = _json_arg(args.params, "--params", dict)
+        requires = list(_json_arg(args.requires, "--requires", dict))
+    except SystemExit as err:
+        print(err, file=sys.stderr)
         return 2
+    from rbgia.book import BookError
+
     try:
-        run_notebook(args.notebook, args.output, params, threads=args.threads)
-    except Exception:  # the message above names the cell; the traceback is already in the log
-        return 1
+        run_notebook(args.notebook, args.output, params, threads=args.threads, requires=requires)
+    except BookError as err:  # the lines above name the cell; the traceback is already in the log
+        print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
+        return 1 if err.cell is not None else 2
     return 0
 
 

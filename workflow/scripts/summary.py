@@ -23,7 +23,15 @@ from pathlib import Path
 import pandas as pd
 
 from rbgia._io import write_text
-from rbgia.results import CONFIG_KEYS, collect, config_tag
+from rbgia.config import TrainConfig
+from rbgia.errors import RbgiaError
+from rbgia.results import collect
+
+CONFIG_KEYS = TrainConfig.field_names()
+
+class UsageError(Exception):
+    """A user error: main() prints it as one `error:` line and exits 2."""
+
 
 # Where the training notebook keeps the test Pearson r, most specific first.
 METRIC_CANDIDATES = ("pearson.test", "test.pearson", "test_pearson", "metrics.test.pearson", "pearson")
@@ -33,7 +41,7 @@ def find_metric(df: pd.DataFrame, metric: str | None = None) -> str:
     """The column holding the test Pearson r (``metric`` if given and present)."""
     if metric:
         if metric not in df.columns:
-            raise SystemExit(f"column {metric!r} not in the records (have {sorted(df.columns)[:20]}); pass --metric")
+            raise UsageError(f"column {metric!r} not in the records (have {sorted(df.columns)[:20]}); pass --metric")
         return metric
     for name in METRIC_CANDIDATES:
         if name in df.columns:
@@ -41,7 +49,7 @@ def find_metric(df: pd.DataFrame, metric: str | None = None) -> str:
     found = [c for c in df.columns if "pearson" in c.lower() and "test" in c.lower()]
     if found:
         return found[0]
-    raise SystemExit(f"no test Pearson column in the records (have {sorted(df.columns)[:20]}); pass --metric")
+    raise UsageError(f"no test Pearson column in the records (have {sorted(df.columns)[:20]}); pass --metric")
 
 
 def per_experiment(
@@ -58,9 +66,8 @@ def per_experiment(
     if df.empty or not set(CONFIG_KEYS) <= set(df.columns):
         return pd.DataFrame(columns=cols)
     df = df.copy()
-    df["config"] = [
-        config_tag(r.normalization, r.inputs, r.variant, int(r.seed)) for r in df[list(CONFIG_KEYS)].itertuples()
-    ]
+    df["config"] = [TrainConfig.from_dict({**r._asdict(), "seed": int(r.seed)}).tag
+                    for r in df[list(CONFIG_KEYS)].itertuples(index=False)]
     if experiments:
         df = df[df["experiment"].isin(experiments)]
     if tags:
@@ -101,7 +108,8 @@ def summarize(table: pd.DataFrame, n_expected: int | None = None, tags: list[str
                 "median_pearson": r.median() if len(r) else pd.NA,
                 "min_pearson": r.min() if len(r) else pd.NA,
                 "max_pearson": r.max() if len(r) else pd.NA,
-                **{f"mean_pearson_{name}": (sub[col].mean() if sub[col].notna().any() else pd.NA) for col, name in baselines.items()},
+                **{f"mean_pearson_{name}": (sub[col].mean() if sub[col].notna().any() else pd.NA)
+                   for col, name in baselines.items()},
             }
         )
     return pd.DataFrame(rows)
@@ -118,14 +126,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", default=None, help="write the per-experiment table here (TSV)")
     args = parser.parse_args(argv)
 
-    table = per_experiment(args.results_dir, args.notebook, args.experiments, args.tags, args.metric)
+    try:
+        table = per_experiment(args.results_dir, args.notebook, args.experiments, args.tags, args.metric)
+    except (UsageError, RbgiaError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     summary = summarize(table, len(args.experiments) if args.experiments else None, args.tags)
     if args.table:
         write_text(args.table, table.to_csv(sep="\t", index=False, float_format="%.4f"))
     if args.out:
         write_text(args.out, summary.to_csv(sep="\t", index=False, float_format="%.4f"))
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}") if len(summary) else "no finished experiments yet", flush=True)
+        shown = summary.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+        print(shown if len(summary) else "no finished experiments yet", flush=True)
     if args.experiments:
         for tag in args.tags or sorted(set(table["config"])):
             missing = sorted(set(args.experiments) - set(table.loc[table["config"] == tag, "experiment"]))

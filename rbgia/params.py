@@ -1,0 +1,364 @@
+"""Notebook parameters: validate a chapter's parameters in one call, and show them once.
+
+Every chapter's second cell is::
+
+    P = params.check(globals(), "05_gia")
+
+:func:`check` reads the names and defaults the notebook's ``parameters`` cell declares
+(papermill's reading, as :func:`rbgia.book.declared_parameters`), checks each value
+against its default's type and the known ranges (:data:`RANGES`, :data:`CHOICES`), and
+returns a :class:`Parameters`: a dict that displays as a two-column table, so the page
+shows the parameters actually used. A bad value raises :class:`~rbgia.errors.DataError`
+with one line naming the parameter, its value and type, what is expected and an example
+``-p name value``. The book's runner and the workflow call :func:`validate` on the same
+rules before a notebook starts.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import math
+import numbers
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .background import KINDS as BACKGROUND_KINDS
+from .config import INPUT_KINDS, NORMALIZATIONS, VARIANTS
+from .errors import DataError
+from .sequence import SEQ_LEN
+
+__all__ = ["Parameters", "check", "validate", "check_value", "declared_defaults", "RANGES", "CHOICES"]
+
+REPO = Path(__file__).resolve().parents[1]
+_UNPARSED = object()  # a default that is an expression, not a literal: its type is not checked
+
+# name -> (low, high, low_open): low <= value <= high (low < value when low_open); None = unbounded.
+RANGES: dict[str, tuple[float | None, float | None, bool]] = {
+    "epochs": (1, None, False),
+    "epochs_2009": (1, None, False),
+    "num_background": (2, None, False),
+    "seed": (0, None, False),
+    "k": (1, 10, False),
+    "n_boot": (1, None, False),
+    "n_screen": (2, None, False),
+    "n_examples": (1, None, False),
+    "n_structure_probes": (0, None, False),
+    "n_ism_probes": (1, None, False),
+    "n_random_kmers": (0, None, False),
+    "top_kmers": (1, None, False),
+    "top_align": (1, None, False),
+    "max_mismatches": (0, None, False),
+    "patience": (0, None, False),
+    "batch_size": (1, None, False),
+    "lr": (0, None, True),
+    "r2_threshold": (0, 1, True),
+    "alpha": (0, 1, True),
+}
+# 0-based positions inside a probe
+for _name in ("kmer_start", "motif_start", "loop_start", "stem_start", "start", "spacing_reference"):
+    RANGES[_name] = (0, SEQ_LEN - 1, False)
+# element-wise ranges of list parameters
+ITEM_RANGES: dict[str, tuple[float | None, float | None, bool]] = {
+    "n_series": (2, None, False),
+    "multiplicity_starts": (0, SEQ_LEN - 1, False),
+    "gc_starts": (0, SEQ_LEN - 1, False),
+}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "normalization": NORMALIZATIONS,
+    "inputs": INPUT_KINDS,
+    "structure_inputs": tuple(k for k in INPUT_KINDS if k != "seq"),
+    "variant": VARIANTS,
+    "background": BACKGROUND_KINDS,
+    "scan": ("exhaustive", "adaptive", "both"),
+    "clip_rule": ("quantile", "sd"),
+}
+ITEM_CHOICES: dict[str, tuple[str, ...]] = {
+    "normalizations": NORMALIZATIONS,
+    "inputs_kinds": INPUT_KINDS,
+    "background_kinds": BACKGROUND_KINDS,
+}
+FRACTION_SUFFIXES = ("_fraction", "_frac", "_quantile")  # names like valid_fraction: in (0, 1]
+
+
+class Parameters(dict):
+    """The parameters a notebook ran with (name -> value), displayed as a compact table."""
+
+    max_items = 8  # list values longer than this are shortened on display
+
+    def _cells(self) -> list[tuple[str, str]]:
+        return [(str(k), _show(v, self.max_items)) for k, v in self.items()]
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(v)}</td></tr>" for k, v in self._cells()
+        )
+        return (
+            '<table class="rbgia-parameters"><caption>Parameters of this run</caption>'
+            f"<thead><tr><th>parameter</th><th>value</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+
+    def _repr_markdown_(self) -> str:
+        lines = ["| parameter | value |", "|---|---|"]
+        lines += [f"| `{k}` | {v.replace('|', chr(92) + '|')} |" for k, v in self._cells()]
+        return "\n".join(lines)
+
+
+def _show(value: Any, max_items: int) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, tuple)):
+        items = [_show(v, max_items) for v in value[:max_items]]
+        more = f", ... ({len(value)} in all)" if len(value) > max_items else ""
+        return ", ".join(items) + more if value else "[]"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {_show(v, max_items)}" for k, v in value.items()) or "{}"
+    return str(value)
+
+
+# --------------------------------------------------------------------------- declared defaults
+
+
+_CACHE: dict[tuple[str, float], dict[str, Any]] = {}
+
+
+def notebook_path(notebook: str | os.PathLike) -> Path:
+    """The notebook file meant by a stem (``"05_gia"``) or a path.
+
+    A stem is looked up under ``notebooks/`` of the working directory (papermill's cwd,
+    the repository root) and then of this checkout.
+    """
+    path = Path(notebook)
+    if path.suffix == ".ipynb" and path.is_file():
+        return path
+    stem = path.name.removesuffix(".ipynb")
+    for base in (Path.cwd(), REPO):
+        candidate = base / "notebooks" / f"{stem}.ipynb"
+        if candidate.is_file():
+            return candidate
+    raise DataError(f"notebook {notebook!r} not found under notebooks/; pass the notebook's stem, e.g. '05_gia'")
+
+
+def declared_defaults(notebook: str | os.PathLike) -> dict[str, Any]:
+    """Names and default values (literals, evaluated) of a notebook's ``parameters`` cell, in order.
+
+    A default that is not a literal (an expression) maps to an internal marker and is not type-checked.
+    """
+    from .book import declared_parameters  # papermill's reading, shared with the runner
+
+    path = notebook_path(notebook)
+    key = (str(path.resolve()), path.stat().st_mtime)
+    if key not in _CACHE:
+        out = {}
+        for name, source in declared_parameters(path).items():
+            try:
+                out[name] = ast.literal_eval(source) if isinstance(source, str) else source
+            except (ValueError, SyntaxError):
+                out[name] = _UNPARSED
+        _CACHE[key] = out
+    return dict(_CACHE[key])
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _kind(default: Any) -> str:
+    if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, numbers.Integral):
+        return "int"
+    if isinstance(default, numbers.Real):
+        return "float"
+    if isinstance(default, str):
+        return "str"
+    if isinstance(default, (list, tuple)):
+        return "list"
+    if isinstance(default, Mapping):
+        return "dict"
+    return "any"
+
+
+def _example(name: str, default: Any) -> str:
+    if isinstance(default, (list, tuple)):
+        shown = ",".join(str(v) for v in default) if all(not isinstance(v, (list, tuple)) for v in default) else ""
+        return f"-p {name} {shown or repr(list(default))}"
+    if default is None or default is _UNPARSED:
+        return f"-p {name} <value>"
+    return f"-p {name} {default}"
+
+
+def _fail(name: str, value: Any, expected: str, default: Any) -> DataError:
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return DataError(
+        f"parameter {name} = {shown} ({type(value).__name__}) is not valid: expected {expected}; "
+        f"e.g. `{_example(name, default)}`"
+    )
+
+
+def _range_text(bounds: tuple[float | None, float | None, bool]) -> str:
+    low, high, open_low = bounds
+    if low is not None and high is not None:
+        return f"in ({low}, {high}]" if open_low else f"in {low}..{high}"
+    if low is not None:
+        return f"> {low}" if open_low else f">= {low}"
+    return f"<= {high}"
+
+
+def _in_range(value: float, bounds: tuple[float | None, float | None, bool]) -> bool:
+    low, high, open_low = bounds
+    if low is not None and (value <= low if open_low else value < low):
+        return False
+    return high is None or value <= high
+
+
+def _bounds(name: str) -> tuple[float | None, float | None, bool] | None:
+    if name in RANGES:
+        return RANGES[name]
+    if name.endswith(FRACTION_SUFFIXES) or name == "fraction":
+        return (0, 1, True)
+    return None
+
+
+def _scalar(name: str, value: Any, kind: str, default: Any, what: str = "") -> Any:
+    """``value`` checked as a scalar of ``kind``; ``what`` prefixes the expectation (list items)."""
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise _fail(name, value, f"{what}True or False", default)
+        return value
+    if kind in ("int", "float"):
+        ok = isinstance(value, numbers.Integral) if kind == "int" else isinstance(value, numbers.Real)
+        if isinstance(value, bool) or not ok:
+            raise _fail(name, value, f"{what}{'an int' if kind == 'int' else 'a number'}", default)
+        value = int(value) if kind == "int" else float(value)
+        if kind == "float" and not math.isfinite(value):
+            raise _fail(name, value, f"{what}a finite number", default)
+        return value
+    if kind == "str" and not isinstance(value, str):
+        raise _fail(name, value, f"{what}a string", default)
+    return value
+
+
+def check_value(name: str, value: Any, default: Any) -> Any:
+    """Check one parameter against its declared ``default`` and the known ranges; return it normalized.
+
+    The type rules: an int default needs an int, a float default a number (ints too), a
+    bool default True/False, a str default a string, a list default a list (or one
+    comma-separated string, split into items of the default items' type), a dict
+    default a dict; a None default accepts anything.
+
+    Raises
+    ------
+    DataError
+        One line naming the parameter, its value and type, what is expected and an example.
+    """
+    kind = "any" if default is _UNPARSED else _kind(default)
+    if kind == "list":
+        items_kind = {_kind(v) for v in default}
+        item_kind = items_kind.pop() if len(items_kind) == 1 else "any"
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            try:
+                value = [int(p) if item_kind == "int" else float(p) if item_kind == "float" else p for p in parts]
+            except ValueError:
+                raise _fail(name, value, f"a comma-separated list of {item_kind}s", default) from None
+        elif isinstance(value, tuple):
+            value = list(value)
+        if not isinstance(value, list):
+            raise _fail(name, value, "a list (or a comma-separated string)", default)
+        if item_kind in ("int", "float", "bool", "str"):
+            value = [_scalar(name, v, item_kind, default, "a list of ") for v in value]
+    elif kind == "dict":
+        if not isinstance(value, Mapping):
+            raise _fail(name, value, "a mapping (dict)", default)
+    elif kind != "any":
+        value = _scalar(name, value, kind, default)
+    _check_range(name, value, default)
+    return value
+
+
+def _check_range(name: str, value: Any, default: Any) -> None:
+    bounds = _bounds(name)
+    if bounds is not None and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if not _in_range(value, bounds):
+            raise _fail(name, value, f"a value {_range_text(bounds)}", default)
+    if name in CHOICES and value is not None:
+        if value not in CHOICES[name]:
+            raise _fail(name, value, f"one of {list(CHOICES[name])}", default)
+    if isinstance(value, list):
+        item_bounds = ITEM_RANGES.get(name)
+        for v in value:
+            numeric = isinstance(v, numbers.Real) and not isinstance(v, bool)
+            if item_bounds and numeric and not _in_range(v, item_bounds):
+                raise _fail(name, value, f"items {_range_text(item_bounds)}", default)
+            if name in ITEM_CHOICES and v not in ITEM_CHOICES[name]:
+                raise _fail(name, value, f"items from {list(ITEM_CHOICES[name])}", default)
+
+
+def validate(
+    parameters: Mapping[str, Any], notebook: str | os.PathLike, *, unknown: str = "error"
+) -> Parameters:
+    """Check ``parameters`` (a subset of the declared names) for ``notebook``; return them normalized.
+
+    Parameters
+    ----------
+    parameters
+        Name -> value, e.g. what a runner is about to inject.
+    notebook
+        The notebook's stem (``"05_gia"``) or path.
+    unknown
+        ``"error"``: a name the parameters cell does not declare raises (a typo such as
+        ``num_backgroud``); ``"ignore"``: such names are dropped.
+
+    Raises
+    ------
+    DataError
+        On the first bad or unknown parameter, in one line.
+    """
+    declared = declared_defaults(notebook)
+    extra = [k for k in parameters if k not in declared]
+    if extra and unknown == "error":
+        import difflib
+
+        name = extra[0]
+        close = difflib.get_close_matches(name, list(declared), n=1)
+        hint = f"did you mean {close[0]}?" if close else f"declared: {', '.join(declared)}"
+        raise DataError(
+            f"unknown parameter {name} for {notebook_path(notebook).name} (its parameters cell does not declare it); "
+            f"{hint}"
+        )
+    return Parameters((k, check_value(k, v, declared[k])) for k, v in parameters.items() if k in declared)
+
+
+def check(namespace: Mapping[str, Any], notebook: str, *, update: bool = True) -> Parameters:
+    """Validate the parameters of a running notebook; return them for display.
+
+    Parameters
+    ----------
+    namespace
+        The notebook's ``globals()``: each name declared in the parameters cell is read from it.
+    notebook
+        The notebook's stem, e.g. ``"05_gia"`` (or a path).
+    update
+        Write normalized values back into ``namespace`` (a comma-separated ``-p experiments
+        A,B`` becomes the list ``["A", "B"]`` for the cells below).
+
+    Returns
+    -------
+    Parameters
+        Every declared parameter with the value used, in the cell's order; the last
+        expression of a cell, it shows as a two-column table.
+
+    Raises
+    ------
+    DataError
+        One line naming the parameter, its value and type, the expectation and an example ``-p``.
+    """
+    declared = declared_defaults(notebook)
+    used = Parameters((k, check_value(k, namespace[k], d)) for k, d in declared.items() if k in namespace)
+    if update and hasattr(namespace, "__setitem__"):
+        for k, v in used.items():
+            namespace[k] = v  # type: ignore[index]
+    return used

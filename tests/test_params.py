@@ -1,0 +1,126 @@
+"""rbgia.params: a notebook's parameters validated in one call (issue 11, cases 11 and 12).
+
+Before rbgia.params, ``papermill ... -p epochs ten`` failed deep inside ``fit`` with a raw
+TypeError after the data was loaded, and ``-p num_backgroud 7`` ran with the default; each
+test below fails without the module (ImportError) or the runner's check.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rbgia import book, params
+from rbgia.errors import DataError
+
+REPO = Path(__file__).resolve().parents[1]
+
+PARAMS_CELL = '''data_dir = "data/simulated"
+experiment = "SIMRBFOX1"
+epochs = 6
+num_background = 300
+seed = 0
+k = 6
+lr = 0.001
+baselines = True
+experiments = ["SIMRBFOX1", "SIMHUR"]
+n_series = [25, 50]
+motif = None
+fill_parameters = {"scan": "adaptive"}
+normalization = "log"
+valid_fraction = 0.1
+step = 2 * 3'''
+
+
+@pytest.fixture
+def nb(tmp_path) -> Path:
+    path = tmp_path / "notebooks" / "77_toy.ipynb"
+    path.parent.mkdir(parents=True)
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(PARAMS_CELL)
+    cell.metadata["tags"] = ["parameters"]
+    notebook.cells = [cell, nbformat.v4.new_code_cell("P = params.check(globals(), '77_toy')")]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+    return path
+
+
+def _namespace(**changes):
+    ns: dict = {}
+    exec(PARAMS_CELL, {}, ns)
+    ns.update(changes)
+    return ns
+
+
+def test_defaults_pass_and_display_once(nb):
+    used = params.check(_namespace(), str(nb))
+    assert isinstance(used, params.Parameters) and list(used) == list(_namespace())
+    html = used._repr_html_()
+    assert html.count("<tr>") == len(used) + 1 and "<th>parameter</th><th>value</th>" in html
+    assert "SIMRBFOX1, SIMHUR" in html and "scan: adaptive" in html
+    md = used._repr_markdown_().splitlines()
+    assert md[0] == "| parameter | value |" and len(md) == len(used) + 2
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("epochs", "ten", r"parameter epochs = 'ten' \(str\) is not valid: expected an int; e\.g\. `-p epochs 6`"),
+        ("epochs", 0, r"epochs = 0 \(int\) .*expected a value >= 1"),
+        ("epochs", 2.5, r"epochs = 2\.5 \(float\) .*an int"),
+        ("num_background", 1, r"num_background = 1 .*>= 2; e\.g\. `-p num_background 300`"),
+        ("seed", -1, r"seed = -1 .*>= 0"),
+        ("k", 11, r"k = 11 .*in 1\.\.10"),
+        ("baselines", "yes", r"baselines = 'yes' \(str\) .*True or False"),
+        ("lr", "fast", r"lr = 'fast' .*a number"),
+        ("lr", 0.0, r"lr = 0\.0 .*> 0"),
+        ("valid_fraction", 1.5, r"valid_fraction = 1\.5 .*in \(0, 1\]"),
+        ("normalization", "zscore", r"normalization = 'zscore' .*one of \['log', 'clip'\]"),
+        ("experiments", 3, r"experiments = 3 \(int\) .*a list"),
+        ("n_series", "10,x", r"n_series = '10,x' .*comma-separated list of ints"),
+        ("fill_parameters", "adaptive", r"fill_parameters .*a mapping"),
+        ("data_dir", 7, r"data_dir = 7 \(int\) .*a string"),
+    ],
+)
+def test_bad_values_are_one_line_errors(nb, name, value, expected):
+    with pytest.raises(DataError, match=expected) as err:
+        params.check(_namespace(**{name: value}), str(nb))
+    assert "\n" not in str(err.value)
+
+
+def test_conversions(nb):
+    ns = _namespace(lr=1, experiments="SIMHUR, SIMNULL", n_series="10,20", motif=[1, "x"], step="anything")
+    used = params.check(ns, str(nb))
+    assert used["lr"] == 1.0 and isinstance(used["lr"], float)  # float accepts int
+    assert used["experiments"] == ["SIMHUR", "SIMNULL"] and used["n_series"] == [10, 20]
+    assert used["motif"] == [1, "x"] and used["step"] == "anything"  # None / expression defaults: anything
+    assert ns["experiments"] == ["SIMHUR", "SIMNULL"]  # written back for the cells below
+    untouched = _namespace(experiments="A,B")
+    params.check(untouched, str(nb), update=False)
+    assert untouched["experiments"] == "A,B"
+
+
+def test_unknown_parameter_is_named_with_the_closest(nb):
+    # papermill -p num_backgroud 7 only warns; rbgia's runner refuses it
+    expected = r"unknown parameter num_backgroud for 77_toy\.ipynb.*did you mean num_background"
+    with pytest.raises(DataError, match=expected):
+        params.validate({"num_backgroud": 7}, nb)
+    assert params.validate({"num_backgroud": 7, "k": 4}, nb, unknown="ignore") == {"k": 4}
+
+
+def test_notebook_lookup_by_stem(nb, monkeypatch):
+    monkeypatch.chdir(nb.parents[1])  # papermill's cwd: the repository root
+    assert params.check(_namespace(), "77_toy")["epochs"] == 6
+    with pytest.raises(DataError, match="not found under notebooks/"):
+        params.check({}, "99_none")
+
+
+def test_every_notebooks_defaults_are_valid():
+    """The ranges table agrees with every chapter's declared defaults."""
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        defaults = params.declared_defaults(path)
+        if defaults:
+            params.validate({k: v for k, v in defaults.items() if v is not params._UNPARSED}, path)
+        assert defaults.keys() == book.declared_parameters(path).keys()  # one reading: papermill's
