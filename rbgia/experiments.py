@@ -365,7 +365,7 @@ class Spacing(_TableView):
         ``verdict``. The single copy is the last row (``start_2``, ``gap`` NA).
         ``table.attrs["skipped"]`` = ``skipped``.
     importances
-        One :class:`~rbgia.stats.Importance` per row.
+        One :class:`~rbgia.stats.Importance` per pair (local importances kept).
     single
         The single copy's importance (``None`` without a reference).
     pairs
@@ -499,19 +499,41 @@ def spacing(
 
 
 # --------------------------------------------------------------------------- position
-@takes_session
-def positional_scan(session: GIA, motif: Any, starts: Sequence[int] | None = None) -> pd.DataFrame:
-    """Global importance of ``motif`` at every start (default: 0..L-k).
+@dataclass(frozen=True, eq=False)
+class Positional(_TableView):
+    """Result of :func:`positional_scan` (indexing reaches ``table``, as when this was a DataFrame).
 
-    Returns
-    -------
-    pandas.DataFrame
+    Attributes
+    ----------
+    table
         ``start``, ``mean``, ``ci_low``, ``ci_high``, ``pvalue``, ``n``.
+    motif, starts
+        The pattern's label and its 0-based starts.
+    importances
+        One :class:`~rbgia.stats.Importance` per start (local importances kept).
     """
-    k = pattern_rows(motif)[0].shape[0]
-    starts = list(range(session.length - k + 1)) if starts is None else [int(s) for s in starts]
-    imps = session.importances([(motif, s) for s in starts])
-    return pd.DataFrame({"start": starts} | rows(imps))
+
+    table: pd.DataFrame
+    motif: str
+    starts: tuple[int, ...]
+    importances: tuple[Importance, ...] = field(repr=False)
+
+    def local_effects(self) -> dict[str, Importance]:
+        """Box-plot groups: one per start, labelled 0-based."""
+        return {f"start {s}": imp for s, imp in zip(self.starts, self.importances)}
+
+    def to_record(self) -> dict:
+        """Record of kind ``positional``; ``importance`` lists one importance record per start."""
+        return make_record("positional", motif=self.motif, starts=self.starts, importance=self.importances)
+
+
+@takes_session
+def positional_scan(session: GIA, motif: Any, starts: Sequence[int] | None = None) -> Positional:
+    """Global importance of ``motif`` at every start (default: 0..L-k); see :class:`Positional`."""
+    _, _, label = pattern_rows(motif)
+    starts = list(range(session.length - len(label) + 1)) if starts is None else [int(s) for s in starts]
+    imps = tuple(session.importances([(motif, s) for s in starts]))
+    return Positional(pd.DataFrame({"start": starts} | rows(imps)), label, tuple(starts), imps)
 
 
 # --------------------------------------------------------------------------- GC bias
@@ -567,15 +589,16 @@ class GCBias:
                 "GC 5' alone": self.gc5, "GC 3' alone": self.gc3}
 
     def to_record(self) -> dict:
-        """Record of kind ``gc_bias``; ``importance`` maps :data:`rbgia.records.GC_CONDITIONS` to records."""
+        """Record of kind ``gc_bias``; ``importance`` maps :data:`rbgia.records.GC_CONDITIONS` to records,
+        ``interaction5`` / ``interaction3`` hold the estimate and that end's ``verdict``."""
         imps = dict(zip(GC_CONDITIONS, (self.motif, self.motif_gc5, self.motif_gc3, self.gc5, self.gc3)))
         ratios = (("effect5", self.effect5, self.effect5_ci), ("effect3", self.effect3, self.effect3_ci),
                   ("diff", self.diff, self.diff_ci))
         est = {name: {"mean": v, "ci_low": ci[0], "ci_high": ci[1], "pvalue": None} for name, v, ci in ratios}
+        inter = {f"interaction{end}": None if e is None else e.to_record() | {"verdict": v}
+                 for end, e, v in (("5", self.interaction5, self.verdict5), ("3", self.interaction3, self.verdict3))}
         return make_record("gc_bias", motif=self.kmer, motif_start=self.motif_start, gc_motif=self.gc_motif,
-                           gc_starts=self.gc_starts, importance=imps, **est, interaction5=self.interaction5,
-                           interaction3=self.interaction3, verdict5=self.verdict5, verdict3=self.verdict3,
-                           alpha=self.alpha)
+                           gc_starts=self.gc_starts, importance=imps, **est, **inter, alpha=self.alpha)
 
 
 @takes_session
@@ -815,6 +838,7 @@ __all__ = [
     "Hairpin",
     "MotifMutagenesis",
     "Multiplicity",
+    "Positional",
     "Spacing",
     "TOLERANCE",
     "folded_as_designed",

@@ -2,7 +2,8 @@
 
 Every result object (:class:`rbgia.stats.Importance`, :class:`~rbgia.experiments.MotifMutagenesis`,
 :class:`~rbgia.experiments.Multiplicity`, :class:`~rbgia.experiments.Spacing`,
-:class:`~rbgia.experiments.GCBias`, :class:`~rbgia.experiments.Hairpin`) has ``to_record()``:
+:class:`~rbgia.experiments.GCBias`, :class:`~rbgia.experiments.Hairpin`,
+:class:`~rbgia.experiments.Positional`) has ``to_record()``:
 a JSON-ready dict (NaN -> ``None``, numpy -> Python) whose keys are :data:`SCHEMAS` of its
 ``kind``. Local importances are summarised by :data:`LOCAL_KEYS` (count, mean, sd, min,
 quantiles, max), never stored in full. k-mer scan tables become records through
@@ -41,12 +42,14 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
                      "origin_slope", "origin_r2", "ratio", "verdict", "rule", "tolerance", "alpha"),
     "spacing": ("kind", "motif", "reference", "single", "pairs", "skipped", "tolerance", "alpha"),
     "spacing_pair": ("kind", "start_1", "start_2", "gap", "importance", "ratio", "vs_additive", "verdict"),
+    # interaction5 / interaction3: ESTIMATE_KEYS and the end's "verdict" (amplifies / adds / dampens)
     "gc_bias": ("kind", "motif", "motif_start", "gc_motif", "gc_starts", "importance", "effect5", "effect3", "diff",
-                "interaction5", "interaction3", "verdict5", "verdict3", "alpha"),
+                "interaction5", "interaction3", "alpha"),
     # mean, ci_low, ci_high, pvalue: the structure effect (difference in differences)
     "hairpin": ("kind", "mean", "ci_low", "ci_high", "pvalue", "n", "n_folded", "n_designed", "fold_threshold",
                 "verdict", "motif", "loop_start", "stem_start", "stem_range", "partner_range", "in_loop", "in_stem",
                 "unstructured_at_loop", "unstructured_at_stem", "loop_minus_stem", "alpha"),
+    "positional": ("kind", "motif", "starts", "importance"),
     "scan": ("kind", "n_kmers", "top_kmers"),
 }
 

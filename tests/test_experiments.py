@@ -87,7 +87,10 @@ def test_session_and_legacy_forms_agree_and_the_session_is_not_modified(ac_bg):
                    multiplicity(weighted_copies, GU, paper.PUBLIC_CODE_MULTIPLICITY_STARTS, background=ac_bg)):
         np.testing.assert_array_equal(legacy.table["mean"], new.table["mean"])
     np.testing.assert_array_equal(spacing(g, GU).table["mean"], spacing(weighted_copies, ac_bg, GU).table["mean"])
-    np.testing.assert_array_equal(positional_scan(g, GU, [3, 9])["mean"], positional_scan(g, None, GU, [3, 9])["mean"])
+    pos = positional_scan(g, GU, [3, 9])
+    np.testing.assert_array_equal(pos["mean"], positional_scan(g, None, GU, [3, 9])["mean"])
+    assert pos.importances[1].local.shape == (len(ac_bg),) and list(pos.local_effects()) == ["start 3", "start 9"]
+    assert list(_json(pos.to_record())) == list(SCHEMAS["positional"])
     hairpin_context(g, GU, 16, 7, fold_check=False, recompute_structure=False)
     assert (g.chunk_size, g.stem_loop, g.recompute_structure) == before[:3]
     np.testing.assert_array_equal(g.background, before[3])
@@ -208,7 +211,9 @@ def test_gc_bias_amplifies_or_adds(ac_bg, kind, verdicts):
     if kind == "adds":  # an effect size above 1 is no amplification when GC alone does it
         assert res.effect5 > 1.1 and res.interaction5.pvalue == 1.0
     rec = _json(res.to_record())
-    assert list(rec) == list(SCHEMAS["gc_bias"]) and (rec["verdict5"], rec["verdict3"]) == verdicts
+    assert list(rec) == list(SCHEMAS["gc_bias"])
+    assert (rec["interaction5"]["verdict"], rec["interaction3"]["verdict"]) == verdicts
+    assert rec["interaction3"]["pvalue"] == pytest.approx(res.interaction3.pvalue)
     assert set(rec["importance"]) == {"motif", "motif_gc5", "motif_gc3", "gc5", "gc3"}
 
 
