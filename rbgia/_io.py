@@ -7,14 +7,54 @@ is renamed into place, so an interrupted run never leaves a half-written file.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import math
 import os
+import re
+import socket
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
+
+from .errors import DataError
+
+_HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
+_STALE_SECONDS = 24 * 3600  # temporaries of another host (or an older rbgia) count as orphans after a day
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, owned by someone else
+        return True
+    return True
+
+
+def _clean_stale(path: Path) -> None:
+    """Remove temporaries of ``path`` left by a writer that was killed (kill -9 skips its cleanup).
+
+    A temporary is ``.<name>.<host>-<pid>-<random><suffix>``: an orphan when its process is gone on this
+    host; temporaries of other hosts and of older writers (no host-pid) only once they are a day old.
+    """
+    now = time.time()
+    for tmp in path.parent.glob(glob.escape(f".{path.name}.") + "*"):
+        m = re.match(rf"^\.{re.escape(path.name)}\.(?P<host>[A-Za-z0-9]+)-(?P<pid>\d+)-", tmp.name)
+        try:
+            if m and m["host"] == _HOST:
+                stale = int(m["pid"]) != os.getpid() and not _pid_alive(int(m["pid"]))
+            else:
+                stale = now - tmp.stat().st_mtime > _STALE_SECONDS
+            if stale and tmp.is_file():
+                tmp.unlink()
+        except OSError:
+            continue  # gone already, or not ours to remove
 
 
 @contextlib.contextmanager
@@ -22,12 +62,15 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
 
     The temporary file keeps the target's suffix (``suffix`` overrides it) because
-    some writers (Keras, h5py) pick the format from the file name.
+    some writers (Keras, h5py) pick the format from the file name. Temporaries of the
+    same target orphaned by a killed writer are removed first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _clean_stale(path)
     fd, tmp = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=(suffix if suffix is not None else "".join(path.suffixes)) + ".tmp"
+        dir=path.parent, prefix=f".{path.name}.{_HOST}-{os.getpid()}-",
+        suffix=(suffix if suffix is not None else "".join(path.suffixes)) + ".tmp",
     )
     os.close(fd)
     tmp_path = Path(tmp)
@@ -71,7 +114,16 @@ def save_json(path: str | os.PathLike, obj: Any) -> Path:
     return write_text(path, json.dumps(_to_builtin(obj), indent=2, sort_keys=False) + "\n")
 
 
-def load_json(path: str | os.PathLike) -> Any:
-    """Read a JSON file."""
-    with open(path) as fh:
-        return json.load(fh)
+def load_json(path: str | os.PathLike, fix: str | None = None) -> Any:
+    """Read a JSON file; a truncated or damaged one raises :class:`~rbgia.errors.DataError` naming it.
+
+    ``fix`` is what the message tells the user to do (default: delete the file and rerun what wrote it).
+    """
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(
+            f"{path} is not valid JSON (truncated or damaged: {exc}); "
+            f"{fix or 'delete it and rerun the step that wrote it'}"
+        ) from exc

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,7 @@ import pandas as pd
 from ._io import load_json, save_json
 from .config import TrainConfig
 from .errors import DataError
+from .paths import require_writable_dir, user_path
 
 ALL = "_all"
 CONFIG_KEYS = TrainConfig.field_names()
@@ -92,7 +95,10 @@ def results_path(
         raise DataError(f"experiment id {experiment!r} cannot be a folder name; pass the RNCMPT/simulated id")
     tag = _tag(config)
     name = _stem(notebook) + (f".{tag}" if tag else "") + ".json"
-    return Path(results_dir) / experiment / name
+    return user_path(results_dir) / experiment / name
+
+
+_NAN_FIX = "fix the computation, or pass allow_nan=True if it may be undefined (stored as null)"
 
 
 def _check_finite(obj: Any, where: str = "record") -> None:
@@ -105,9 +111,9 @@ def _check_finite(obj: Any, where: str = "record") -> None:
             _check_finite(v, f"{where}[{i}]")
     elif isinstance(obj, np.ndarray):
         if obj.dtype.kind == "f" and not np.isfinite(obj).all():
-            raise DataError(f"{where} holds NaN/inf; fix the computation, or pass allow_nan=True if it may be undefined (stored as null)")
+            raise DataError(f"{where} holds NaN/inf; {_NAN_FIX}")
     elif isinstance(obj, (float, np.floating)) and not math.isfinite(float(obj)):
-        raise DataError(f"{where} is {obj} (NaN/inf); fix the computation, or pass allow_nan=True if it may be undefined (stored as null)")
+        raise DataError(f"{where} is {obj} (NaN/inf); {_NAN_FIX}")
 
 
 def write_results(
@@ -136,6 +142,7 @@ def write_results(
     if not allow_nan:
         _check_finite(record)
     path = results_path(results_dir, experiment, notebook, config)
+    require_writable_dir(path.parent, "results_dir")
     out: dict[str, Any] = {"experiment": ALL if experiment is None else str(experiment), "notebook": _stem(notebook)}
     if isinstance(config, (Mapping, TrainConfig)):
         out["config"] = TrainConfig.coerce(config).as_dict()
@@ -176,7 +183,7 @@ def _flatten(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def collect(results_dir: str | os.PathLike, notebook: str) -> pd.DataFrame:
+def collect(results_dir: str | os.PathLike, notebook: str, on_error: str = "raise") -> pd.DataFrame:
     """All records of ``notebook`` under ``results_dir`` as one DataFrame.
 
     One row per file (experiment, and configuration where the notebook records one);
@@ -184,15 +191,35 @@ def collect(results_dir: str | os.PathLike, notebook: str) -> pd.DataFrame:
     lists are dropped. The columns ``experiment``, ``notebook`` and, for configured
     records, ``normalization``, ``inputs``, ``variant``, ``seed`` always come first.
     Empty DataFrame (with those columns) when nothing is there yet.
+
+    Parameters
+    ----------
+    on_error
+        What an unreadable (truncated, damaged) record does: ``"raise"`` a
+        :class:`~rbgia.errors.DataError` naming it, or ``"skip"`` it with a warning; the
+        skipped paths are listed in ``df.attrs["skipped"]``.
     """
-    root = Path(results_dir)
+    if on_error not in ("raise", "skip"):
+        raise DataError(f"on_error={on_error!r}; pass 'raise' or 'skip'")
+    root = user_path(results_dir)
     stem = _stem(notebook)
     files = sorted(root.glob(f"*/{stem}.json")) + sorted(root.glob(f"*/{stem}.*.json"))
     rows = []
+    skipped: list[str] = []
     for path in files:
         if path.name.startswith("."):
             continue  # a temporary file of an atomic write in progress
-        rec = load_json(path)
+        fix = f"delete it and rerun notebooks/{stem}.ipynb for {path.parent.name}, or pass on_error='skip'"
+        try:
+            rec = load_json(path, fix=fix)
+            if not isinstance(rec, Mapping):
+                raise DataError(f"{path} holds a {type(rec).__name__}, not a record; {fix}")
+        except DataError as exc:
+            if on_error == "raise":
+                raise
+            warnings.warn(f"skipping record: {exc}", stacklevel=2)
+            skipped.append(str(path))
+            continue
         row = _flatten(rec)
         for key in CONFIG_KEYS:
             if f"config.{key}" in row:
@@ -201,10 +228,13 @@ def collect(results_dir: str | os.PathLike, notebook: str) -> pd.DataFrame:
         rows.append(row)
     lead = ["experiment", "notebook", *CONFIG_KEYS]
     if not rows:
-        return pd.DataFrame(columns=["experiment", "notebook"])
-    df = pd.DataFrame(rows)
-    cols = [c for c in lead if c in df.columns] + [c for c in df.columns if c not in lead]
-    return df[cols].sort_values([c for c in lead if c in df.columns]).reset_index(drop=True)
+        df = pd.DataFrame(columns=["experiment", "notebook"])
+    else:
+        df = pd.DataFrame(rows)
+        cols = [c for c in lead if c in df.columns] + [c for c in df.columns if c not in lead]
+        df = df[cols].sort_values([c for c in lead if c in df.columns]).reset_index(drop=True)
+    df.attrs["skipped"] = skipped
+    return df
 
 
 # --------------------------------------------------------------------------- benchmark tables

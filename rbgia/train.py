@@ -11,14 +11,17 @@ uninterrupted run would have done.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
+import numbers
 import os
 import time
 import zipfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +31,7 @@ from .config import TrainConfig
 from .data import Split
 from .errors import DataError, ModelError
 from .evaluate import evaluate, pearson
+from .paths import require_writable_dir, user_path
 from .results import results_path, write_results
 
 CHECKPOINT_FILE = "checkpoint.npz"
@@ -79,6 +83,39 @@ class FitResult:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _check_number(name: str, value: Any, *, integer: bool, low: float, high: float = math.inf,
+                  low_open: bool = False) -> None:
+    """One-line :class:`ModelError` for a numeric argument of the wrong type or out of range."""
+    kind = numbers.Integral if integer else numbers.Real
+    what = "an int" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise ModelError(f"{name}={value!r} ({type(value).__name__}) is not {what}; pass {what}, e.g. {name}=10")
+    lo = f"> {low:g}" if low_open else f">= {low:g}"
+    rng = lo if high == math.inf else f"in ({low:g}, {high:g}]" if low_open else f"in [{low:g}, {high:g}]"
+    if not (math.isfinite(float(value)) and (value > low if low_open else value >= low) and value <= high):
+        raise ModelError(f"{name}={value!r} is out of range; pass {what} {rng}")
+
+
+def _check_fit_args(**args: Any) -> None:
+    """Check :func:`fit`'s numeric arguments (those given) before any work."""
+    rules: dict[str, dict[str, Any]] = {
+        "epochs": {"integer": True, "low": 0}, "batch_size": {"integer": True, "low": 1},
+        "lr": {"integer": False, "low": 0, "low_open": True},
+        "lr_decay": {"integer": False, "low": 0, "high": 1, "low_open": True},
+        "decay_patience": {"integer": True, "low": 0}, "patience": {"integer": True, "low": 0},
+        "min_delta": {"integer": False, "low": 0}, "seed": {"integer": True, "low": 0},
+        "valid_batch_size": {"integer": True, "low": 1}, "max_epochs_this_call": {"integer": True, "low": 0},
+    }
+    for name, value in args.items():
+        if name in rules and not (name == "max_epochs_this_call" and value is None):
+            _check_number(name, value, **rules[name])
+
+
+def _diverged(epoch: int, what: str, lr: float) -> ModelError:
+    return ModelError(f"training diverged at epoch {epoch}: the {what} became non-finite (lr={lr:g}); "
+                      f"lower the learning rate (e.g. lr={lr / 10:g}); nothing was saved for this epoch")
 
 
 def check_inputs(model: Any, x: np.ndarray, what: str = "data") -> None:
@@ -267,21 +304,30 @@ def fit(
     import tensorflow as tf
 
     t_call = time.perf_counter()
+    _check_fit_args(epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay, decay_patience=decay_patience,
+                    patience=patience, min_delta=min_delta, seed=seed, valid_batch_size=valid_batch_size,
+                    max_epochs_this_call=max_epochs_this_call)
+    if checkpoint_dir is not None:
+        checkpoint_dir = require_writable_dir(checkpoint_dir, "checkpoint_dir")
     if not (hasattr(data, "train") and hasattr(data, "valid")):
         raise DataError(f"data is a {type(data).__name__}; pass an rbgia.data.RNAcompeteData (with .train and .valid)")
     x_tr, y_tr = _xy(data.train, "train")
     x_va, y_va = _xy(data.valid, "valid")
     if len(x_va) == 0:
-        raise ModelError("the validation set is empty (valid_frac too small for this dataset); load the data with a larger valid_frac")
+        raise ModelError("the validation set is empty (valid_frac too small for this dataset); "
+                         "load the data with a larger valid_frac")
     if len(x_tr) == 0:
         raise ModelError("the training set is empty; load a dataset with probes in set A")
+    for name, arr in (("training inputs", x_tr), ("training scores", y_tr), ("validation inputs", x_va),
+                      ("validation scores", y_va)):
+        if not np.isfinite(arr).all():
+            raise DataError(f"the {name} hold NaN/inf; drop those probes or recompute the channels before training")
     check_inputs(model, x_tr, "training data")
     check_inputs(model, x_va, "validation data")
     n_out = model.output_shape[-1]
     if y_tr.shape[1] != n_out or y_va.shape[1] != n_out:
-        raise ModelError(f"the model has {n_out} outputs but the data has {y_tr.shape[1]} score columns; build the model with {y_tr.shape[1]} outputs")
-    if batch_size < 1 or epochs < 0:
-        raise ModelError(f"batch_size={batch_size}, epochs={epochs}; pass batch_size >= 1 and epochs >= 0")
+        raise ModelError(f"the model has {n_out} outputs but the data has {y_tr.shape[1]} score columns; "
+                         f"build the model with {y_tr.shape[1]} outputs")
     if deterministic:
         tf.config.experimental.enable_op_determinism()
     if jit_compile is None:
@@ -304,7 +350,8 @@ def fit(
              "wait": 0, "wait_lr": 0, "stopped_early": False, "history": []}
     best: list[np.ndarray] | None = None
     if resume and (ckpath is None or not ckpath.exists()):
-        raise ModelError(f"resume=True but there is no checkpoint at {ckpath}; pass resume=None to start fresh when none exists")
+        raise ModelError(f"resume=True but there is no checkpoint at {ckpath}; "
+                         "pass resume=None to start fresh when none exists")
     if resume is not False and ckpath is not None and ckpath.exists():
         saved, arrays = _read_checkpoint(ckpath)
         diff = {k: (saved["params"].get(k), v) for k, v in params.items() if saved["params"].get(k) != v}
@@ -359,11 +406,20 @@ def fit(
         for xb, yb in batches(perm):
             train_step(xb, yb)
         t_valid = time.perf_counter()
-        p_va = predict_valid(x_va)
+        loss = float(loss_sum.numpy()) / n_tr
+        # Diverged: stop before this epoch reaches the checkpoint or the best weights.
+        if not math.isfinite(loss):
+            raise _diverged(epoch + 1, "training loss", lr)
+        try:
+            p_va = predict_valid(x_va)  # raises on non-finite outputs
+        except ModelError as exc:
+            if "non-finite" in str(exc):
+                raise _diverged(epoch + 1, "validation predictions", lr) from exc
+            raise
         r = pearson(y_va[:, 0], p_va)
         logs = {
             "epoch": epoch + 1,
-            "loss": float(loss_sum.numpy()) / n_tr,
+            "loss": loss,
             "valid_mse": float(np.mean((p_va - y_va[:, 0]) ** 2)),
             "valid_pearson": r,
             "lr": float(np.asarray(opt.learning_rate)),
@@ -401,11 +457,12 @@ def fit(
     if finished and best is not None:
         model.set_weights(best)
     seconds = time.perf_counter() - t_call
-    history = pd.DataFrame(state["history"], columns=["epoch", "loss", "valid_mse", "valid_pearson", "lr", "seconds", "valid_seconds"])
+    history = pd.DataFrame(state["history"],
+                           columns=["epoch", "loss", "valid_mse", "valid_pearson", "lr", "seconds", "valid_seconds"])
     return FitResult(
         history=history,
         best_epoch=int(state["best_epoch"]),
-        best_valid_pearson=float(state["best_valid_pearson"]) if state["best_valid_pearson"] is not None else float("nan"),
+        best_valid_pearson=float("nan") if state["best_valid_pearson"] is None else float(state["best_valid_pearson"]),
         stopped_early=bool(state["stopped_early"]),
         finished=bool(finished),
         epochs_run=int(state["epoch"]),
@@ -446,13 +503,48 @@ def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
     except Exception as exc:  # Keras raises many kinds on a damaged archive
         raise ModelError(f"model file {path} is unreadable ({type(exc).__name__}); delete it and train again") from exc
     meta_path = Path(f"{path}.json")
-    metadata = load_json(meta_path) if meta_path.exists() else {}
+    metadata = load_json(meta_path, fix=f"delete {path} and {meta_path} and train again") if meta_path.exists() else {}
     return model, metadata
 
 
 def _jsonable(obj: Any) -> Any:
     """What the metadata reads like after a round trip through disk (NaN -> None)."""
     return json.loads(json.dumps(_to_builtin(obj), default=str))
+
+
+# fit arguments that do not change which model comes out (or are train_or_load's own)
+_NOT_IDENTITY = ("verbose", "on_epoch_end", "max_epochs_this_call", "valid_batch_size", "deterministic", "jit_compile")
+
+
+def _fit_defaults() -> dict[str, Any]:
+    """The training settings of :func:`fit` (not ``epochs``, ``patience``, ``seed``) with their defaults."""
+    keep = ("batch_size", "lr", "lr_decay", "decay_patience", "min_delta")
+    return {k: p.default for k, p in inspect.signature(fit).parameters.items() if k in keep}
+
+
+def _say(message: str) -> None:
+    """One line about what the model cache did: always shown (``verbose`` only governs per-epoch lines)."""
+    print(f"rbgia.train: {message}", flush=True)
+
+
+def _identity(params: Mapping[str, Any]) -> dict[str, Any]:
+    """What makes two cached models the same model: every parameter but the epoch budget."""
+    return {k: v for k, v in params.items() if k != "epochs"}
+
+
+def _epochs_done(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Epochs of a cached model: ``trained_for`` (its budget), ``run``, ``best``, ``stopped_early``."""
+    metrics = meta.get("metrics") or {}
+    run = int(metrics.get("epochs_run") or 0)
+    return {"trained_for": int((meta.get("params") or {}).get("epochs") or run), "run": run,
+            "best": metrics.get("best_epoch"), "stopped_early": bool(metrics.get("stopped_early"))}
+
+
+def _with_request(meta: dict, epochs: int) -> dict:
+    """``meta`` of a loaded model with this call's request in ``meta["epochs"]`` (the file is not changed)."""
+    done = _epochs_done(meta)
+    return {**meta, "epochs": {"requested": epochs, "trained_for": done["trained_for"], "run": done["run"],
+                               "best": done["best"], "stopped_early": done["stopped_early"]}}
 
 
 def train_or_load(
@@ -471,6 +563,7 @@ def train_or_load(
     data_seed: int = 0,
     stats: str = "train",
     clip_rule: str = "quantile",
+    max_probes: int | None = None,
     retrain: bool = False,
     verbose: int = 1,
     **fit_kwargs: Any,
@@ -483,7 +576,7 @@ def train_or_load(
 
     Parameters
     ----------
-    data_dir, experiment, valid_frac, stats, clip_rule
+    data_dir, experiment, valid_frac, stats, clip_rule, max_probes
         Passed to :func:`rbgia.data.load_rnacompete` (with ``seed=data_seed``).
     config
         The training configuration (:class:`rbgia.config.TrainConfig`, a mapping or a tag);
@@ -502,67 +595,96 @@ def train_or_load(
         The model, its metadata (params, metrics, paths) and the dataset.
     """
     cfg = TrainConfig.coerce(config, normalization=normalization, inputs=inputs, variant=variant, seed=seed)
-    normalization, inputs, variant, seed = cfg.normalization, cfg.inputs, cfg.variant, cfg.seed
+    _check_fit_args(epochs=epochs, patience=patience, **fit_kwargs)
     from . import data as rdata
     from .model import residualbind
 
+    exp_dir = user_path(results_dir) / experiment
+    path = exp_dir / "models" / f"{cfg.tag}.keras"
+    meta_path = Path(f"{path}.json")
+    ckdir = exp_dir / "checkpoints" / cfg.tag
+    params_file = ckdir / "params.json"
+    if not (path.is_file() and meta_path.is_file()):
+        require_writable_dir(results_dir, "results_dir")  # training is certain: say so before loading data
     dataset = rdata.load_rnacompete(
-        data_dir, experiment, normalization=normalization, inputs=inputs, valid_frac=valid_frac, seed=data_seed,
-        stats=stats, clip_rule=clip_rule,
+        data_dir, experiment, normalization=cfg.normalization, inputs=cfg.inputs, valid_frac=valid_frac,
+        seed=data_seed, stats=stats, clip_rule=clip_rule, max_probes=max_probes,
     )
-    stem = cfg.tag
-    exp_dir = Path(results_dir) / experiment
-    path = exp_dir / "models" / f"{stem}.keras"
     params = _jsonable({
-        "data_dir": str(Path(data_dir).resolve()), "experiment": experiment, "normalization": normalization,
-        "inputs": inputs, "variant": variant, "seed": seed, "valid_frac": valid_frac, "data_seed": data_seed,
-        "stats": stats, "clip_rule": clip_rule,
+        "data_dir": str(user_path(data_dir).resolve()), "experiment": experiment, **cfg.as_dict(),
+        "valid_frac": valid_frac, "data_seed": data_seed, "stats": stats, "clip_rule": clip_rule,
+        **({"max_probes": max_probes} if max_probes is not None else {}),
         "data_key": dataset.info.get("key") if hasattr(dataset, "info") else None,
         "epochs": epochs, "patience": patience,
-        **{k: v for k, v in sorted(fit_kwargs.items()) if k not in ("verbose", "on_epoch_end", "max_epochs_this_call")},
+        # fit's defaults spelled in, so a model trained with decay_patience=7 given matches one trained without
+        **{k: fit_kwargs.get(k, v) for k, v in _fit_defaults().items()},
+        **{k: v for k, v in sorted(fit_kwargs.items()) if k not in _NOT_IDENTITY},
     })
-    if not retrain and path.exists() and Path(f"{path}.json").exists():
-        if load_json(f"{path}.json").get("params") == params:  # cheap check before the model load
-            model, meta = load_model(path)
-            check_inputs(model, dataset.test.x, "dataset")
-            if verbose:
-                print(f"loaded {path} (test r = {meta.get('metrics', {}).get('test_pearson')})")
-            return model, meta, dataset
-        if verbose:
-            print(f"{path} was trained with other parameters; training again")
-
-    ckdir = exp_dir / "checkpoints" / stem
-    params_file = ckdir / "params.json"
+    retrain_fix = "pass retrain=True to train it again"
     resume: bool | None = None
-    if retrain or (params_file.exists() and load_json(params_file) != params):
-        resume = False
+    if retrain:
+        resume, why = False, "retrain=True: training"
+    elif path.is_file() and meta_path.is_file():
+        old = load_json(meta_path, fix=f"delete {path} and {meta_path}, or {retrain_fix}")
+        old_params = old.get("params") if isinstance(old, dict) else None
+        diff = sorted(k for k in {*_identity(params), *_identity(old_params or {})}
+                      if _identity(params).get(k) != _identity(old_params or {}).get(k))
+        if not diff:
+            done = _epochs_done(old)
+            if epochs <= done["trained_for"] or done["stopped_early"]:
+                # Never replace a cached model by a less-trained one: load it, files untouched.
+                model, meta = load_model(path)
+                check_inputs(model, dataset.test.x, "dataset")
+                fewer = epochs < done["trained_for"] and not done["stopped_early"]
+                _say(f"loaded {path}: trained for {done['trained_for']} epochs ({done['run']} run, best "
+                     f"{done['best']}{', stopped early' if done['stopped_early'] else ''}), {epochs} requested"
+                     + (f"; {retrain_fix} for {epochs} epochs" if fewer else ""))
+                return model, _with_request(meta, epochs), dataset
+            resume, why = (True if (ckdir / CHECKPOINT_FILE).is_file() else None), (
+                f"{path} has {done['run']} epochs, {epochs} requested: resuming")
+        else:
+            resume, why = False, f"{path} was trained with other {', '.join(diff)}: training again"
+    else:
+        why = f"no model at {path}: training"
+    if resume is None and params_file.is_file():
+        saved = load_json(params_file, fix=f"delete {ckdir}, or {retrain_fix}")
+        if _identity(saved if isinstance(saved, dict) else {}) != _identity(params):
+            resume = False  # the checkpoint belongs to other settings
+        elif (ckdir / CHECKPOINT_FILE).is_file():
+            why += " (resuming its checkpoint)"
+    require_writable_dir(results_dir, "results_dir")
+    _say(f"{why} {cfg.tag} for {epochs} epochs")
     save_json(params_file, params)
-    model = residualbind(dataset.train.x.shape[1:], variant, seed=seed)
-    result = fit(model, dataset, epochs=epochs, patience=patience, seed=seed, checkpoint_dir=ckdir,
+    model = residualbind(dataset.train.x.shape[1:], cfg.variant, seed=cfg.seed)
+    result = fit(model, dataset, epochs=epochs, patience=patience, seed=cfg.seed, checkpoint_dir=ckdir,
                  resume=resume, verbose=verbose, **fit_kwargs)
+    epochs_meta = {"requested": epochs, "trained_for": epochs, "run": result.epochs_run, "best": result.best_epoch,
+                   "stopped_early": result.stopped_early}
     if not result.finished:
         # An interrupted call (max_epochs_this_call): nothing to cache yet.
-        return model, {"params": params, "finished": False, "epochs_run": result.epochs_run}, dataset
+        return model, {"params": params, "finished": False, "epochs_run": result.epochs_run,
+                       "epochs": epochs_meta}, dataset
     test = evaluate(model, dataset.test)
     import keras
 
     meta = _jsonable({
         "params": params,
-        "experiment": experiment, "normalization": normalization, "inputs": inputs, "variant": variant,
+        "experiment": experiment, **cfg.as_dict(),
         "data_dir": params["data_dir"], "transform": getattr(dataset, "transform", None),
         "metrics": {
             "test_pearson": test["pearson"], "test_spearman": test["spearman"],
             "n_test": test["n"], "best_valid_pearson": result.best_valid_pearson,
             "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "stopped_early": result.stopped_early,
         },
+        "epochs": epochs_meta,
         "n_params": int(model.count_params()),
         "history": str(ckdir / HISTORY_FILE),
         "versions": {"keras": keras.__version__, "numpy": np.__version__},
         "finished": True,
     })
     save_model(model, path, meta)
-    if verbose:
-        print(f"saved {path} (test r = {meta['metrics']['test_pearson']})")
+    _say(f"saved {path}: {result.epochs_run} epochs run, best {result.best_epoch}"
+         f"{', stopped early' if result.stopped_early else ''} (test r = {meta['metrics']['test_pearson']})")
     return model, meta, dataset
 
 
@@ -624,6 +746,9 @@ def train_and_record(
     seed: int | None = None,
     results_dir: str | os.PathLike = "results",
     epochs: int = 10,
+    patience: int = 25,
+    decay_patience: int = 7,
+    max_probes: int | None = None,
     baselines: bool = True,
     kmer_k: Sequence[int] = (1, 2, 3, 4, 5, 6),
     kmer_alpha: Sequence[float] = (0.1, 1.0, 10.0, 100.0),
@@ -644,8 +769,11 @@ def train_and_record(
 
     Parameters
     ----------
-    data_dir, experiment, config, normalization, inputs, variant, seed, results_dir, epochs
+    data_dir, experiment, config, normalization, inputs, variant, seed, results_dir, epochs, max_probes
         As in :func:`train_or_load` (the model cache is shared).
+    patience, decay_patience
+        Early stopping and learning-rate decay patience (epochs without improvement), passed to
+        :func:`fit`; the record keeps them with ``stopped_early`` (early stopping reached).
     baselines
         Also fit ridge regression on k-mer counts (``kmer_k``, ``kmer_alpha`` chosen on
         validation) and a shallow DeepBind-like CNN (``cnn_epochs``, default ``epochs``).
@@ -659,6 +787,9 @@ def train_and_record(
     from .data import fingerprint
 
     cfg = TrainConfig.coerce(config, normalization=normalization, inputs=inputs, variant=variant, seed=seed)
+    _check_fit_args(epochs=epochs, patience=patience, decay_patience=decay_patience)
+    if cnn_epochs is not None:
+        _check_number("cnn_epochs", cnn_epochs, integer=True, low=0)
     config = cfg.as_dict()
     path = results_path(results_dir, experiment, notebook, config)
     data_key = str(Path(data_dir).resolve())
@@ -671,9 +802,12 @@ def train_and_record(
             not baselines or old.get("baselines")
         ):
             return TrainedConfig(old, path)
+    require_writable_dir(path.parent, "results_dir")  # before training, not when the record is written
     model, meta, data = train_or_load(data_dir, experiment, cfg, results_dir=results_dir, epochs=int(epochs),
-                                      verbose=verbose)
+                                      patience=int(patience), decay_patience=int(decay_patience),
+                                      max_probes=max_probes, verbose=verbose)
     metrics = meta.get("metrics", {})
+    epochs_used = meta.get("epochs") or _with_request(meta, int(epochs))["epochs"]
     record: dict[str, Any] = {
         "data_dir": data_key,
         "data_fingerprint": files_key,
@@ -684,10 +818,15 @@ def train_and_record(
         "test_pearson": metrics.get("test_pearson"),
         "test_spearman": metrics.get("test_spearman"),
         "valid_pearson": metrics.get("best_valid_pearson"),
-        "best_epoch": metrics.get("best_epoch"),
-        "epochs_run": metrics.get("epochs_run"),
+        "best_epoch": epochs_used["best"],
+        "epochs_run": epochs_used["run"],
+        "epochs_trained_for": epochs_used["trained_for"],
+        "patience": int(patience),
+        "decay_patience": int(decay_patience),
+        "stopped_early": bool(epochs_used["stopped_early"]),
         "n_params": meta.get("n_params"),
-        "transform": {k: data.transform.get(k) for k in ("normalization", "stats", "clip_rule", "min", "clip", "mean", "sd")},
+        "transform": {k: data.transform.get(k)
+                      for k in ("normalization", "stats", "clip_rule", "min", "clip", "mean", "sd")},
     }
     fitted: dict[str, Any] = {}
     if baselines:

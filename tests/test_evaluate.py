@@ -40,7 +40,10 @@ def test_evaluate_callable_and_keras_model() -> None:
     exact = evaluate(lambda x: x[:, :10, 2].sum(1), split)
     assert exact["n"] == 200 and exact["pearson"] > 0.8 and exact["spearman"] > 0.7
     # a two-output callable: task picks the column
-    both = evaluate(lambda x: np.stack([np.zeros(len(x)) + np.arange(len(x)) % 3, x[:, :10, 2].sum(1)], 1), split, task=1)
+    def two_tasks(x):
+        return np.stack([np.zeros(len(x)) + np.arange(len(x)) % 3, x[:, :10, 2].sum(1)], 1)
+
+    both = evaluate(two_tasks, split, task=1)
     assert both["pearson"] == pytest.approx(exact["pearson"])
     # a Keras model that computes the same sum scores the same
     inp = keras.Input((41, 4))

@@ -12,8 +12,8 @@ import pytest
 from rbgia.data import RNAcompeteData, Split
 from rbgia.errors import ModelError
 from rbgia.evaluate import evaluate, pearson
-from rbgia.model import deepbind_cnn, residualbind
 from rbgia.inference import as_predict
+from rbgia.model import deepbind_cnn, residualbind
 from rbgia.train import fit, load_model, save_model, train_or_load
 
 MOTIF = [3, 2, 1, 0, 3, 2]  # UGCAUG
@@ -84,7 +84,9 @@ def test_resume_equals_uninterrupted(tmp_path: Path) -> None:
     assert again.resumed_from == 4 and again.best_valid_pearson == ref.best_valid_pearson
 
 
-def _expected_schedule(rs: list[float], lr: float, decay: float, decay_patience: int, patience: int) -> tuple[list[float], int]:
+def _expected_schedule(
+    rs: list[float], lr: float, decay: float, decay_patience: int, patience: int
+) -> tuple[list[float], int]:
     """Reference schedule: lr used at each epoch, and the number of epochs run."""
     best, wait, wait_lr, lrs = -math.inf, 0, 0, []
     for i, r in enumerate(rs):
@@ -139,7 +141,8 @@ def test_bad_input_errors(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="expects 4 input channels but the data has 6"):
         evaluate(model, pu.test)
     # an empty validation set
-    empty = RNAcompeteData(**{**data.__dict__, "valid": Split(data.valid.x[:0], data.valid.y[:0], data.valid.seqs[:0], data.valid.raw[:0])})
+    v = data.valid
+    empty = RNAcompeteData(**{**data.__dict__, "valid": Split(v.x[:0], v.y[:0], v.seqs[:0], v.raw[:0])})
     with pytest.raises(ModelError, match="validation set is empty.*valid_frac"):
         fit(model, empty, epochs=1, verbose=0)
     # resume=True without a checkpoint
