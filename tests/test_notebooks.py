@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_PARAMS: dict[str, dict[str, Any]] = {
     "01_data": {"data_dir": "data/rnacompete2009", "experiment": "VTS1", "n_structure_probes": 2, "max_probes": 600},
     "02_residualbind": {"data_dir": "data/rnacompete2009", "experiment": "VTS1", "baselines": True, "cnn_epochs": 1,
-                        "max_probes": 600},
+                        "max_probes": 600, "motif": "GCUGG"},
     "03_benchmark": {},  # reads the real_* job records (tests/tiny_parameters.yml)
     "04_ism": {"experiment": "SIMRBFOX1", "n_examples": 1},
     "05_gia": {"experiment": "SIMRBFOX1", "k": 4, "n_screen": 20},
@@ -71,7 +71,9 @@ def check_02(res: Path, p: dict) -> None:
     for name in ("kmer_ridge", "shallow_cnn"):
         assert _finite(rec["baselines"][name]["test_pearson"])
     assert rec["baselines"]["kmer_ridge"]["test_pearson"] > 0.2  # k-mers find VTS1's GCUGG even on 540 probes
-    assert rec["scatter"]["motif"] and math.isclose(rec["scatter"]["pearson"], rec["test_pearson"], abs_tol=1e-4)
+    assert rec["scatter"]["motif"] == "GCUGG" and math.isclose(rec["scatter"]["pearson"], rec["test_pearson"],
+                                                                abs_tol=1e-4)
+    assert set(rec["scatter"]["mean_pred_by_mismatches"]) >= {"0", "1"}  # probes coloured by mismatches to GCUGG
 
 
 def check_03(res: Path, p: dict) -> None:
