@@ -1,0 +1,402 @@
+"""GIA validated against planted truth: the same analyses on a trained model and on the noiseless oracle.
+
+The simulated experiments (:mod:`rbgia.simulate`) were generated from planted rules written to
+``truth.json``; their noiseless signal (:func:`rbgia.simulate.signal`) is an oracle predictor. The
+real-data part of the book runs the k-mer scan with q-values (:mod:`rbgia.scan`) and the motif
+experiments with verdicts (:mod:`rbgia.experiments`: multiplicity ratio, spacing against twice one
+copy, GC amplify-or-add, the hairpin difference in differences with its fold check); here each runs
+twice, on the same backgrounds, through the trained model and through the oracle, and
+:func:`comparison_table` sets the statistics and verdicts side by side. Where the verdicts differ the
+model has not learnt (or GIA cannot see) the planted rule; :func:`findings` says so in words taken
+from the verdicts.
+
+The oracle's k-mer scan covers only the panel of k-mers compared (the model's top k-mers, the
+planted sites, the planted motif): the SIMVTS1 oracle folds every probe that carries a site
+(~3 ms each), so an adaptive scan through it would cost minutes per experiment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import background as backgrounds
+from . import paper, simulate
+from .errors import DataError
+from .experiments import gc_bias, hairpin_context, multiplicity, spacing
+from .motifs import kmer_matches
+from .scan import adaptive_kmer_scan, kmer_scan
+from .session import GIA
+from .stats import bh_qvalues
+
+STEM = "10_ground_truth"  # the chapter's notebook stem: its records are named after it
+STEM_START = 8
+COLUMNS = ["experiment", "analysis", "statistic", "model", "model CI low", "model CI high", "model verdict",
+           "oracle", "oracle CI low", "oracle CI high", "oracle verdict", "agree"]
+
+
+# --------------------------------------------------------------------------- the planted truth
+def planted_truth(data_dir: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """The planted rules of every simulated experiment (``truth.json``'s ``experiments``).
+
+    Raises
+    ------
+    DataError
+        ``data_dir`` has no ``truth.json``: names the command that writes it.
+    """
+    path = Path(data_dir) / "truth.json"
+    if not path.is_file():
+        raise DataError(f"no truth.json in {data_dir}; write the simulated data first "
+                        f"(python -m rbgia.simulate {data_dir}, or make data)")
+    return dict(json.loads(path.read_text())["experiments"])
+
+
+def planted_rules(truth: Mapping[str, Mapping[str, Any]], experiments: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per experiment: motif, sites, minimum spacing, GC bias and structure rule."""
+    names = list(truth) if experiments is None else list(experiments)
+    return pd.DataFrame(
+        [{"experiment": e, "motif": truth[e]["motif"] or "none", "sites": ", ".join(truth[e]["site_affinities"]),
+          "min spacing": truth[e]["min_spacing"], "GC bias": (truth[e]["gc_bias"] or {}).get("region"),
+          "structure": truth[e]["structure"]} for e in names])
+
+
+def oracle(experiment: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The noiseless planted signal of ``experiment`` as a predictor of one-hot ``(N, L, 4)`` arrays."""
+    simulate._experiment(experiment)  # unknown id: one-line DataError now, not at the first call
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        return simulate.signal(experiment, np.asarray(x)[..., :4])
+
+    predict.__name__ = f"oracle_{experiment}"
+    return predict
+
+
+# --------------------------------------------------------------------------- one predictor, one experiment
+@dataclass(eq=False)
+class Side:
+    """The analyses of one predictor (model or oracle) on one experiment."""
+
+    scan: pd.DataFrame
+    multiplicity: Any
+    spacing: Any
+    gc: Any
+    hairpin: Any
+
+    def to_record(self) -> dict[str, Any]:
+        top = self.scan.head(10)[[c for c in ("kmer", "mean", "ci_low", "ci_high", "pvalue", "qvalue")
+                                  if c in self.scan.columns]]
+        return {"top_kmers": top.to_dict("records"), "multiplicity": self.multiplicity.to_record(),
+                "spacing": self.spacing.to_record(), "gc": self.gc.to_record(), "hairpin": self.hairpin.to_record()}
+
+
+def run_side(
+    session: GIA, motif: str, scan: pd.DataFrame, *, kmer_start: int = paper.MOTIF_START,
+    multiplicity_starts: Sequence[int] = paper.MULTIPLICITY_STARTS,
+    spacing_pairs: Sequence[Sequence[int]] = paper.SPACING_PAIRS, loop_start: int = paper.HAIRPIN_LOOP_START,
+    stem_start: int = STEM_START, n_boot: int = 2000, seed: int = 0,
+) -> Side:
+    """The book's motif experiments on ``motif`` through one session, beside a given ``scan`` table."""
+    pairs = [tuple(int(s) for s in p) for p in spacing_pairs]
+    return Side(
+        scan=scan,
+        multiplicity=multiplicity(session, motif, tuple(int(s) for s in multiplicity_starts), n_boot=n_boot,
+                                  seed=seed),
+        spacing=spacing(session, motif, pairs, int(kmer_start), on_conflict="skip", n_boot=n_boot, seed=seed),
+        gc=gc_bias(session, motif, int(kmer_start), n_boot=n_boot, seed=seed),
+        hairpin=hairpin_context(session, motif, int(loop_start), int(stem_start), n_boot=n_boot, seed=seed),
+    )
+
+
+def panel_scan(session: GIA, kmers: Sequence[str], start: int = paper.MOTIF_START) -> pd.DataFrame:
+    """The exhaustive scan of ``kmers`` only, ranked, with Benjamini-Hochberg q-values over those k-mers."""
+    table = kmer_scan(session, kmers=list(kmers), start=int(start))
+    table = table.sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
+    table["qvalue"] = bh_qvalues(table["pvalue"].to_numpy(float))
+    table.attrs["qvalue"] = f"Benjamini-Hochberg over the {len(table)} k-mers of the panel"
+    return table
+
+
+@dataclass(eq=False)
+class Comparison:
+    """Model and oracle on one simulated experiment (:func:`compare`).
+
+    ``model.scan`` is the model's adaptive scan over all 4^k k-mers; ``model_panel`` and
+    ``oracle.scan`` are the scans of the shared k-mer ``panel``.
+    """
+
+    experiment: str
+    motif: str
+    truth: dict
+    model: Side
+    oracle: Side
+    model_panel: pd.DataFrame
+    panel: list
+    info: dict = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        """JSON-ready record: both sides' experiment records and the comparison table's rows."""
+        return {"experiment": self.experiment, "motif": self.motif, "panel": self.panel, **self.info,
+                "model": self.model.to_record(), "oracle": self.oracle.to_record(),
+                "table": comparison_table([self]).to_dict("records")}
+
+
+def compare(
+    model: Any, background: np.ndarray, experiment: str, truth: Mapping[str, Any], *, k: int = 6,
+    kmer_start: int = paper.MOTIF_START, n_screen: int = 50, n_random_kmers: int = 20, seed: int = 0,
+    **experiment_kw: Any,
+) -> Comparison:
+    """Run the book's analyses on the trained model and on the oracle of ``experiment``, same backgrounds.
+
+    The motif is the planted one (the null experiment has none: the model's top k-mer). The k-mer
+    panel both predictors scan: the model's top 10 (adaptive scan), the planted sites of length
+    ``k`` and ``n_random_kmers`` random k-mers (seeded), for the rank comparison.
+    ``experiment_kw`` go to :func:`run_side` (positions, ``n_boot``).
+    """
+    session = GIA(model, background)
+    scan = adaptive_kmer_scan(session, k=k, start=kmer_start, n_screen=min(int(n_screen), session.n - 1),
+                              seed=seed).table
+    motif = truth.get("motif") or str(scan["kmer"].iloc[0])
+    rng = np.random.default_rng(seed)
+    random_kmers = ["".join(rng.choice(list("ACGU"), k)) for _ in range(int(n_random_kmers))]
+    sites = [s for s in truth.get("site_affinities", {}) if len(s) == k]
+    panel = list(dict.fromkeys([*scan["kmer"].head(10), *sites, *random_kmers]))
+    truth_session = GIA(oracle(experiment), background)
+    side_kw = {"kmer_start": kmer_start, "seed": seed, **experiment_kw}
+    model_side = run_side(session, motif, scan, **side_kw)
+    oracle_side = run_side(truth_session, motif, panel_scan(truth_session, panel, kmer_start), **side_kw)
+    model_panel = panel_scan(session, panel, kmer_start)
+    info = {"top_kmer": str(scan["kmer"].iloc[0]), "oracle_top_kmer": str(oracle_side.scan["kmer"].iloc[0]),
+            "planted_motif": truth.get("motif"), "n_background": int(session.n), "k": int(k),
+            "kmer_spearman": _spearman(model_panel, oracle_side.scan)}
+    return Comparison(experiment, motif, dict(truth), model_side, oracle_side, model_panel, panel, info)
+
+
+def _spearman(a: pd.DataFrame, b: pd.DataFrame) -> float | None:
+    """Rank agreement of two scans over the same k-mers (None when either is constant)."""
+    merged = a.set_index("kmer")["mean"].to_frame("a").join(b.set_index("kmer")["mean"].rename("b"), how="inner")
+    if len(merged) < 3 or merged["a"].std() == 0 or merged["b"].std() == 0:
+        return None
+    return float(merged.rank().corr().iloc[0, 1])
+
+
+# --------------------------------------------------------------------------- the comparison table
+def _est_row(est: Any) -> tuple[float, float, float]:
+    if est is None:
+        return (float("nan"),) * 3
+    return float(est.mean), float(est.ci_low), float(est.ci_high)
+
+
+def _rows(side: Side, motif: str, planted: str | None) -> list[tuple[str, str, tuple[float, float, float], str]]:
+    """(analysis, statistic, (value, CI low, CI high), verdict) of one side, in a fixed order."""
+    top = str(side.scan["kmer"].iloc[0])
+    q = side.scan["qvalue"].iloc[0] if "qvalue" in side.scan else float("nan")
+    top_word = ("no planted motif" if not planted else
+                "planted motif" if kmer_matches(top, planted) else "not the planted motif")
+    m = side.multiplicity
+    out = [("top k-mer " + top, "q-value of the top k-mer", (float(q), np.nan, np.nan), top_word),
+           (f"multiplicity, {len(m.starts)} copies of {motif}", f"{len(m.starts)} copies / 1 copy",
+            _est_row(m.ratio), m.verdict)]
+    sp = side.spacing
+    for (a, b), est, verdict in zip(sp.pairs, sp.vs_additive, sp.verdicts):
+        out.append((f"spacing {a}+{b} (gap {b - a - len(sp.motif)})", "2 copies / (2 x 1 copy)", _est_row(est),
+                    verdict))
+    gc = side.gc
+    for end in ("5", "3"):
+        out.append((f"GC run at the {end}' end", "interaction (motif+GC) - motif - GC",
+                    _est_row(getattr(gc, f"interaction{end}")), getattr(gc, f"verdict{end}")))
+    hp = side.hairpin
+    folded = "" if hp.n_folded is None else f"; {hp.n_folded} of {hp.n_designed} designs fold"
+    out.append(("hairpin loop vs stem" + folded, "structure effect (difference in differences)",
+                _est_row(hp.structure_effect), hp.verdict))
+    return out
+
+
+def comparison_table(comparisons: Sequence[Comparison]) -> pd.DataFrame:
+    """Model against oracle, analysis by analysis, for every comparison.
+
+    Columns :data:`COLUMNS`: the statistic (its value and 95% CI) and verdict of the model and
+    of the oracle, and ``agree`` (same verdict). The top k-mer row's verdict says whether the
+    scan's top k-mer is the planted motif (:func:`rbgia.motifs.kmer_matches`), its statistic is
+    the top k-mer's q-value. Rows are matched by position, not label: the ``analysis`` text
+    (which names the model's top k-mer) is the model's.
+    """
+    rows = []
+    for c in comparisons:
+        planted = c.truth.get("motif")
+        for (label, stat, mv, mverd), (_, _, ov, overd) in zip(_rows(c.model, c.motif, planted),
+                                                              _rows(c.oracle, c.motif, planted)):
+            rows.append([c.experiment, label, stat, *mv, mverd, *ov, overd, mverd == overd])
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+NULL_VERDICTS = ("no effect", "no structure effect", "adds", "additive", "no planted motif")
+
+
+def findings(table: pd.DataFrame) -> str:
+    """The comparison in words: the agreements counted, each disagreement named with both statistics.
+
+    A disagreement where the oracle's verdict is a null one (:data:`NULL_VERDICTS`: no effect,
+    no interaction, additive) is an effect the model reports that was not planted; otherwise the
+    model has not learnt the planted rule.
+    """
+    if table.empty:
+        return "No simulated experiment was compared."
+    lines = [f"The model's verdict agrees with the oracle's in {int(table['agree'].sum())} of {len(table)} "
+             f"analyses over {table['experiment'].nunique()} experiments."]
+    for r in table[~table["agree"]].itertuples(index=False):
+        what = ("the model reports an effect that was not planted" if r[10] in NULL_VERDICTS
+                else "the model has not learnt this planted rule")
+        lines.append(f"**{r.experiment}, {r[1]}:** the model gives *{r[6]}* ({_stat(r[3], r[4], r[5])}) where "
+                     f"the oracle gives *{r[10]}* ({_stat(r[7], r[8], r[9])}): {what}.")
+    return "\n\n".join(lines)
+
+
+def _stat(value: float, low: float, high: float) -> str:
+    if not np.isfinite(value):
+        return "undefined"
+    ci = f", 95% CI {low:.3g} to {high:.3g}" if np.isfinite(low) and np.isfinite(high) else ""
+    return f"{value:.3g}{ci}"
+
+
+def spacing_ratios(comparisons: Sequence[Comparison]) -> pd.DataFrame:
+    """Per experiment and pair: two copies / one copy (the paper's Fig 2d ratio), model and oracle."""
+    rows = []
+    for c in comparisons:
+        for name, side in (("model", c.model), ("oracle", c.oracle)):
+            t = side.spacing.table
+            for r in t[t["start_2"].notna()].itertuples(index=False):
+                rows.append({"experiment": c.experiment, "predictor": name,
+                             "pair": f"{r.start_1}+{r.start_2} (gap {r.gap})", "ratio": float(r.ratio)})
+    df = pd.DataFrame(rows, columns=["experiment", "predictor", "pair", "ratio"])
+    return df.pivot_table(index=["experiment", "pair"], columns="predictor", values="ratio", sort=False).reset_index()
+
+
+# --------------------------------------------------------------------------- the whole part
+@dataclass(eq=False)
+class Validation:
+    """Every comparison of :func:`validate`, the trained models' test Pearson and the planted rules."""
+
+    comparisons: list
+    test_pearson: dict
+    truth: dict
+    data_dir: str
+    config: dict
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return comparison_table(self.comparisons)
+
+    def to_record(self) -> dict[str, Any]:
+        """The part's record: experiments, the comparison table, per-experiment records."""
+        return {"data_dir": self.data_dir, "config": self.config,
+                "experiments": [c.experiment for c in self.comparisons], "test_pearson": self.test_pearson,
+                "n_agree": int(self.table["agree"].sum()), "n_analyses": len(self.table),
+                "table": self.table.to_dict("records"),
+                "per_experiment": {c.experiment: c.to_record() for c in self.comparisons}}
+
+
+def validate(
+    data_dir: str | os.PathLike, experiments: Sequence[str] | None = None, *,
+    results_dir: str | os.PathLike = "results", config: Any = None, epochs: int = 6, patience: int = 3,
+    max_probes: int | None = None, background: str = "profile", num_background: int = 200, **compare_kw: Any,
+) -> Validation:
+    """Train (or load) the sequence model of each simulated experiment and :func:`compare` it with its oracle.
+
+    ``experiments`` None: every experiment of ``truth.json`` that :mod:`rbgia.simulate` knows.
+    The backgrounds are drawn from each experiment's training probes (``background`` kind,
+    ``num_background``, seeded by ``compare_kw["seed"]``, default 0).
+    """
+    from .train import train_or_load
+
+    truth = planted_truth(data_dir)
+    names = [e for e in (experiments or truth) if e in simulate.EXPERIMENTS]
+    unknown = [e for e in (experiments or []) if e not in truth]
+    if unknown:
+        raise DataError(f"{unknown} not in {data_dir}/truth.json; pick from {sorted(truth)}")
+    seed = int(compare_kw.get("seed", 0))
+    comparisons, pearson, cfg = [], {}, {}
+    for exp in names:  # a handful of experiments; every model call inside is batched
+        model, meta, data = train_or_load(data_dir, exp, config, results_dir=results_dir, epochs=epochs,
+                                          patience=patience, max_probes=max_probes, verbose=0)
+        bg = backgrounds.make_background(background, data.train.x[..., :4], n=num_background, seed=seed,
+                                         y=data.train.y[:, 0])
+        comparisons.append(compare(model, bg, exp, truth[exp], **compare_kw))
+        pearson[exp] = float(meta["metrics"]["test_pearson"])
+        cfg = meta.get("config", cfg)
+    return Validation(comparisons, pearson, {e: truth[e] for e in names}, str(Path(data_dir).resolve()), cfg)
+
+
+def model_summary(validation: Validation) -> pd.DataFrame:
+    """Per experiment: test Pearson, planted motif, the model's and the oracle's top k-mers, their rank
+    agreement over the panel (Spearman) and how many verdicts agree."""
+    table = validation.table
+    rows = []
+    for c in validation.comparisons:
+        sub = table[table["experiment"] == c.experiment]
+        rows.append({"experiment": c.experiment, "test Pearson": validation.test_pearson.get(c.experiment),
+                     "planted motif": c.truth.get("motif") or "none", "model top k-mer": c.info["top_kmer"],
+                     "oracle top k-mer": c.info["oracle_top_kmer"], "k-mer Spearman": c.info["kmer_spearman"],
+                     "verdicts agree": f"{int(sub['agree'].sum())} of {len(sub)}"})
+    return pd.DataFrame(rows)
+
+
+def write_validation(results_dir: str | os.PathLike, validation: Validation, stem: str = STEM) -> Path:
+    """Write the part's record (``results_dir/<stem>.json``) and one per experiment; NaN stored as null."""
+    from .results import write_results
+
+    for c in validation.comparisons:
+        write_results(results_dir, c.experiment, stem, {"config": validation.config, **c.to_record()},
+                      allow_nan=True)
+    return write_results(results_dir, None, stem, validation.to_record(), allow_nan=True)
+
+
+# --------------------------------------------------------------------------- figures
+def fig_additivity(comparisons: Sequence[Comparison]):
+    """Observed / additive expectation, model and oracle with 95% CIs: multiplicity (n copies / n x 1)
+    and each spacing pair (2 copies / 2 x 1). 1 = additive; below 1: sub-additive or hindrance."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, max(1, len(comparisons)), figsize=(3.6 * max(1, len(comparisons)), 3.2),
+                             squeeze=False, sharey=True)
+    for ax, c in zip(axes[0], comparisons):
+        for shift, (name, side, colour) in zip((-0.15, 0.15), (("model", c.model, "C0"),
+                                                               ("oracle", c.oracle, "C1"))):
+            n = len(side.multiplicity.starts)
+            ests = [(f"{n} copies", *(v / n for v in _est_row(side.multiplicity.ratio)))]
+            ests += [(f"{a}+{b}", *_est_row(e)) for (a, b), e in zip(side.spacing.pairs, side.spacing.vs_additive)]
+            x = np.arange(len(ests)) + shift
+            mid = np.array([e[1] for e in ests])
+            err = np.abs(np.array([[e[2] for e in ests], [e[3] for e in ests]]) - mid)
+            ax.errorbar(x, mid, yerr=np.nan_to_num(err), fmt="o", color=colour, label=name, capsize=3)
+        ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+        ax.set_xticks(np.arange(len(ests)), [e[0] for e in ests], rotation=30)
+        ax.set_title(c.experiment)
+    axes[0][0].set_ylabel("observed / additive expectation")
+    axes[0][0].legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def fig_kmer_panel(comparisons: Sequence[Comparison]):
+    """Global importance of each panel k-mer, oracle (x) against model (y), one panel per experiment."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, max(1, len(comparisons)), figsize=(3.4 * max(1, len(comparisons)), 3.2),
+                             squeeze=False)
+    for ax, c in zip(axes[0], comparisons):
+        both = c.model_panel.set_index("kmer")["mean"].to_frame("model").join(
+            c.oracle.scan.set_index("kmer")["mean"].rename("oracle"))
+        ax.scatter(both["oracle"], both["model"], s=14, alpha=0.8)
+        rho = c.info.get("kmer_spearman")
+        ax.set_title(f"{c.experiment}" + ("" if rho is None else f" (Spearman {rho:.2f})"))
+        ax.set_xlabel("global importance, oracle")
+    axes[0][0].set_ylabel("global importance, model")
+    fig.tight_layout()
+    return fig

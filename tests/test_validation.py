@@ -1,0 +1,97 @@
+"""rbgia.validation: model against oracle on planted truth, with toy predictors and tiny simulated data."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from rbgia import sequence, simulate, validation
+from rbgia.errors import DataError
+
+RBFOX1 = simulate.EXPERIMENTS["SIMRBFOX1"]
+KW = {"k": 4, "n_screen": 20, "n_random_kmers": 5, "n_boot": 200, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def background() -> np.ndarray:
+    return sequence.one_hot(simulate.sample_probes(60, seed=3))
+
+
+def _no_hindrance(x: np.ndarray) -> np.ndarray:
+    """A toy model that learnt everything of SIMRBFOX1 but the steric hindrance."""
+    return simulate.signal(dataclasses.replace(RBFOX1, min_spacing=None), x[..., :4])
+
+
+def test_planted_truth_reads_truth_json_and_names_the_fix(tmp_path):
+    with pytest.raises(DataError, match="python -m rbgia.simulate"):
+        validation.planted_truth(tmp_path)
+    data = simulate.write_rnacompete(tmp_path / "sim", n_a=60, n_b=30, experiments=["SIMRBFOX1", "SIMNULL"])
+    truth = validation.planted_truth(data)
+    assert list(truth) == ["SIMRBFOX1", "SIMNULL"] and truth["SIMRBFOX1"]["min_spacing"] == 7
+    rules = validation.planted_rules(truth)
+    assert rules["motif"].tolist() == ["UGCAUG", "none"] and rules["GC bias"].iloc[0] == "3prime"
+
+
+def test_oracle_is_the_planted_signal(background):
+    assert np.array_equal(validation.oracle("SIMRBFOX1")(background), simulate.signal("SIMRBFOX1", background))
+    with pytest.raises(DataError, match="unknown simulated experiment"):
+        validation.oracle("SIMFOO")
+
+
+def test_oracle_against_itself_agrees_everywhere(background):
+    c = validation.compare(validation.oracle("SIMRBFOX1"), background, "SIMRBFOX1", RBFOX1.truth(), **KW)
+    table = validation.comparison_table([c])
+    assert list(table.columns) == validation.COLUMNS
+    assert len(table) == 1 + 1 + 3 + 2 + 1  # top k-mer, multiplicity, 3 spacing pairs, 2 GC ends, hairpin
+    # row 0 differs: the top k-mer's q-value is over all 4^k k-mers for the model, over the panel for the oracle
+    assert table["agree"].all() and np.allclose(table["model"][1:], table["oracle"][1:], equal_nan=True)
+    assert validation.findings(table) == "The model's verdict agrees with the oracle's in 8 of 8 analyses over 1 " \
+                                         "experiments."
+    assert c.info["kmer_spearman"] == pytest.approx(1.0)
+    # the planted rules, as the oracle's verdicts: additive sites, hindrance of close pairs, a 3' GC interaction
+    verdicts = dict(zip(table["analysis"], table["oracle verdict"]))
+    assert verdicts["multiplicity, 3 copies of UGCAUG"] == "additive"
+    assert verdicts["spacing 16+20 (gap -2)"] == verdicts["spacing 15+21 (gap 0)"] == "hindrance"
+    assert verdicts["spacing 13+22 (gap 3)"] == "additive"
+    assert verdicts["GC run at the 3' end"] == "amplifies"
+
+
+def test_a_model_without_hindrance_is_named_where_it_differs(background):
+    c = validation.compare(_no_hindrance, background, "SIMRBFOX1", RBFOX1.truth(), **KW)
+    table = validation.comparison_table([c])
+    by = table.set_index("analysis")
+    close = ["spacing 16+20 (gap -2)", "spacing 15+21 (gap 0)"]
+    assert (by.loc[close, "model verdict"] == "additive").all()
+    assert (by.loc[close, "oracle verdict"] == "hindrance").all()
+    # what the toy did learn agrees (the hairpin row is borderline on 60 backgrounds: left out)
+    assert by.loc[["multiplicity, 3 copies of UGCAUG", "spacing 13+22 (gap 3)", "GC run at the 3' end"], "agree"].all()
+    text = validation.findings(table)
+    assert text.count("the model has not learnt this planted rule") >= 2 and all(f"{a}:**" in text for a in close)
+    ratios = validation.spacing_ratios([c]).set_index("pair")
+    assert ratios.loc["16+20 (gap -2)", "model"] > 1.8 and ratios.loc["16+20 (gap -2)", "oracle"] < 1.2
+
+
+def test_null_experiment_uses_the_model_top_kmer_and_the_oracle_sees_nothing(background):
+    def toy(x):  # a model that (wrongly) learnt GGGG
+        return simulate.signal(dataclasses.replace(RBFOX1, site_affinities={"GGGG": 1.0}, min_spacing=None,
+                                                   gc_bias=None), x[..., :4])
+
+    c = validation.compare(toy, background, "SIMNULL", simulate.EXPERIMENTS["SIMNULL"].truth(), **KW)
+    assert c.motif == c.info["top_kmer"] and "GGGG" in c.motif
+    table = validation.comparison_table([c])
+    assert table.loc[table["analysis"].str.startswith("multiplicity"), "oracle verdict"].item() == "no effect"
+    assert c.info["kmer_spearman"] is None  # the oracle is constant: no rank correlation exists
+    assert "an effect that was not planted" in validation.findings(table)
+
+
+def test_records_are_json(background, tmp_path):
+    c = validation.compare(_no_hindrance, background, "SIMRBFOX1", RBFOX1.truth(), **KW)
+    v = validation.Validation([c], {"SIMRBFOX1": 0.5}, {"SIMRBFOX1": RBFOX1.truth()}, "sim", {})
+    path = validation.write_validation(tmp_path, v)
+    rec = json.loads(path.read_text())
+    assert rec["experiments"] == ["SIMRBFOX1"] and rec["n_analyses"] == 8 and rec["n_agree"] == v.table["agree"].sum()
+    assert rec["per_experiment"]["SIMRBFOX1"]["model"]["spacing"]["pairs"][0]["verdict"] == "additive"
+    assert validation.model_summary(v)["verdicts agree"].item() == f"{rec['n_agree']} of 8"
