@@ -344,12 +344,3 @@ def summarize(long: pd.DataFrame, reported: pd.DataFrame | None = None) -> pd.Da
         out = out.merge(rep, on=keys, how="left")
     out = out.astype(object)
     return out.where(out.notna(), None)
-
-
-def __getattr__(name: str) -> Any:
-    # train_and_record moved to rbgia.train (training lives there); results must not import train eagerly.
-    if name in ("train_and_record", "TrainedConfig", "TRAIN_NOTEBOOK"):
-        from . import train
-
-        return getattr(train, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
