@@ -791,6 +791,9 @@ def hairpin_context(
     partner (it stays paired). Each importance is relative to its own background:
     ``f(stem-loop + motif) - f(stem-loop)``. Loop minus stem alone is confounded by
     position; the structure effect is the difference in differences (see :class:`Hairpin`).
+    It removes position effects, not the partner's sequence that pairing rewrites: a motif
+    whose reverse complement makes sites itself (UGCAUG -> CAUGCA, next to UG: UGCAUG) gets
+    a structure effect from that as well; compare the motif's reverse complement.
     ``fold_check`` folds the designed backgrounds (ViennaRNA MFE, ~1 ms each) to count how
     many form the intended stem, so that a failed design is visible.
     For a model with structure inputs pass ``recompute_structure`` (``True`` when the

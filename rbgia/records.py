@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .results import read_results
 
 # Quantiles of the local importances kept in a record (enough for a box plot with 2.5-97.5% whiskers).
 QUANTILES: dict[str, float] = {"q025": 0.025, "q25": 0.25, "median": 0.5, "q75": 0.75, "q975": 0.975}
@@ -182,8 +183,6 @@ def read_record(
     DataError
         When the record is missing, a key is absent, or a part lacks schema keys.
     """
-    from .results import read_results  # noqa: PLC0415 (results imports the training configuration)
-
     rec = read_results(results_dir, experiment, notebook, config)
     where = f"{notebook} record of {experiment}"
     path = [key] if isinstance(key, str) else list(key or [])
