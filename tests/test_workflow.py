@@ -1,7 +1,7 @@
-"""The Snakemake scale-out (workflow/): job graph, profiles, failure handling, a real run.
+"""The Snakemake DAG (workflow/): the book's jobs, the scale-out, profiles, config checks, failures, a real run.
 
-Every run happens in a tmp directory (``--directory``-style: cwd = tmp, results and
-data under tmp), so nothing is written into the repository.
+Every run but the repository's own dry run happens in a tmp root (``--directory``: notebooks,
+``_toc.yml``, data and results under tmp), so nothing is written into the repository.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,14 +18,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from rbgia import book
+
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "workflow" / "Snakefile"
-SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+LOCAL = str(REPO / "workflow" / "profiles" / "local")
+SLURM = str(REPO / "workflow" / "profiles" / "slurm")
+SCALEOUT = str(REPO / "workflow" / "config.scaleout.yaml")
 TRAIN_NB = "02_residualbind"
-PER_EXP_NB = ["04_ism", "05_gia", "07_gc_bias"]
-ACROSS_NB = ["03_benchmark", "08_across_experiments"]
+GIA_NB = "05_gia"
+TAG = "log-seq-paper-s0"
 
-pytestmark = pytest.mark.skipif(not SNAKEMAKE.exists(), reason="snakemake is not installed in this environment")
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("snakemake") is None, reason="snakemake is not installed")
 
 
 def _yaml(path: Path, obj: dict) -> Path:
@@ -33,15 +38,11 @@ def _yaml(path: Path, obj: dict) -> Path:
     return path
 
 
-def _snakemake(cwd: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def _snakemake(cwd: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow", "PYTHONHASHSEED": "0"}
     return subprocess.run(
-        [str(SNAKEMAKE), "-s", str(SNAKEFILE), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+        [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(cwd), *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
     )
 
 
@@ -59,7 +60,7 @@ def _jobs(dry_run_output: str) -> list[tuple[str, dict[str, str]]]:
 
 
 def _job_stats(output: str) -> dict[str, int]:
-    """The 'Job stats' table of a dry run as {rule: count}."""
+    """The 'Job stats' table of a run as {rule: count}."""
     table = output.split("Job stats:")[-1]
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
 
@@ -79,98 +80,129 @@ def _deepbind_dir(path: Path, n_experiments: int) -> list[str]:
         "Fold ID\tEvent ID\tseq\nA\tp1\tACGUACGUACGUACGUACGUACGUACGUACGUACGUACGUA\n"
         "B\tp2\tUGCAUGUGCAUGUGCAUGUGCAUGUGCAUGUGCAUGUGCAU\n"
     )
-    (path / "targets.tsv").write_text("\t".join(ids) + "\n" + "\t".join(["0.5"] * len(ids)) + "\n" + "\t".join(["1.5"] * len(ids)) + "\n")
+    rows = ["\t".join(ids), "\t".join(["0.5"] * len(ids)), "\t".join(["1.5"] * len(ids))]
+    (path / "targets.tsv").write_text("\n".join(rows) + "\n")
     return ids
+
+
+def _root(tmp_path: Path, notebooks: Path | None = None) -> Path:
+    """A repository-like root: the real notebooks (or stand-ins), a toc without chapters' pages."""
+    root = tmp_path / "root"
+    shutil.copytree(notebooks or REPO / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns("executed"))
+    shutil.copy(REPO / "_toc.yml", root / "_toc.yml")
+    return root
+
+
+def _scaleout_spec(path: Path, configs: list[dict], **job_params) -> Path:
+    import yaml
+
+    spec = yaml.safe_load((REPO / "workflow" / "scaleout.yml").read_text())
+    spec["jobs"]["train"]["configs"] = configs
+    spec["jobs"]["train"].setdefault("parameters", {}).update(job_params)
+    return _yaml(path, spec)
 
 
 # --------------------------------------------------------------------------- dry runs
 
 
-def test_dry_run_lists_every_job_for_244_experiments(tmp_path):
-    """The paper's configuration file over a 244-column targets.tsv: 4 configurations."""
-    ids = _deepbind_dir(tmp_path / "data", 244)
-    cfg = _yaml(tmp_path / "over.yaml", {"data_dir": str(tmp_path / "data"), "results_dir": str(tmp_path / "results")})
-    paper = REPO / "workflow" / "config.paper.yaml"
-    out = _snakemake(tmp_path, "--cores", "2", "--configfile", str(paper), str(cfg), "-n")
+def test_repo_dry_run_lists_the_books_jobs():
+    """`python -m snakemake -n` from the repository root lists every chapter and job of book/parameters.yml."""
+    out = subprocess.run([sys.executable, "-m", "snakemake", "--profile", LOCAL, "-n", "--nolock"], cwd=REPO,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:] + out.stdout[-3000:]
+    plan = book.plan(REPO)
+    stats = _job_stats(out.stdout + out.stderr)
+    done = {r for r in plan.runs if (REPO / r.output).is_file()}  # a previous `make book` may have run some
+    assert stats.get("chapter", 0) + sum(r.kind == "chapter" for r in done) >= len(book.toc_notebooks(REPO))
+    assert stats.get("job", 0) <= len(plan.jobs) and stats.get("all") == 1
+
+
+def test_scaleout_dry_run_over_244_experiments(tmp_path):
+    """The scale-out over a 244-column targets.tsv with the paper's four configurations."""
+    root = _root(tmp_path)
+    ids = _deepbind_dir(root / "data", 244)
+    grid = [{"normalization": "log"}, {"normalization": "clip"}, {"inputs": "pu"}, {"inputs": "phime"}]
+    spec = _scaleout_spec(tmp_path / "grid.yml", grid)
+    out = _snakemake(root, "--profile", LOCAL, "--configfile", SCALEOUT, "-n",
+                     "--config", f"parameters_file={spec}", "data_dir=data", "results_dir=results")
     assert out.returncode == 0, out.stderr[-3000:] + out.stdout[-3000:]
     text = out.stdout + out.stderr
     n = len(ids)
-    stats = _job_stats(text)
-    assert stats == {"prepare": 3, "train": 4 * n, "analyse": len(PER_EXP_NB) * n, "across": len(ACROSS_NB), "summary": 1, "all": 1}
-    jobs = _jobs(text)
+    assert _job_stats(text) == {"prepare": 2, "job": 4 * n + n, "summary": 1, "all": 1}
     per_tag: dict[str, set[str]] = {}
-    for rule, w in jobs:
-        if rule == "train":
-            per_tag.setdefault(w["tag"], set()).add(w["experiment"])
-    assert sorted(per_tag) == sorted(["log-seq-paper-s0", "clip-seq-paper-s0", "log-pu-paper-s0", "log-phime-paper-s0"])
-    assert all(exps == set(ids) for exps in per_tag.values())  # 244 train jobs per configuration
-    analysed = {(w["experiment"], w["nb"]) for rule, w in jobs if rule == "analyse"}
-    assert analysed == {(e, nb) for e in ids for nb in PER_EXP_NB}
-    assert {w["inputs"] for rule, w in jobs if rule == "prepare"} == {"seq", "pu", "phime"}  # once per dataset and inputs
-    assert not (tmp_path / "results").exists()  # a dry run writes nothing
+    for rule, w in _jobs(text):
+        if rule == "job":
+            per_tag.setdefault(f"{w['stem']}.{w['tag']}", set()).add(w["experiment"])
+    tags = [f"{TRAIN_NB}.{t}-paper-s0" for t in ("log-seq", "clip-seq", "log-pu", "log-phime")]
+    assert sorted(per_tag) == sorted([*tags, f"{GIA_NB}.{TAG}"])
+    assert all(exps == set(ids) for exps in per_tag.values())  # 244 runs per configuration
+    assert {w["inputs"] for rule, w in _jobs(text) if rule == "prepare"} == {"pu", "phime"}  # once per data folder
+    assert not (root / "results").exists()  # a dry run writes nothing
 
 
-def test_dry_run_grid_and_parameters(tmp_path):
-    """normalization x inputs is a product; each notebook gets the parameters it declares."""
-    _deepbind_dir(tmp_path / "data", 3)
-    cfg = _yaml(
-        tmp_path / "over.yaml",
-        {"data_dir": str(tmp_path / "data"), "results_dir": str(tmp_path / "results"),
-         "normalization": ["log", "clip"], "inputs": ["seq", "pu"], "epochs": 3},
-    )
-    out = _snakemake(tmp_path, "--cores", "2", "--configfile", str(cfg), "-n", "-p")
+def test_dry_run_parameters_per_run(tmp_path):
+    """Each run gets the parameters its notebook declares; --config epochs overrides the file."""
+    root = _root(tmp_path)
+    _deepbind_dir(root / "data", 3)
+    spec = _scaleout_spec(tmp_path / "grid.yml", [{"normalization": "log"}, {"normalization": "clip"}])
+    out = _snakemake(root, "--profile", LOCAL, "--configfile", SCALEOUT, "-n", "-p",
+                     "--config", f"parameters_file={spec}", "data_dir=data", f"results_dir={tmp_path / 'res'}",
+                     "epochs=3")
     assert out.returncode == 0, out.stderr[-3000:] + out.stdout[-3000:]
-    text = out.stdout + out.stderr
-    assert _job_stats(text)["train"] == 4 * 3 and _job_stats(text)["prepare"] == 2
-    calls = re.findall(r"run_notebook\.py \S+/(\w+)\.ipynb \S+ --params '(\{.*?\})'", text)
-    assert calls
+    calls = re.findall(r"run_notebook\.py \S+/(\w+)\.ipynb \S+ --params '(\{.*?\})'", out.stdout + out.stderr)
+    assert len(calls) == 3 * 2 + 3
     for nb, raw in calls:
         params = json.loads(raw)
-        assert params["results_dir"] == str(tmp_path / "results")
-        if nb == TRAIN_NB:
-            assert params["epochs"] == 3 and params["compare_normalization"] is False
-            assert params["baselines"] is (params["normalization"] == "log" and params["inputs"] == "seq")
-        if nb in PER_EXP_NB:
-            assert (params["normalization"], params["inputs"]) == ("log", "seq")  # the analysis configuration
-        if nb == "03_benchmark":
-            assert params["train_missing"] is False
-            assert params["experiments"] == ["RNCMPT00001", "RNCMPT00002", "RNCMPT00003"]
-            assert params["normalizations"] == ["log", "clip"] and params["inputs_kinds"] == ["seq", "pu"]
+        assert params["results_dir"] == str(tmp_path / "res") and params["epochs"] == 3
+        assert params["experiment"] in {"RNCMPT00001", "RNCMPT00002", "RNCMPT00003"}
+        if nb == GIA_NB:
+            assert (params["normalization"], params["scan"]) == ("log", "adaptive")
 
 
-def test_dry_run_rejects_unknown_experiments_and_missing_data(tmp_path):
-    _deepbind_dir(tmp_path / "data", 3)
-    cfg = _yaml(tmp_path / "over.yaml", {"data_dir": str(tmp_path / "data"), "results_dir": str(tmp_path / "r"), "experiments": ["RNCMPT00001", "RNCMPT99999"]})
-    out = _snakemake(tmp_path, "--cores", "1", "--configfile", str(cfg), "-n")
-    assert out.returncode != 0
-    assert "RNCMPT99999" in out.stdout + out.stderr and "not in" in out.stdout + out.stderr
-    cfg = _yaml(tmp_path / "over2.yaml", {"data_dir": str(tmp_path / "nowhere"), "results_dir": str(tmp_path / "r")})
-    out = _snakemake(tmp_path, "--cores", "1", "--configfile", str(cfg), "-n")
-    assert out.returncode != 0 and "does not exist" in out.stdout + out.stderr
+def test_config_and_parameter_errors_name_the_key(tmp_path):
+    """Issue 11, case 13: `--config epochs=ten` gave an InputFunctionException without the key."""
+    root = _root(tmp_path)
+    _deepbind_dir(root / "data", 3)
+    spec = _scaleout_spec(tmp_path / "grid.yml", [{"normalization": "log"}])
+    base = ("--profile", LOCAL, "--configfile", SCALEOUT, "-n")
+
+    def fails(*config: str) -> str:
+        out = _snakemake(root, *base, "--config", *config)
+        assert out.returncode != 0
+        return out.stdout + out.stderr
+
+    assert "error: config key epochs: 'ten' is not of type 'integer'" in fails(f"parameters_file={spec}", "epochs=ten")
+    assert "'num_backgroud' was unexpected" in fails(f"parameters_file={spec}", "num_backgroud=7")
+    bad = _yaml(tmp_path / "bad.yml", {"jobs": {"train": {"notebook": TRAIN_NB, "experiments": ["RNCMPT00001"],
+                                                          "parameters": {"num_backgroud": 7}}}})
+    assert f"{bad}: jobs.train gives {TRAIN_NB} parameters ['num_backgroud']" in fails(f"parameters_file={bad}")
+    bad = _yaml(tmp_path / "bad2.yml", {"jobs": {"train": {"notebook": TRAIN_NB, "experiments": ["RNCMPT99999"],
+                                                           "parameters": {"data_dir": "data"}}}})
+    text = fails(f"parameters_file={bad}")
+    assert "RNCMPT99999" in text and "not in data" in text
+    assert "'nowhere', which does not exist" in fails(f"parameters_file={spec}", "data_dir=nowhere")
 
 
-def test_slurm_profile_puts_the_gpu_on_training_jobs_only(tmp_path):
-    _deepbind_dir(tmp_path / "data", 2)
-    cfg = _yaml(tmp_path / "over.yaml", {"data_dir": str(tmp_path / "data"), "results_dir": str(tmp_path / "results")})
+def test_slurm_profile_puts_the_gpu_on_job_runs_only(tmp_path):
+    root = _root(tmp_path)
+    _deepbind_dir(root / "data", 2)
+    spec = _scaleout_spec(tmp_path / "grid.yml", [{"normalization": "log"}, {"inputs": "pu"}])
     # A dry run caps threads at --cores (1 by default); a real SLURM run does not.
-    slurm = str(REPO / "workflow" / "profiles" / "slurm")
-    out = _snakemake(tmp_path, "--profile", slurm, "--configfile", str(cfg), "-n", "-p", "--cores", "64")
+    out = _snakemake(root, "--profile", SLURM, "--configfile", SCALEOUT, "-n", "-p", "--cores", "64",
+                     "--config", f"parameters_file={spec}", "data_dir=data")
     assert out.returncode == 0, out.stderr[-3000:]
-    text = out.stdout + out.stderr
-    blocks = {}
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", text):
+    blocks: dict[str, list[str]] = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out.stdout + out.stderr):
         m = re.match(r"(?:local)?rule (\w+):", block)
         if m:
             blocks.setdefault(m.group(1), []).append(block)
-    assert len(blocks["train"]) == 2
-    assert all("gres=gpu:1" in b for b in blocks["train"])
-    assert all("--threads 4 " in b for b in blocks["train"])  # -> sbatch --cpus-per-task=4
-    assert all("--threads 8 " in b for b in blocks["analyse"]) and "--threads 16 " in blocks["prepare"][0]
-    assert not any("gres=" in b for rule in ("prepare", "analyse", "across") for b in blocks[rule])
-    assert all("runtime=" in b and "mem_mb=" in b for rule in ("prepare", "train", "analyse") for b in blocks[rule])
+    assert len(blocks["job"]) == 2 * 2 + 2
+    assert all("gres=gpu:1" in b and "--threads 4 " in b for b in blocks["job"])  # -> sbatch --cpus-per-task=4
+    assert "--threads 16 " in blocks["prepare"][0] and "gres=" not in blocks["prepare"][0]
+    assert all("runtime=" in b and "mem_mb=" in b for rule in ("prepare", "job") for b in blocks[rule])
 
 
-# --------------------------------------------------------------------------- summary script
+# --------------------------------------------------------------------------- scripts
 
 
 def test_summary_counts_experiments_and_pearson_per_configuration(tmp_path, capsys):
@@ -182,7 +214,8 @@ def test_summary_counts_experiments_and_pearson_per_configuration(tmp_path, caps
         rec = {"test_pearson": value, "baselines": {"kmer_ridge": {"test_pearson": value / 2}}}
         write_results(tmp_path, exp, TRAIN_NB, rec, config={"normalization": "log"})
     write_results(tmp_path, "A", TRAIN_NB, {"test_pearson": 0.1}, config={"normalization": "clip"})
-    summary.main(["--results-dir", str(tmp_path), "--experiments", "A", "B", "C", "D", "--out", str(tmp_path / "s.tsv"), "--table", str(tmp_path / "t.tsv")])
+    summary.main(["--results-dir", str(tmp_path), "--experiments", "A", "B", "C", "D",
+                  "--out", str(tmp_path / "s.tsv"), "--table", str(tmp_path / "t.tsv")])
     printed = capsys.readouterr()
     s = pd.read_csv(tmp_path / "s.tsv", sep="\t").set_index("config")
     assert s.loc["log-seq-paper-s0", "experiments_done"] == 3
@@ -197,6 +230,24 @@ def test_summary_counts_experiments_and_pearson_per_configuration(tmp_path, caps
     assert "log-seq-paper-s0" in printed.out and "D" in printed.err  # D is reported as not done
 
 
+def test_scripts_end_user_errors_with_one_error_line(tmp_path):
+    """Issue 11, case 20: a workflow script's user error is one `error:` line and exit code 2."""
+    from rbgia.results import write_results
+
+    write_results(tmp_path, "A", TRAIN_NB, {"test_pearson": 0.5}, config={"normalization": "log"})
+    scripts = REPO / "workflow" / "scripts"
+    cases = [
+        ([scripts / "run_notebook.py", "n.ipynb", "o.ipynb", "--params", "{epochs: 3}"], "error: --params is not JSON"),
+        ([scripts / "run_notebook.py", "nb.ipynb", "out.ipynb", "--params", "[1]"], "error: --params is a JSON list"),
+        ([scripts / "summary.py", "--results-dir", tmp_path, "--metric", "nope"], "error: column 'nope'"),
+        ([scripts / "prepare.py", "--data-dir", tmp_path / "nowhere", "--out", tmp_path / "p.json"], "error: "),
+    ]
+    for args, start in cases:
+        proc = subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, cwd=tmp_path)
+        last = proc.stderr.strip().splitlines()[-1]
+        assert proc.returncode == 2 and last.startswith(start) and "Traceback" not in proc.stderr, proc.stderr
+
+
 # --------------------------------------------------------------------------- runs
 
 _PARAMS = '''data_dir = "data/simulated"
@@ -208,13 +259,14 @@ variant = "paper"
 background = "profile"
 num_background = 10
 epochs = 1
+scan = "both"
 seed = 0'''
 
 
 def _stand_in_notebooks(folder: Path) -> Path:
-    """Tiny notebooks with the real ones' parameters and records, no model: for
-    testing the workflow's bookkeeping (failure, resume) in seconds. The training
-    one fails for an experiment whose flag file FAIL_<experiment> is in results_dir."""
+    """Tiny notebooks with the real ones' parameters and records, no model: for testing the
+    DAG's bookkeeping (failure, resume) in seconds. The training one fails for an experiment
+    whose flag file FAIL_<experiment> is in results_dir."""
     import nbformat
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -233,12 +285,10 @@ def _stand_in_notebooks(folder: Path) -> Path:
         "from pathlib import Path\nfrom rbgia import results",
         "if Path(results_dir, 'FAIL_' + experiment).exists():\n    raise RuntimeError('planted failure')",
         "cfg = dict(normalization=normalization, inputs=inputs, variant=variant, seed=seed)\n"
-        "results.write_results(results_dir, experiment, '02_residualbind', {'test_pearson': len(experiment) / 10}, config=cfg)",
+        "results.write_results(results_dir, experiment, '02_residualbind', {'test_pearson': len(experiment) / 10}, "
+        "config=cfg)",
     )
-    for name in PER_EXP_NB:
-        write(name, f"from rbgia import results\nresults.write_results(results_dir, experiment, '{name}', {{'done': 1}})")
-    for name in ACROSS_NB:
-        write(name, f"from rbgia import results\ndf = results.collect(results_dir, '02_residualbind')\nresults.write_results(results_dir, None, '{name}', {{'n': len(df)}})")
+    write(GIA_NB, "from rbgia import results\nresults.write_results(results_dir, experiment, '05_gia', {'done': 1})")
     return folder
 
 
@@ -251,90 +301,80 @@ def tiny_data(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_failed_experiment_keeps_the_others_names_the_cell_and_resumes(tmp_path, tiny_data):
-    results = tmp_path / "results"
+    root = _root(tmp_path, _stand_in_notebooks(tmp_path / "nb"))
+    results = root / "results"
     results.mkdir()
     (results / "FAIL_SIMHUR").touch()
-    cfg = _yaml(
-        tmp_path / "over.yaml",
-        {
-            "data_dir": str(tiny_data),
-            "results_dir": str(results),
-            "notebook_dir": str(_stand_in_notebooks(tmp_path / "nb")),
-            "notebooks": {"train": TRAIN_NB, "per_experiment": ["05_gia"], "across": ["03_benchmark"]},
-            "experiments": ["SIMRBFOX1", "SIMHUR"],
-        },
-    )
-    local = str(REPO / "workflow" / "profiles" / "local")
-    out = _snakemake(tmp_path, "--profile", local, "--configfile", str(cfg))
+    spec = _scaleout_spec(tmp_path / "spec.yml", [{"normalization": "log"}])
+    spec_obj = json.loads(spec.read_text())
+    spec_obj["jobs"]["train"]["experiments"] = spec_obj["jobs"]["gia"]["experiments"] = ["SIMRBFOX1", "SIMHUR"]
+    _yaml(spec, spec_obj)
+    args = ("--profile", LOCAL, "--configfile", SCALEOUT, "--config", f"parameters_file={spec}",
+            f"data_dir={tiny_data}", "results_dir=results")
+    out = _snakemake(root, *args)
     assert out.returncode != 0
     # --keep-going: the other experiments finished, analyses included
     ok = results / "SIMRBFOX1"
-    assert (ok / f"{TRAIN_NB}.log-seq-paper-s0.json").is_file() and (ok / "05_gia.json").is_file()
-    assert (ok / "notebooks" / f"{TRAIN_NB}.log-seq-paper-s0.ipynb").is_file()
-    assert not (results / "SIMHUR" / f"{TRAIN_NB}.log-seq-paper-s0.json").exists()
+    assert (ok / f"{TRAIN_NB}.{TAG}.json").is_file() and (ok / "05_gia.json").is_file()
+    assert (ok / "notebooks" / f"{TRAIN_NB}.{TAG}.ipynb").is_file()
+    assert not (results / "SIMHUR" / f"{TRAIN_NB}.{TAG}.json").exists()
     assert not (results / "_all" / "summary.tsv").exists()
     # the log, and Snakemake's report of it, name the notebook and the cell
-    log = (results / "SIMHUR" / "logs" / f"{TRAIN_NB}.log-seq-paper-s0.log").read_text()
+    log = (results / "SIMHUR" / "logs" / f"{TRAIN_NB}.{TAG}.log").read_text()
     assert re.search(rf"NOTEBOOK FAILED: \S*{TRAIN_NB}\.ipynb, cell In \[\d+\]: RuntimeError: planted failure", log)
     assert "NOTEBOOK FAILED" in out.stdout + out.stderr
-    assert (results / "SIMHUR" / "notebooks" / f"{TRAIN_NB}.log-seq-paper-s0.failed.ipynb").is_file()
+    assert (results / "SIMHUR" / "notebooks" / f"{TRAIN_NB}.{TAG}.partial.ipynb").is_file()
+    error = json.loads((results / "SIMHUR" / "notebooks" / f"{TRAIN_NB}.{TAG}.error.json").read_text())
+    assert error["cell"]["ename"] == "RuntimeError"
     assert not list(results.rglob(".*.tmp.ipynb"))  # no half-written notebook left behind
 
     done = {p: p.stat().st_mtime_ns for p in ok.rglob("*") if p.is_file()}
     (results / "FAIL_SIMHUR").unlink()
-    out = _snakemake(tmp_path, "--profile", local, "--configfile", str(cfg))
+    out = _snakemake(root, *args)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert _job_stats(out.stdout + out.stderr)["train"] == 1  # only the failed experiment reran
+    ran = {(w["experiment"], w["stem"]) for rule, w in _jobs(out.stdout + out.stderr) if rule == "job"}
+    assert ran == {("SIMHUR", TRAIN_NB), ("SIMHUR", GIA_NB)}  # only the failed experiment reran
     assert all(p.stat().st_mtime_ns == t for p, t in done.items() if p.exists())
     summary = pd.read_csv(results / "_all" / "summary.tsv", sep="\t")
     assert summary["experiments_done"].tolist() == [2]
-    assert not (results / "SIMHUR" / "notebooks" / f"{TRAIN_NB}.log-seq-paper-s0.failed.ipynb").exists()
+    assert not (results / "SIMHUR" / "notebooks" / f"{TRAIN_NB}.{TAG}.partial.ipynb").exists()
 
-    # one more experiment later: only its jobs (and the aggregates) are to run
-    out = _snakemake(tmp_path, "--profile", local, "--configfile", str(cfg), "--config", "experiments=[SIMRBFOX1,SIMHUR,SIMNULL]", "-n")
+    # one more experiment later: only its runs (and the summary) are to run
+    spec_obj["jobs"]["train"]["experiments"] = spec_obj["jobs"]["gia"]["experiments"] = ["SIMRBFOX1", "SIMHUR",
+                                                                                         "SIMNULL"]
+    _yaml(spec, spec_obj)
+    out = _snakemake(root, *args, "-n")
     assert out.returncode == 0, out.stderr[-3000:]
-    stats = _job_stats(out.stdout + out.stderr)
-    assert stats == {"train": 1, "analyse": 1, "across": 1, "summary": 1, "all": 1}
+    assert _job_stats(out.stdout + out.stderr) == {"job": 2, "summary": 1, "all": 1}
 
 
 @pytest.mark.slow
-def test_local_run_over_three_simulated_experiments(tmp_path, tiny_data):
-    experiments = ["SIMRBFOX1", "SIMHUR", "SIMNULL"]
-    results = tmp_path / "results"
-    cfg = _yaml(
-        tmp_path / "over.yaml",
-        {
-            "data_dir": str(tiny_data),
-            "results_dir": str(results),
-            "experiments": experiments,
-            "epochs": 1,
-            "num_background": 30,
-            "notebook_params": {
-                "04_ism": {"n_examples": 1},
-                "05_gia": {"k": 4, "n_screen": 20},
-                "07_gc_bias": {"k": 4, "n_screen": 20, "n_boot": 200},
-            },
-            # tiny jobs are start-up bound: two 1-thread jobs at a time halve the wall time
-            "threads": {"prepare": 1, "train": 1, "analyse": 1, "across": 1},
-        },
-    )
-    out = _snakemake(tmp_path, "--cores", "2", "--configfile", str(cfg), "--keep-going")
-    assert out.returncode == 0, out.stderr[-5000:]
-    tag = "log-seq-paper-s0"
+def test_local_run_over_two_real_experiments(tmp_path):
+    """The real training and GIA notebooks through the scale-out, on the shipped 2009 data, tiny sizes."""
+    root = _root(tmp_path)
+    (root / "data").symlink_to(REPO / "data")
+    experiments = ["VTS1", "HuR"]
+    spec = _scaleout_spec(tmp_path / "spec.yml", [{"normalization": "log"}], max_probes=600, baselines=False)
+    spec_obj = json.loads(spec.read_text())
+    spec_obj["jobs"]["train"]["experiments"] = spec_obj["jobs"]["gia"]["experiments"] = experiments
+    spec_obj["jobs"]["gia"]["parameters"].update(max_probes=600, k=4, n_screen=20, n_boot=100, num_background=30)
+    _yaml(spec, spec_obj)
+    # tiny jobs are start-up bound: two 1-thread jobs at a time halve the wall time
+    threads = _yaml(tmp_path / "threads.yaml", {"threads": {"prepare": 1, "job": 1, "chapter": 1}})
+    out = _snakemake(root, "--profile", LOCAL, "--configfile", SCALEOUT, str(threads), "--config",
+                     f"parameters_file={spec}", "data_dir=data/rnacompete2009", "results_dir=results", "epochs=1",
+                     "prepare=false")
+    assert out.returncode == 0, out.stderr[-5000:] + out.stdout[-3000:]
+    results = root / "results"
     for exp in experiments:
-        assert (results / exp / "notebooks" / f"{TRAIN_NB}.{tag}.ipynb").is_file()
-        assert (results / exp / "logs" / f"{TRAIN_NB}.{tag}.log").is_file()
-        for nb in PER_EXP_NB:
-            assert (results / exp / f"{nb}.json").is_file()
-            assert (results / exp / "notebooks" / f"{nb}.{tag}.ipynb").is_file()
+        for nb in (TRAIN_NB, GIA_NB):
+            assert (results / exp / "notebooks" / f"{nb}.{TAG}.ipynb").is_file()
+            assert (results / exp / "logs" / f"{nb}.{TAG}.log").is_file()
+        assert (results / exp / f"{TRAIN_NB}.{TAG}.json").is_file()
     summary = pd.read_csv(results / "_all" / "summary.tsv", sep="\t")
-    assert summary["config"].tolist() == [tag]
-    assert summary["experiments_done"].tolist() == [3] and summary["experiments_expected"].tolist() == [3]
+    assert summary["config"].tolist() == [TAG]
+    assert summary["experiments_done"].tolist() == [2] and summary["experiments_expected"].tolist() == [2]
     assert -1 <= summary["mean_pearson"].iloc[0] <= 1
     table = pd.read_csv(results / "_all" / "pearson.tsv", sep="\t")
     assert sorted(table["experiment"]) == sorted(experiments)  # one row per experiment
-    for nb in ACROSS_NB:  # the across-experiment records: one entry per experiment
-        rec = json.loads((results / "_all" / f"{nb}.json").read_text())
-        assert sorted(rec["per_experiment"]) == sorted(experiments)
-        assert (results / "_all" / "notebooks" / f"{nb}.ipynb").is_file()
     assert "experiments_done" in out.stderr or "experiments_done" in out.stdout  # the summary is printed
