@@ -127,13 +127,14 @@ def test_motif_mutagenesis_keeps_local_importances(ac_bg):
         (lambda x: 1.0 - 0.3 ** weighted_copies(x), "sub-additive"),
         (lambda x: weighted_copies(x) ** 2, "super-additive"),
         (lambda x: (_codes(x)[:, 36:] == 0).sum(1).astype(float), "no effect"),  # reads positions no copy writes
+        (lambda x: (weighted_copies(x) >= 2).astype(float), "undetermined"),  # one copy alone does nothing
     ],
-    ids=["additive", "saturating", "cooperative", "null"],
+    ids=["additive", "saturating", "cooperative", "null", "threshold"],
 )
 def test_multiplicity_verdict(ac_bg, model, verdict):
     res = multiplicity(GIA(model, ac_bg), GU, n_boot=500)
     assert isinstance(res, Multiplicity) and res.verdict == verdict, res.rule
-    if verdict != "no effect":
+    if verdict not in ("no effect", "undetermined"):
         ratio = res.table["mean"].iloc[-1] / res.table["mean"].iloc[0]
         assert res.ratio.mean == pytest.approx(ratio) and res.ratio.ci_low <= ratio <= res.ratio.ci_high
         assert res.ratio.ci_low < res.ratio.ci_high  # the toys vary across backgrounds
@@ -174,6 +175,11 @@ def test_spacing_against_twice_one_copy(ac_bg):
     rec = _json(hindered.to_record())
     assert list(rec) == list(SCHEMAS["spacing"]) and [p["verdict"] for p in rec["pairs"]] == ["hindrance"] * 3
     assert rec["pairs"][0]["gap"] == -2 and rec["single"]["n"] == len(ac_bg)
+
+
+def test_spacing_synergy(ac_bg):
+    res = spacing(GIA(lambda x: weighted_copies(x) ** 2, ac_bg), GU, n_boot=500)
+    assert res.verdicts == ("synergy",) * 3 and all(e.ci_low > 1.1 for e in res.vs_additive)
 
 
 def test_spacing_without_reference_is_undetermined(ac_bg):
