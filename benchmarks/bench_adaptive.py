@@ -160,7 +160,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["toy", "real", "sim"],
                         help="toy, real, sim or DATA_DIR:EXPERIMENT (default: toy real sim)")
-    parser.add_argument("--sim-dir", default="data/simulated")
+    parser.add_argument("--sim-dir", "--data-dir", dest="sim_dir", default="data/simulated",
+                        help="folder of the simulated experiments (--data-dir: the Makefile's name)")
     parser.add_argument("--results-dir", default="results")
     parser.add_argument("--train", action="store_true", help="train models that are not cached")
     parser.add_argument("--epochs", type=int, default=6, help="as the book (models are shared with it)")
