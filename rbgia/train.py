@@ -570,9 +570,15 @@ def train_or_load(
 ) -> tuple[Any, dict, Any]:
     """The model cache notebooks share: load the dataset, then reuse or train ResidualBind.
 
-    The model lives at ``results_dir/<experiment>/models/<config.tag>.keras``; it is reused when its metadata
-    records the same data directory, data files (fingerprint) and parameters, otherwise trained (resumably, with a
-    checkpoint under ``results_dir/<experiment>/checkpoints/<config.tag>/``) and saved with its test metrics.
+    The model lives at ``results_dir/<experiment>/models/<config.tag>.keras`` with its metadata beside it
+    (``.keras.json``) and its checkpoint under ``results_dir/<experiment>/checkpoints/<config.tag>/``. A cached
+    model made from the same data files (fingerprint) and settings (everything but ``epochs``) is
+
+    - loaded unchanged (files untouched) when ``epochs`` is no more than it was trained for, or it stopped early:
+      a cached model is never replaced by a less-trained one unless ``retrain=True``;
+    - trained on from its checkpoint when more ``epochs`` are asked for.
+
+    Other settings or data train a new model. One line (shown whatever ``verbose``) says what was done and why.
 
     Parameters
     ----------
@@ -585,14 +591,26 @@ def train_or_load(
     results_dir
         Root of the cache.
     epochs, patience, **fit_kwargs
-        Passed to :func:`fit`.
+        Passed to :func:`fit` (checked before any work).
     retrain
-        Ignore a cached model and its checkpoint.
+        Ignore a cached model and its checkpoint: train from scratch, replacing them.
+    verbose
+        1: one line per epoch while training.
 
     Returns
     -------
     (keras.Model, dict, RNAcompeteData)
-        The model, its metadata (params, metrics, paths) and the dataset.
+        The model, its metadata and the dataset. The metadata holds ``params``, ``config``, ``metrics``
+        (``test_pearson``, ``best_epoch``, ``epochs_run``, ``stopped_early``, ...), ``history`` (the CSV path) and
+        ``epochs``: ``requested`` (this call), ``trained_for`` (the model's epoch budget), ``run``, ``best``,
+        ``stopped_early``.
+
+    Raises
+    ------
+    ModelError
+        A bad numeric argument, or a training that diverged (non-finite loss or predictions).
+    DataError
+        ``results_dir`` is not writable while a model must be trained; a truncated metadata or params file.
     """
     cfg = TrainConfig.coerce(config, normalization=normalization, inputs=inputs, variant=variant, seed=seed)
     _check_fit_args(epochs=epochs, patience=patience, **fit_kwargs)
@@ -669,7 +687,7 @@ def train_or_load(
 
     meta = _jsonable({
         "params": params,
-        "experiment": experiment, **cfg.as_dict(),
+        "experiment": experiment, **cfg.as_dict(), "config": cfg.as_dict(),
         "data_dir": params["data_dir"], "transform": getattr(dataset, "transform", None),
         "metrics": {
             "test_pearson": test["pearson"], "test_spearman": test["spearman"],
@@ -761,9 +779,11 @@ def train_and_record(
     configuration, fit the baselines on the same split, evaluate on set B and write
     the record ``results_dir/<experiment>/<notebook>.<config_tag>.json``.
 
-    The record holds ``config``, ``data_dir``, ``epochs``, ``n_train``/``n_valid``/
-    ``n_test``, ``test_pearson``, ``test_spearman``, ``valid_pearson`` (best epoch),
-    ``best_epoch``, ``epochs_run``, ``transform`` (fitted on the training split) and,
+    The record holds ``config``, ``data_dir``, ``n_train``/``n_valid``/``n_test``,
+    ``test_pearson``, ``test_spearman``, ``valid_pearson`` (best epoch), the epochs used:
+    ``epochs`` (requested by this call), ``epochs_trained_for`` (the model's budget: more
+    when a longer-trained cached model was loaded), ``epochs_run``, ``best_epoch``,
+    ``stopped_early``; ``patience``, ``decay_patience``, ``transform`` (fitted on the training split) and,
     with ``baselines``, ``baselines.kmer_ridge`` / ``baselines.shallow_cnn`` (each
     ``test_pearson``, ``test_spearman``) - the schema :func:`collect` flattens.
 
