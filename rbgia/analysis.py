@@ -825,7 +825,7 @@ def battery_findings(rec: Mapping[str, Any]) -> str:
                  f"{_f(m['r2'], '.2f')}).")
     pairs = [f"{s['arrangement']}: {_f(s['ratio_to_2x'], '.2f')} ({_f(s['ratio_ci_low'], '.2f')}-"
              f"{_f(s['ratio_ci_high'], '.2f')}) **{s['verdict']}**" for s in rec["spacing"] if "ratio_to_2x" in s]
-    lines.append("- Spacing, two copies / (2 x one copy): " + "; ".join(pairs) + ".")
+    lines.append("- Spacing (0-based starts), two copies / (2 x one copy): " + "; ".join(pairs) + ".")
     i3 = g["interaction3"]
     lines.append(f"- GC: effect size 5' {_f(g['effect5'], '.2f')}, 3' {_f(g['effect3'], '.2f')}; 5' - 3' = "
                  f"{_f(g['diff'], '.2f')} (CI {_f(g['diff_ci'][0], '.2f')}-{_f(g['diff_ci'][1], '.2f')}; biased end: "
@@ -921,3 +921,9 @@ def across_findings(mult: pd.DataFrame, spacing: pd.DataFrame, supp: pd.DataFram
         f"- GIA motif vs RNAcompete motif over {len(supp)} experiments: median r {_f(float(r.median()), '.2f')}"
         f" (range {_f(float(r.min()), '.2f')} to {_f(float(r.max()), '.2f')})." if len(supp) else
         "- No experiment has an RNAcompete motif to compare with."])
+
+
+def scan_cost(record: Mapping[str, Any]) -> pd.DataFrame:
+    """Model evaluations and seconds of the scans a battery ran (index: ``exhaustive`` / ``adaptive``)."""
+    ev, sec = record["scan"]["evaluations"], record.get("seconds", {})
+    return pd.DataFrame({"model evaluations": ev, "seconds": {k: sec.get(f"{k} scan") for k in ev}})

@@ -31,20 +31,17 @@ NOTEBOOK_PARAMS: dict[str, dict[str, Any]] = {
     "02_residualbind": {"data_dir": "data/rnacompete2009", "experiment": "VTS1", "baselines": True, "cnn_epochs": 1,
                         "max_probes": 600, "motif": "GCUGG"},
     "03_benchmark": {},  # reads the real_* job records (tests/tiny_parameters.yml)
-    "04_ism": {"experiment": "SIMRBFOX1", "n_examples": 1},
-    "05_gia": {"experiment": "SIMRBFOX1", "k": 4, "n_screen": 20},
-    "06_structure_vts1": {"data_dir_2009": "/nonexistent/rnacompete2009", "n_screen": 20},
-    "07_gc_bias": {"experiment": "SIMRBFOX1", "k": 4, "n_screen": 20, "n_boot": 200},
-    "08_across_experiments": {"experiments": ["SIMHUR"],
-                              "fill_parameters": {"scan": "adaptive", "k": 4, "n_screen": 20, "n_boot": 100}},
-    "09_real_data": {"data_dir": "{shared}/data/rnacompete2013_sample", "num_background": 30, "k": 4,
-                     "top_kmers": 5},
+    # 04-08: the real-data GIA chapters (tests/tiny_parameters.yml; checked in tests/test_notebooks_gia.py)
+    "04_ism": {"data_dir": "data/rnacompete2013_sample", "experiments": ["RNCMPT00001"], "max_probes": 600},
+    "05_gia": {"data_dir": "data/rnacompete2013_sample", "experiment": "RNCMPT00001", "max_probes": 600, "k": 4,
+               "n_screen": 20, "n_boot": 100, "n_ism": 6},
+    "06_structure_vts1": {"data_dir": "data/rnacompete2009", "max_probes": 600, "k": 4, "n_boot": 100},
+    "07_gc_bias": {"experiments": ["VTS1", "RNCMPT00001"], "example": "RNCMPT00001"},
+    "08_across_experiments": {"experiments": ["VTS1", "RNCMPT00001"]},
     "10_ground_truth": {"experiments": ["SIMRBFOX1", "SIMNULL"], "k": 4, "n_screen": 20, "n_random_kmers": 5,
-                        "n_series": [10, 20, 40], "background_kinds": ["profile", "quartile4"], "n_boot": 100},
+                        "n_boot": 100},
 }
-REQUIRES: dict[str, list[str]] = {
-    "09_real_data": ["{shared}/data/rnacompete2013_sample"],
-}
+REQUIRES: dict[str, list[str]] = {}
 TINY_DEFAULTS = {"data_dir": "{sim}", "results_dir": "{results}", "reference_dir": "{shared}/reference",
                  "epochs": 1, "seed": 0, "num_background": 50, "background": "profile"}
 
@@ -96,20 +93,20 @@ def check_03(res: Path, p: dict) -> None:
 
 
 def check_04(res: Path, p: dict) -> None:
-    rec = results.read_results(res, p["experiment"], "04_ism")
-    assert rec["motif"] == "UGCAUG" and len(rec["examples"]) == 2
-    assert {e["kind"] for e in rec["examples"]} == {"perfect", "imperfect"}
-    assert rec["mean_ratio"]["perfect"] > 1  # ISM attention concentrates on the planted site
+    rec = results.read_results(res, None, "04_ism")
+    assert rec["examples"] and {e["mismatches"] for e in rec["examples"]} <= {0, 2}
+    assert [v["kind"] for v in rec["vts1_probes"]] == ["high", "high", "low", "low"]
 
 
-def check_09(res: Path, p: dict) -> None:
-    summary = results.read_results(res, None, "09_real_data")
-    for exp in ("RNCMPT00001", "RNCMPT00002"):
-        rec = results.read_results(res, exp, "09_real_data")
-        assert _finite(rec["test_pearson"]) and rec["test_pearson"] > 0.1
-        assert set(rec["published"]) >= {"ThermoNet", "DLPRB_CNN"}
-        assert _finite(rec["similarity_r"]) and len(rec["gia"]["top_kmers"]) == 5
-        assert exp in summary["similarity"]
+def check_06(res: Path, p: dict) -> None:
+    rec = results.read_results(res, "VTS1", "06_structure_vts1")
+    assert set(rec["test_pearson"]) == {"seq", "pu"} and list(rec["top_kmers"][0])[0] == "kmer"
+    assert all({"mean", "ci_low", "ci_high"} <= set(rec["structure_effect"][k]) for k in ("seq", "pu"))
+
+
+def check_08(res: Path, p: dict) -> None:
+    rec = results.read_results(res, None, "08_across_experiments")
+    assert rec["experiments"] == p["experiments"] and len(rec["multiplicity"]) == len(p["experiments"])
 
 
 CHECKS: dict[str, Callable[[Path, dict], None]] = {
@@ -117,7 +114,8 @@ CHECKS: dict[str, Callable[[Path, dict], None]] = {
     "02_residualbind": check_02,
     "03_benchmark": check_03,
     "04_ism": check_04,
-    "09_real_data": check_09,
+    "06_structure_vts1": check_06,
+    "08_across_experiments": check_08,
 }
 
 
@@ -174,13 +172,14 @@ def test_other_experiment_without_edits(tiny_book, sim_dir, tmp_path):
     import papermill
 
     out = tmp_path / "out.ipynb"
-    papermill.execute_notebook(
-        str(REPO / "notebooks" / "04_ism.ipynb"), str(out), cwd=str(REPO), kernel_name="python3", progress_bar=False,
-        parameters={"data_dir": str(sim_dir), "results_dir": str(tmp_path / "res"), "experiment": "SIMHUR", "epochs": 1},
+    papermill.execute_notebook(  # the GIA battery on a simulated experiment; sizes only to keep it quick
+        str(REPO / "notebooks" / "05_gia.ipynb"), str(out), cwd=str(REPO), kernel_name="python3", progress_bar=False,
+        parameters={"data_dir": str(sim_dir), "results_dir": str(tmp_path / "res"), "experiment": "SIMHUR", "epochs": 1,
+                    "k": 4, "num_background": 30, "n_screen": 10, "n_boot": 50, "n_ism": 3},
     )
-    rec = results.read_results(tmp_path / "res", "SIMHUR", "04_ism")
-    assert rec["experiment"] == "SIMHUR" and rec["motif"] == "UUUUUU"  # the planted motif, found by itself
-    assert rec["examples"] and _finite(rec["test_pearson"])
+    rec = results.read_results(tmp_path / "res", "SIMHUR", "05_gia")
+    assert rec["experiment"] == "SIMHUR" and rec["known_motif"] == "UUUUUU"  # the planted motif (truth.json)
+    assert len(rec["top_kmers"]) == 10 and _finite(rec["test_pearson"])
 
 
 @pytest.mark.slow

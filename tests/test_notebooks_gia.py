@@ -8,7 +8,6 @@ writes into a temporary results folder.
 
 from __future__ import annotations
 
-import gzip
 import math
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ from rbgia import book, results
 from rbgia.data import shipped_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
-ABSENT = "/nonexistent/rnacompete2009"  # the 2009 data switched off
 
 
 def _finite(value: Any) -> bool:
@@ -45,7 +43,7 @@ def tiny(tmp_path_factory, sim_dir) -> dict[str, Any]:
 @pytest.mark.slow
 def test_05_gia_tiny(tiny):
     _run("05_gia", tiny["root"], **tiny["params"], experiment="SIMRBFOX1", k=4, n_screen=20,
-         reference_dir=tiny["reference"])
+         reference_dir=tiny["reference"], reference_motif="RNCMPT00168", n_boot=200)
     rec = results.read_results(tiny["res"], "SIMRBFOX1", "05_gia")
     assert rec["config"] == results.config_dict() and rec["background"] == {"kind": "profile", "n": 50}
     top = rec["top_kmers"]
@@ -67,81 +65,107 @@ def test_05_gia_tiny(tiny):
 
 
 @pytest.mark.slow
-def test_07_gc_bias_tiny(tiny):
-    _run("07_gc_bias", tiny["root"], **tiny["params"], experiment="SIMRBFOX1", k=4, n_screen=20, n_boot=200)
-    rec = results.read_results(tiny["res"], "SIMRBFOX1", "07_gc_bias")
-    assert len(rec["motif"]) == 4 and rec["motif_source"].startswith("top 4-mer")
-    assert set(rec["importance"]) == {"motif", "motif_gc5", "motif_gc3", "gc3"}
-    assert all(_finite(v["mean"]) for v in rec["importance"].values())
-    for key in ("effect5", "effect3", "diff"):
-        if rec[key] is not None:  # undefined only when the motif has no effect
-            lo, hi = rec[f"{key}_ci"]
-            assert lo <= hi and _finite(rec[key])
-    imp = rec["importance"]
-    assert math.isclose(rec["effect3"], imp["motif_gc3"]["mean"] / imp["motif"]["mean"], rel_tol=1e-9)
-
-
-@pytest.mark.slow
-def test_08_across_experiments_fills_missing(tiny):
-    # SIMHUR has no records yet: 08 runs 05 and 07 for it (nested papermill), then aggregates
-    _run("08_across_experiments", tiny["root"], **tiny["params"], experiments=["SIMHUR"],
-         fill_parameters={"scan": "adaptive", "k": 4, "n_screen": 20, "n_boot": 100})
-    rec = results.read_results(tiny["res"], None, "08_across_experiments")
-    assert rec["experiments"] == ["SIMHUR"]
-    assert {(f["experiment"], f["notebook"]) for f in rec["filled"]} == {("SIMHUR", "05_gia"), ("SIMHUR", "07_gc_bias")}
-    assert (tiny["res"] / "SIMHUR" / "notebooks" / "05_gia.ipynb").is_file()
-    row = rec["per_experiment"]["SIMHUR"]
-    assert row["motif"] == row["motif (07)"]  # 07 reused the motif 05 found
-    assert rec["n_r2"] == 1 and (rec["median_r2"] is None or 0 <= rec["median_r2"] <= 1)
-
-
-@pytest.mark.slow
 def test_10_ground_truth_tiny(tiny):
     _run("10_ground_truth", tiny["root"], **tiny["params"], experiments=["SIMRBFOX1", "SIMNULL"], k=4, n_screen=20,
-         n_random_kmers=5, n_series=[10, 20, 40], background_kinds=["profile", "quartile4"], n_boot=100)
+         n_random_kmers=5, n_boot=100)
     rec = results.read_results(tiny["res"], None, "10_ground_truth")
-    assert rec["experiments"] == ["SIMRBFOX1", "SIMNULL"]
-    rb, null = rec["per_experiment"]["SIMRBFOX1"], rec["per_experiment"]["SIMNULL"]
-    assert rb["motif"] == "UGCAUG" and len(rb["top_kmer"]) == 4
-    assert rb["multiplicity_r2.oracle"] > 0.999  # the planted rule is additive (up to chance background sites)
-    assert rb["gc_effect3.oracle"] > 1.1 and rb["gc_effect5.oracle"] == pytest.approx(1.0, abs=0.05)  # planted 3' bias
-    assert _finite(rb["panel_spearman"]) and _finite(rb["ci_width_slope"])
-    assert null["panel_spearman"] is None  # the null oracle is zero everywhere: no correlation exists
-    assert _finite(null["model_max_abs"])
+    assert rec["experiments"] == ["SIMRBFOX1", "SIMNULL"] and rec["n_analyses"] == 16  # 8 analyses each
+    assert 0 <= rec["n_agree"] <= 16 and all(_finite(rec["test_pearson"][e]) for e in rec["experiments"])
+    rows = {(r["experiment"], r["analysis"]): r for r in rec["table"]}
+    rb = rec["per_experiment"]["SIMRBFOX1"]
+    assert rb["motif"] == "UGCAUG" and len(rb["top_kmer"]) == 4 and len(rb["panel"]) >= 10
+    # the oracle's verdicts are the planted rules: additive copies, hindrance of close pairs, a 3' GC interaction
+    assert rows[("SIMRBFOX1", "multiplicity, 3 copies of UGCAUG")]["oracle verdict"] == "additive"
+    assert rows[("SIMRBFOX1", "spacing 16+20 (gap -2)")]["oracle verdict"] == "hindrance"
+    assert rows[("SIMRBFOX1", "spacing 13+22 (gap 3)")]["oracle verdict"] == "additive"
+    assert rows[("SIMRBFOX1", "GC run at the 3' end")]["oracle verdict"] == "amplifies"
+    null = rec["per_experiment"]["SIMNULL"]
+    assert null["motif"] == null["top_kmer"] and null["kmer_spearman"] is None  # the null oracle is 0 everywhere
+    assert null["oracle"]["multiplicity"]["verdict"] == "no effect"
     assert results.read_results(tiny["res"], "SIMNULL", "10_ground_truth")["experiment"] == "SIMNULL"
+    page = (tiny["root"] / "10_ground_truth.ipynb").read_text()
+    assert "agrees with the oracle's in" in page  # the findings, from the verdicts
+
+
+# ----------------------------------------------------------------------------- the real-data chapters (04-08)
+
+REAL_2013 = "data/rnacompete2013_sample"
+REAL_2009 = "data/rnacompete2009"
 
 
 @pytest.fixture(scope="module")
-def vts1_subset(tmp_path_factory) -> Path:
-    """The first 1,500 probes of each VTS1 2009 set, in the per-set layout (not in the repo)."""
-    out = tmp_path_factory.mktemp("vts1_2009")
-    for s in ("A", "B"):
-        with gzip.open(shipped_data_dir("rnacompete2009") / f"VTS1_data_full_{s}.txt.gz", "rt") as fh:
-            lines = [next(fh) for _ in range(1500)]
-        with gzip.open(out / f"VTS1_data_full_{s}.txt.gz", "wt") as fh:
-            fh.writelines(lines)
-    return out
+def real(tmp_path_factory) -> dict[str, Any]:
+    """The GIA battery (05_gia, as the gia_2009 / gia_2013 jobs run it) on three shipped real experiments,
+    600 probes per set and one epoch; the records the chapters 06-08 read."""
+    root = tmp_path_factory.mktemp("gia_real")
+    reference = str(shipped_data_dir("reference"))
+    params = {"results_dir": str(root / "results"), "epochs": 1, "seed": 0, "num_background": 40,
+              "max_probes": 600, "reference_dir": reference}
+    battery = {**params, "k": 4, "n_screen": 15, "scan": "adaptive", "n_boot": 100, "n_ism": 6}
+    _run("05_gia", root / "a", **battery, data_dir=REAL_2013, experiment="RNCMPT00001")
+    for exp in ("HuR", "VTS1"):
+        _run("05_gia", root / exp, **battery, data_dir=REAL_2009, experiment=exp, padding="fill")
+    return {"root": root, "res": root / "results", "params": params, "experiments": ["RNCMPT00001", "HuR", "VTS1"]}
 
 
 @pytest.mark.slow
-def test_06_structure_tiny(tiny, vts1_subset):
-    _run("06_structure_vts1", tiny["root"], **tiny["params"], data_dir_2009=str(vts1_subset), epochs_2009=1,
-         n_screen=20, reference_dir=tiny["reference"])
-    sim = results.read_results(tiny["res"], "SIMVTS1", "06_structure_vts1")
-    assert {r["predictor"] for r in sim["hairpin"]} == {"sequence", "sequence + PU", "planted rule"}
-    assert len(sim["hairpin"]) == 12 and all(_finite(r["mean"]) for r in sim["hairpin"])
-    assert sim["loop_gt_stem"]["planted rule"] is True  # the oracle: CNGG counts only in a hairpin loop
-    real = results.read_results(tiny["res"], "VTS1", "06_structure_vts1")
-    assert set(real["test_pearson"]) == {"seq", "pu"} and all(_finite(v) for v in real["test_pearson"].values())
-    assert len(real["top_kmers"]) == 10 and len(real["hairpin"]) == 8
-    assert real["summary_2009"][0]["rbp"] == "VTS1"
+def test_05_gia_real_records(real):
+    a1cf, hur, vts1 = (results.read_results(real["res"], e, "05_gia") for e in real["experiments"])
+    assert a1cf["alignment"]["reference"] == "RNCMPT00001" and -1 <= a1cf["alignment"]["similarity"]["r"] <= 1
+    assert hur["alignment"]["n_references"] == 5 and hur["alignment"]["reference_name"] == "HuR"  # 2013 HuR motifs
+    assert vts1["alignment"]["n_references"] == 0 and vts1["alignment"]["similarity"] is None  # not in 2013
+    for rec in (a1cf, hur, vts1):
+        assert len(rec["top_kmers"]) == 10 and all(0 <= t["qvalue"] <= 1 for t in rec["top_kmers"])
+        assert rec["positions"] == {"multiplicity_starts": [3, 10, 17], "gc_starts": [0, 35], "kmer_start": 17}
+        m = rec["multiplicity"]["optimal"]
+        assert m["verdict"] in {"additive", "sub-additive", "super-additive", "no effect", "undetermined"}
+        assert len(m["mean"]) == 3 and rec["gc"]["interaction3"]["verdict"] in {"amplifies", "dampens", "adds"}
+        assert set(rec["gc"]["importance"]) == {"motif", "motif_gc5", "motif_gc3", "gc5", "gc3"}
+        assert rec["ism_gc3"]["n_probes"] == 6 and rec["ism_gc3"]["verdict"] in {"3' bias", "no 3' bias"}
+        assert rec["scan"]["evaluations"]["adaptive"] < rec["scan"]["evaluations"]["exhaustive"]
+    assert hur["background_padding"] == "fill" and a1cf["background_padding"] == "source"
 
 
 @pytest.mark.slow
-def test_06_without_2009_data(tiny):
-    _run("06_structure_vts1", tiny["root"], **tiny["params"], data_dir_2009=ABSENT, n_screen=20)
-    sim = results.read_results(tiny["res"], "SIMVTS1", "06_structure_vts1")
-    assert len(sim["hairpin"]) == 12
+def test_06_structure_vts1_real(real):
+    _run("06_structure_vts1", real["root"], **real["params"], data_dir=REAL_2009, k=4, n_boot=100)
+    rec = results.read_results(real["res"], "VTS1", "06_structure_vts1")
+    assert set(rec["test_pearson"]) == {"seq", "pu"} and all(_finite(v) for v in rec["test_pearson"].values())
+    assert rec["top_kmers_source"] == "05_gia record" and list(rec["top_kmers"][0])[0] == "kmer"
+    assert rec["motif"] == rec["top_kmers"][0]["kmer"]
+    for kind in ("seq", "pu"):
+        effect = rec["structure_effect"][kind]
+        assert effect["ci_low"] <= effect["mean"] <= effect["ci_high"]
+        assert effect["verdict"] in {"prefers loop", "prefers stem", "no structure effect", "undetermined"}
+        assert rec["hairpin"][kind]["folding"]["n_designed"] == 40
+    perf = {r["inputs"]: r for r in rec["performance"]}
+    assert perf["seq"]["paper"] == pytest.approx(0.6981) and perf["pu"]["paper"] == pytest.approx(0.7073)
+
+
+@pytest.mark.slow
+def test_04_ism_real(real):
+    params = {k: v for k, v in real["params"].items() if k != "num_background"}  # ISM: no backgrounds
+    _run("04_ism", real["root"], **params, data_dir=REAL_2013, data_dir_2009=REAL_2009,
+         experiments=["RNCMPT00001", "RNCMPT00002"])
+    rec = results.read_results(real["res"], None, "04_ism")
+    assert {e["experiment"] for e in rec["examples"]} <= {"RNCMPT00001", "RNCMPT00002"} and rec["examples"]
+    assert {e["mismatches"] for e in rec["examples"]} <= {0, 2}
+    kinds = [p["kind"] for p in rec["vts1_probes"]]
+    assert kinds == ["high", "high", "low", "low"] and all(p["mismatches"] == 0 for p in rec["vts1_probes"])
+    assert all(0 <= p["unpaired at motif"] <= 1 for p in rec["vts1_probes"])
+
+
+@pytest.mark.slow
+def test_07_08_across_real(real):
+    _run("07_gc_bias", real["root"], results_dir=real["params"]["results_dir"], experiments=real["experiments"],
+         example="RNCMPT00001")
+    gc = results.read_results(real["res"], None, "07_gc_bias")
+    assert gc["experiments"] == real["experiments"] and gc["across"]["verdict"] in {"3' bias", "no 3' bias shown"}
+    _run("08_across_experiments", real["root"], results_dir=real["params"]["results_dir"],
+         experiments=real["experiments"])
+    rec = results.read_results(real["res"], None, "08_across_experiments")
+    assert [r["experiment"] for r in rec["supplementary_table1"]] == ["RNCMPT00001", "HuR"]  # VTS1 has no motif
+    assert len(rec["multiplicity"]) == 3 and len(rec["spacing"]) == 3 * 3
 
 
 # ----------------------------------------------------------------------------- planted answers
@@ -168,13 +192,5 @@ def test_planted_rbfox1(trained):
     assert rec["multiplicity"]["optimal"]["r2"] > 0.9 and rec["multiplicity"]["suboptimal"]["motif"] == "AGAAUG"
     assert rec["multiplicity"]["suboptimal"]["mean"][0] < rec["multiplicity"]["optimal"]["mean"][0]
     assert "GCAUG" in rec["alignment"]["consensus"]
-    _run("07_gc_bias", trained["root"], **trained["params"], experiment="SIMRBFOX1", motif="UGCAUG")
-    gc = results.read_results(trained["res"], "SIMRBFOX1", "07_gc_bias")
+    gc = rec["gc"]  # the battery's GC test, on the top k-mer UGCAUG
     assert gc["effect3_ci"][0] > 1.0 and gc["diff_ci"][1] < 0  # planted: a 3' GC bias, none at the 5' end
-
-
-@pytest.mark.slow
-def test_planted_vts1_loop(trained):
-    _run("06_structure_vts1", trained["root"], **trained["params"], data_dir_2009=ABSENT, n_screen=40)
-    sim = results.read_results(trained["res"], "SIMVTS1", "06_structure_vts1")
-    assert sim["loop_gt_stem"] == {"sequence": True, "sequence + PU": True, "planted rule": True}
