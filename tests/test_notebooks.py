@@ -133,7 +133,7 @@ def tiny_book(tmp_path_factory, sim_dir) -> dict[str, Any]:
         (root / d).mkdir()
     for name in NOTEBOOK_PARAMS:
         shutil.copy(REPO / "notebooks" / f"{name}.ipynb", root / "notebooks")
-    for f in ("intro.md", "methods.md", "rerun.md", "references.md", "references.bib"):
+    for f in ("intro.md", "paper_map.md", "methods.md", "rerun.md", "references.md", "references.bib"):
         shutil.copy(REPO / "book" / f, root / "book")
     shutil.copy(REPO / "_config.yml", root)
     toc = yaml.safe_load((REPO / "_toc.yml").read_text())
