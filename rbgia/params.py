@@ -332,7 +332,7 @@ def validate(
     return Parameters((k, check_value(k, v, declared[k])) for k, v in parameters.items() if k in declared)
 
 
-def check(namespace: Mapping[str, Any], notebook: str, *, update: bool = True) -> Parameters:
+def check(namespace: Mapping[str, Any], notebook: str, *, update: bool = True, show: bool = True) -> Parameters:
     """Validate the parameters of a running notebook; return them for display.
 
     Parameters
@@ -344,12 +344,14 @@ def check(namespace: Mapping[str, Any], notebook: str, *, update: bool = True) -
     update
         Write normalized values back into ``namespace`` (a comma-separated ``-p experiments
         A,B`` becomes the list ``["A", "B"]`` for the cells below).
+    show
+        Display the table in a running notebook (so ``P = params.check(globals(), "05_gia")``
+        shows it once, as the cell's output); ignored outside IPython.
 
     Returns
     -------
     Parameters
-        Every declared parameter with the value used, in the cell's order; the last
-        expression of a cell, it shows as a two-column table.
+        Every declared parameter with the value used, in the cell's order (a two-column table).
 
     Raises
     ------
@@ -361,4 +363,18 @@ def check(namespace: Mapping[str, Any], notebook: str, *, update: bool = True) -
     if update and hasattr(namespace, "__setitem__"):
         for k, v in used.items():
             namespace[k] = v  # type: ignore[index]
+    if show:
+        _display(used)
     return used
+
+
+def _display(used: Parameters) -> None:
+    """Show ``used`` as the cell's output when a notebook kernel runs us (nothing elsewhere)."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        from IPython.display import display
+
+        display(used)

@@ -124,3 +124,22 @@ def test_every_notebooks_defaults_are_valid():
         if defaults:
             params.validate({k: v for k, v in defaults.items() if v is not params._UNPARSED}, path)
         assert defaults.keys() == book.declared_parameters(path).keys()  # one reading: papermill's
+
+
+@pytest.mark.slow
+def test_in_a_notebook_the_table_shows_once_and_a_bad_value_stops_the_cell(nb, tmp_path):
+    """`papermill ... -p epochs ten` now stops in the check cell with the parameter named (was: a TypeError in fit)."""
+    import papermill
+
+    root = nb.parents[1]
+    nb.write_text(nb.read_text().replace("params.check", "__import__('rbgia.params').params.check"))
+    out = tmp_path / "out.ipynb"
+    book.execute(nb, out, {"epochs": 3}, root=root)
+    shown = [o for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", [])
+             if "text/html" in o.get("data", {})]
+    assert len(shown) == 1 and "rbgia-parameters" in shown[0]["data"]["text/html"]
+    assert "<td><code>epochs</code></td><td>3</td>" in shown[0]["data"]["text/html"]
+    book.ensure_kernel(root)
+    with pytest.raises(papermill.PapermillExecutionError, match=r"DataError: parameter epochs = 'ten' \(str\)"):
+        papermill.execute_notebook(str(nb), str(out), parameters={"epochs": "ten"}, cwd=str(root),
+                                   kernel_name="python3", progress_bar=False)
