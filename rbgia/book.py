@@ -765,7 +765,8 @@ def run(
             more = f" ({len(failures) - 1} more runs failed; see their .error.json)" if len(failures) > 1 else ""
             raise BookError(first["message"] + more, cell=first.get("cell"),
                             partial=Path(first["partial"]) if first.get("partial") else None)
-        last = "; ".join(ln for ln in tail if ln.strip())[-600:]
+        ours = [ln.split("error: ", 1)[1] for ln in tail if "error: " in ln]  # the Snakefile's one-line errors
+        last = ours[-1] if ours else "; ".join(ln for ln in tail if ln.strip())[-600:]
         raise BookError(f"snakemake exited {rc} before a notebook failed: {last}")
     out = []
     for r in chapters:
