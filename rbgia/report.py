@@ -193,6 +193,13 @@ def _cell(x: Any, sig: int) -> str:
     return fmt(x, sig)
 
 
+def _with_index(df: pd.DataFrame) -> pd.DataFrame:
+    """The index as leading columns; an unnamed index gets an empty header, not "index"."""
+    names = [str(n) if n is not None else " " * i for i, n in enumerate(df.index.names)]
+    frame = df.reset_index()
+    return frame.set_axis(names + list(frame.columns[len(names):]), axis=1)
+
+
 def format_frame(df: pd.DataFrame, sig: int = 3, index: bool = False) -> pd.DataFrame:
     """``df`` as strings, the way :func:`table` prints it, with column names in words.
 
@@ -202,7 +209,7 @@ def format_frame(df: pd.DataFrame, sig: int = 3, index: bool = False) -> pd.Data
     """
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"report.table takes a pandas DataFrame, not {type(df).__name__}; wrap it in pd.DataFrame")
-    frame = df.reset_index() if index else df
+    frame = _with_index(df) if index else df
     out = {}
     for name in frame.columns:
         col = frame[name]
@@ -290,7 +297,7 @@ def table(
         Displays as HTML (``_repr_html_``); ``.frame`` holds the formatted strings.
     """
     frame = format_frame(df, sig=sig, index=index)
-    source = df.reset_index() if index else df
+    source = _with_index(df) if index else df
     numeric = tuple(
         bool(pd.api.types.is_numeric_dtype(source[c]) and not pd.api.types.is_bool_dtype(source[c]))
         for c in source.columns

@@ -250,7 +250,7 @@ def _engine_ready() -> str | None:
 
 
 @pytest.mark.slow
-def test_project_book_built_with_tiny_parameters_reads(chromium, tmp_path):
+def test_project_book_built_with_tiny_parameters_reads(chromium, sim_dir, tmp_path):
     """The project's own book, every chapter run with tests/tiny_parameters.yml, checked page by page."""
     why = _engine_ready()
     if why:
@@ -262,7 +262,7 @@ def test_project_book_built_with_tiny_parameters_reads(chromium, tmp_path):
         "mathjax", "simulated"))
     env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
     for cmd in (["run", "--parameters", str(work / "tests" / "tiny_parameters.yml"),
-                 "--results-dir", str(tmp_path / "results")], ["build"]):
+                 "--results-dir", str(tmp_path / "results"), "--data-dir", str(sim_dir)], ["build"]):
         proc = subprocess.run([sys.executable, "-m", "rbgia.book", *cmd, "--root", str(work)], cwd=work, env=env,
                               capture_output=True, text=True)
         assert proc.returncode == 0, f"rbgia.book {cmd[0]}: {(proc.stdout + proc.stderr)[-3000:]}"

@@ -129,6 +129,8 @@ def test_table_index_and_escaping():
     assert list(t.frame.columns) == ["k-mer", "value"]
     assert "&lt;b&gt;x&lt;/b&gt;" in t.html and "<b>x</b>" not in t.html
     assert "k-mer" not in report.table(df).html
+    unnamed = report.table(pd.DataFrame({"r": [0.5]}, index=["HuR"]), index=True)
+    assert list(unnamed.frame.columns) == ["", "r"] and unnamed.frame.iloc[0].tolist() == ["HuR", "0.500"]
 
 
 def test_table_lists_and_p_columns_with_text():
