@@ -306,7 +306,9 @@ for (const el of root.querySelectorAll('*')) {
     Math.round(r.width) + ' px wide, ' + Math.round(r.right - right) + ' px past the ' +
     Math.round(root.clientWidth) + ' px column');
 }
-return {text: text, images: images, wide: wide.slice(0, 10), nwide: wide.length,
+const shrunk = Array.from(root.querySelectorAll('img')).filter(i => i.naturalWidth > 0)
+  .map(i => [i.getAttribute('src') || '', i.naturalWidth, i.getBoundingClientRect().width]);
+return {text: text, images: images, wide: wide.slice(0, 10), nwide: wide.length, shrunk: shrunk,
         height: Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)};
 """
 
@@ -350,7 +352,13 @@ def _follow_redirect(driver: object, seconds: float = 10.0) -> None:
         time.sleep(0.1)
 
 
-def check_page(driver: object, page: Path, html_dir: Path, screenshots: Path | None = None) -> list[str]:
+def check_page(
+    driver: object,
+    page: Path,
+    html_dir: Path,
+    screenshots: Path | None = None,
+    min_image_scale: float | None = None,
+) -> list[str]:
     """Problems on one page (see :func:`check_pages`), and its screenshot when ``screenshots`` is given."""
     rel = page.relative_to(html_dir).as_posix()
     driver.get_log("browser")  # drop what earlier pages left
@@ -368,6 +376,10 @@ def check_page(driver: object, page: Path, html_dir: Path, screenshots: Path | N
     severe = [e["message"][:300] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
     problems += [f"{rel}: console error: {m}" for m in dict.fromkeys(severe)]  # once each, in order
     problems += [f"{rel}: image did not load: {src[:120]}" for src in found["images"]]
+    if min_image_scale is not None:
+        problems += [f"{rel}: figure shown at {shown / natural:.0%} of its width ({natural} -> {shown:.0f} px): "
+                     f"its text shrinks with it; make it narrower (rbgia.plotting.book_style)"
+                     for src, natural, shown in found["shrunk"] if shown < min_image_scale * natural]
     problems += [f"{rel}: wider than the content column outside a scroll container: {w}" for w in found["wide"]]
     if found["nwide"] > len(found["wide"]):
         problems.append(f"{rel}: ... and {found['nwide'] - len(found['wide'])} more too-wide elements")
@@ -389,6 +401,7 @@ def check_pages(
     html_dir: str | os.PathLike,
     screenshots_dir: str | os.PathLike | None = None,
     pages: Sequence[str] | None = None,
+    min_image_scale: float | None = None,
 ) -> list[str]:
     """Open every page of a built book in headless Chromium (network off) and list its problems.
 
@@ -401,6 +414,9 @@ def check_pages(
         None: no screenshots.
     pages
         Only these pages (paths relative to ``html_dir``, e.g. ``"book/intro.html"``).
+    min_image_scale
+        Also report content images the browser shrinks below this fraction of their width
+        to fit the column (their fonts shrink too); None: not checked.
 
     Returns
     -------
@@ -426,7 +442,7 @@ def check_pages(
     problems: list[str] = []
     with browser() as driver:
         for page in todo:
-            problems += check_page(driver, page, html, shots)
+            problems += check_page(driver, page, html, shots, min_image_scale)
     return problems
 
 
@@ -441,6 +457,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_check.add_argument("--screenshots", default=None,
                          help="folder for one PNG per page (default: screenshots/ beside html_dir)")
     p_check.add_argument("--no-screenshots", action="store_true")
+    p_check.add_argument("--min-image-scale", type=float, default=None,
+                         help="also report figures shrunk below this fraction of their width, e.g. 0.9")
     p_static = sub.add_parser("install-static", help="copy MathJax and the notebooks into book/_static")
     p_static.add_argument("--root", default=str(REPO))
     args = parser.parse_args(argv)
@@ -451,7 +469,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         html = Path(args.html_dir)
         shots = None if args.no_screenshots else Path(args.screenshots or html.parent / "screenshots")
         pages = _pages(html)
-        problems = check_pages(html, shots)
+        problems = check_pages(html, shots, min_image_scale=args.min_image_scale)
     except BookError as err:
         print(f"[rbgia.site] ERROR: {err}", file=sys.stderr, flush=True)
         return 2

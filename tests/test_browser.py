@@ -195,6 +195,8 @@ BAD_PAGES = {
     + "".join(f"<td>column_number_{i}</td>" for i in range(40)) + "</tr></table></div>",
     "clipped.html": '<div style="overflow-x:hidden"><table><tr>'
     + "".join(f"<td>column_number_{i}</td>" for i in range(40)) + "</tr></table></div>",
+    "shrunk.html": '<img src="data:image/svg+xml;utf8,<svg xmlns=%22http://www.w3.org/2000/svg%22 width=%221200%22 '
+    'height=%2250%22></svg>" style="max-width:100%">',
     "jserror.html": "<p>text</p><script>undefined_function_here();</script>",
     "network.html": '<p>text</p><script src="https://cdn.example.org/lib.js"></script>',
 }
@@ -226,6 +228,9 @@ def test_each_check_can_fail(chromium, bad_site):
     assert any("wider than the content column" in p for p in by_page["clipped.html"]), problems  # cut off
     assert any("console error" in p and "undefined_function_here" in p for p in by_page["jserror.html"])
     assert any("console error" in p and "cdn.example.org" in p for p in by_page["network.html"]), problems
+    assert by_page["shrunk.html"] == []  # only reported when asked for
+    shrunk = site.check_pages(bad_site, pages=["shrunk.html", "brokenimg.html"], min_image_scale=0.9)
+    assert any("shrunk.html: figure shown at 50% of its width (1200 -> 600 px)" in p for p in shrunk), shrunk
 
 
 @pytest.mark.slow
