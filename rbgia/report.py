@@ -219,7 +219,8 @@ def format_frame(df: pd.DataFrame, sig: int = 3, index: bool = False) -> pd.Data
             values = [MISSING if _missing(v) else _int_text(float(v)) for v in col]
         else:
             values = [_cell(v, sig) for v in col]
-        out[column_words(name)] = values
+        words = column_words(name)
+        out[words if words not in out else str(name)] = values  # two names, one wording: keep both columns
     return pd.DataFrame(out, index=range(len(frame)))
 
 

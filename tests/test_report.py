@@ -138,6 +138,11 @@ def test_table_lists_and_p_columns_with_text():
     assert report.table(df).frame.iloc[0].tolist() == ["AAA, CCC", "–", "n/a"]
 
 
+def test_table_keeps_columns_whose_words_coincide():
+    t = report.table(pd.DataFrame({"p": [0.5], "pvalue": [0.1]}))
+    assert list(t.frame.columns) == ["p-value", "pvalue"]
+
+
 def test_table_needs_a_frame():
     with pytest.raises(DataError, match="DataFrame"):
         report.table([1, 2, 3])
