@@ -222,9 +222,10 @@ def paired(long: pd.DataFrame, column: str, reference: str, others: Sequence[str
     Returns
     -------
     (per_experiment, tests)
-        ``per_experiment``: Pearson r per value and ``<other> - <reference>`` per experiment (empty where the
-        budgets differ). ``tests``: one row per other value: ``n`` (experiments with both at equal budget), mean
-        and median difference, how many improved, the Wilcoxon signed-rank ``statistic`` and ``pvalue``
+        ``per_experiment``: Pearson r per value and ``<reference> - <other>`` per experiment (empty where the
+        budgets differ; the sign of the book's paired-difference plots). ``tests``: one row per other value:
+        ``n`` (experiments with both at equal budget), mean and median difference, ``reference higher`` (in how
+        many experiments), the Wilcoxon signed-rank ``statistic`` and ``pvalue``
         (two-sided), and ``unequal budget`` (experiments left out).
     """
     sub = select(long, method, **config)
@@ -234,15 +235,16 @@ def paired(long: pd.DataFrame, column: str, reference: str, others: Sequence[str
     for other in [o for o in others if o in wide.columns and reference in wide.columns]:
         both = wide[[reference, other]].notna().all(axis=1)
         same = budgets[reference].eq(budgets[other]).reindex(wide.index, fill_value=False)
-        diff = (wide[other] - wide[reference]).where(same)
-        wide[f"{other} - {reference}"] = diff
-        test = wilcoxon(wide[other].where(same), wide[reference].where(same))
-        rows.append({"comparison": f"{other} - {reference}", "n": test["n"], "mean difference": float(diff.mean()),
-                     "median difference": test["median_difference"], "improved": int((diff > 0).sum()),
+        diff = (wide[reference] - wide[other]).where(same)
+        wide[f"{reference} - {other}"] = diff
+        test = wilcoxon(wide[reference].where(same), wide[other].where(same))
+        rows.append({"comparison": f"{reference} - {other}", "n": test["n"], "mean difference": float(diff.mean()),
+                     "median difference": test["median_difference"], "reference higher": int((diff > 0).sum()),
                      "statistic": test["statistic"], "pvalue": test["pvalue"],
                      "unequal budget": int((both & ~same).sum())})
-    return wide, pd.DataFrame(rows, columns=["comparison", "n", "mean difference", "median difference", "improved",
-                                             "statistic", "pvalue", "unequal budget"])
+    columns = ["comparison", "n", "mean difference", "median difference", "reference higher", "statistic", "pvalue",
+               "unequal budget"]
+    return wide, pd.DataFrame(rows, columns=columns)
 
 
 def verdict(tests: pd.DataFrame, alpha: float = 0.05) -> str:
@@ -253,9 +255,11 @@ def verdict(tests: pd.DataFrame, alpha: float = 0.05) -> str:
         if p is None or not np.isfinite(p):
             parts.append(f"{r['comparison']}: no test (n = {r['n']})")
             continue
-        sign = "higher" if med > 0 else "lower" if med < 0 else "no different"
+        first = r["comparison"].split(" - ")[0]
+        sign = f"{first} higher" if med > 0 else f"{first} lower" if med < 0 else "no difference"
         word = "significant" if p < alpha else "not significant"
-        parts.append(f"{r['comparison']}: median {med:+.3f} ({sign}; {r['improved']} of {r['n']} improved), "
+        parts.append(f"{r['comparison']}: median {med:+.3f} ({sign}; {first} higher in {r['reference higher']} "
+                     f"of {r['n']}), "
                      f"Wilcoxon p = {p:.2g}, {word} at {alpha}")
     return "; ".join(parts)
 

@@ -96,15 +96,15 @@ def test_paired_differences_and_wilcoxon_match_scipy(records):
     res, d09, d13 = records
     long = benchmark.load(res, [d09, d13])
     wide, tests = benchmark.paired(long, "inputs", "seq", ["pu", "phime"], normalization="log")
-    assert len(wide) == 10 and (wide["pu - seq"] > 0).all()
-    row = tests.set_index("comparison").loc["pu - seq"]
-    expected = stats.wilcoxon(wide["pu"], wide["seq"])
-    assert row["n"] == 10 and row["improved"] == 10
+    assert len(wide) == 10 and (wide["seq - pu"] < 0).all()  # reference - other, as the paired_diff plots
+    row = tests.set_index("comparison").loc["seq - pu"]
+    expected = stats.wilcoxon(wide["seq"], wide["pu"])
+    assert row["n"] == 10 and row["reference higher"] == 0
     assert row["pvalue"] == pytest.approx(expected.pvalue) and row["statistic"] == pytest.approx(expected.statistic)
     assert "significant at 0.05" in benchmark.verdict(tests)
     _, base = benchmark.paired(long, "method", "ResidualBind", ["k-mer ridge", "shallow CNN"], method=None,
                                inputs="seq", normalization="log")
-    assert base.set_index("comparison").loc["k-mer ridge - ResidualBind", "median difference"] == pytest.approx(-0.1)
+    assert base.set_index("comparison").loc["ResidualBind - k-mer ridge", "median difference"] == pytest.approx(0.1)
 
 
 def test_wilcoxon_without_differences_is_no_test():
@@ -157,6 +157,6 @@ def test_paired_compares_only_equal_budgets(records):
     res, d09, d13 = records
     _write(res, d09, "VTS1", 0.9, inputs="pu", epochs=2)  # +PU at 2 epochs against sequence at 8: left out
     wide, tests = benchmark.paired(benchmark.load(res, [d09, d13]), "inputs", "seq", ["pu"], normalization="log")
-    row = tests.set_index("comparison").loc["pu - seq"]
+    row = tests.set_index("comparison").loc["seq - pu"]
     assert row["n"] == 9 and row["unequal budget"] == 1
-    assert np.isnan(wide.loc["VTS1", "pu - seq"]) and wide.loc["VTS1", "pu"] == 0.9
+    assert np.isnan(wide.loc["VTS1", "seq - pu"]) and wide.loc["VTS1", "pu"] == 0.9

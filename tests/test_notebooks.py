@@ -84,10 +84,10 @@ def check_03(res: Path, p: dict) -> None:
     goals = {g["goal"]: g for g in rec["goals"]}
     assert goals["VTS1 sequence"]["target"] == vts1["sequence"] and goals["VTS1 +PU"]["target"] == vts1["sequence+PU"]
     assert _finite(goals["VTS1 sequence"]["measured"]) and goals["VTS1 sequence"]["epochs"] == "1"
-    pu = {t["comparison"]: t for t in rec["tests"]["inputs"]}["pu - seq"]
+    pu = {t["comparison"]: t for t in rec["tests"]["inputs"]}["seq - pu"]
     assert pu["n"] == 2 and pu["unequal budget"] == 0  # VTS1 and HuR (tests/tiny_parameters.yml)
-    assert {t["comparison"] for t in rec["tests"]["baselines"]} == {"k-mer ridge - ResidualBind",
-                                                                    "shallow CNN - ResidualBind"}
+    assert {t["comparison"] for t in rec["tests"]["baselines"]} == {"ResidualBind - k-mer ridge",
+                                                                    "ResidualBind - shallow CNN"}
     rows = {r["row"]: r for r in rec["compare_2009"]}
     assert rows["n (RBPs in that mean)"]["ResidualBind sequence"] == 2
 
