@@ -6,7 +6,8 @@ The shallow CNN baseline is :func:`rbgia.model.deepbind_cnn`, trained with
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -105,7 +106,7 @@ class KmerRidge:
         """k-mer counts for this model's ``k``."""
         return kmer_counts(x_or_seqs, self.k)
 
-    def fit(self, train: Any, valid: Any | None = None) -> "KmerRidge":
+    def fit(self, train: Any, valid: Any | None = None) -> KmerRidge:
         """Fit on a split (``.x``, ``.y``); pick ``alpha`` on ``valid`` if several."""
         from sklearn.linear_model import Ridge
 

@@ -7,7 +7,8 @@ table a predicted-vs-measured scatter draws.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
