@@ -525,18 +525,6 @@ def _plt():
     return plt
 
 
-def _boxes(ax: Any, locals_: Sequence[np.ndarray], labels: Sequence[str], title: str, ylabel: str = "local importance"):
-    """Box plots of local importances with the median (line) and the global importance (green triangle)."""
-    ax.boxplot([np.asarray(v, float) for v in locals_], showfliers=False, widths=0.6)
-    ax.plot(np.arange(1, len(locals_) + 1), [np.mean(v) for v in locals_], "^", color="green", ms=7,
-            label="global importance")
-    ax.set_xticks(np.arange(1, len(labels) + 1), labels)
-    ax.axhline(0, color="grey", lw=0.8, ls=":")
-    ax.set_title(title, fontsize=10)
-    ax.set_ylabel(ylabel)
-    return ax
-
-
 def fig_scan(battery: Battery, top: int = 20):
     """The top k-mers with 95% CIs (paper Fig 2b's scan); k-mers close to the RNAcompete consensus in red."""
     from .plotting import kmer_rank_plot
@@ -570,14 +558,16 @@ def fig_motifs(battery: Battery):
 
 def fig_multiplicity(battery: Battery):
     """Local importance of 1..n copies of the top and the sub-optimal k-mer (Fig 2b, 2c) with the verdicts."""
+    from .plotting import local_importance_boxplot
+
     fig, axes = _plt().subplots(1, 2, figsize=(10, 3.4))
     for ax, (name, m) in zip(axes, battery.multiplicity.items()):
-        _boxes(ax, list(m["local"]), [str(c) for c in m["counts"]],
-               f"{name} {m['motif']}: {m['ratio']:.2f}x for {m['expected_ratio']} ({m['verdict']})")
+        local_importance_boxplot(dict(zip((str(c) for c in m["counts"]), m["local"])), ax=ax, fit=False,
+                                 xlabel="copies", title=f"{name} {m['motif']}: {_f(m['ratio'], '.2f')}x for "
+                                 f"{m['expected_ratio']} ({m['verdict']})")
         ax.plot(m["counts"], np.polyval([m["slope"], m["intercept"]], m["counts"]), color="C3", lw=1,
-                label=f"fit, R² = {m['r2']:.2f}")
-        ax.set_xlabel("copies")
-        ax.legend(fontsize=8, loc="upper left")
+                label=f"fit, R² = {_f(m['r2'], '.2f')}")
+        ax.title.set_fontsize(10)
     fig.tight_layout()
     return fig
 
@@ -620,12 +610,17 @@ def fig_gc(battery: Battery | Mapping[str, Any]):
 
 def fig_hairpin(tests: Mapping[str, Mapping[str, Any]]):
     """Box plots of the four hairpin contexts per model (Fig 3c), titled with the structure effect."""
+    from .plotting import local_importance_boxplot
+
     fig, axes = _plt().subplots(1, len(tests), figsize=(5 * len(tests), 3.6), squeeze=False)
     for ax, (label, t) in zip(axes[0], tests.items()):
         e = t["structure_effect"]
-        _boxes(ax, list(t["local"].values()), [k.replace(" at ", "\nat ").replace("hairpin ", "hairpin\n")
-                                               for k in t["local"]],
-               f"{label}: DiD {e['mean']:.3f} [{e['ci_low']:.3f}, {e['ci_high']:.3f}]")
+        groups = {k.replace(" at ", "\nat ").replace("hairpin ", "hairpin\n"): v for k, v in t["local"].items()}
+        local_importance_boxplot(groups, ax=ax, fit=False, xlabel="",
+                                 title=f"{label}: DiD {_f(e['mean'], '.3f')} [{_f(e['ci_low'], '.3f')}, "
+                                 f"{_f(e['ci_high'], '.3f')}]")
+        ax.title.set_fontsize(10)
+        ax.tick_params(axis="x", rotation=0)
     fig.tight_layout()
     return fig
 
@@ -927,3 +922,18 @@ def scan_cost(record: Mapping[str, Any]) -> pd.DataFrame:
     """Model evaluations and seconds of the scans a battery ran (index: ``exhaustive`` / ``adaptive``)."""
     ev, sec = record["scan"]["evaluations"], record.get("seconds", {})
     return pd.DataFrame({"model evaluations": ev, "seconds": {k: sec.get(f"{k} scan") for k in ev}})
+
+
+def fig_mutagenesis_of(results_dir: str | os.PathLike, experiment: str):
+    """The GIA mutagenesis L2 logo of an experiment's top k-mer from its battery record (Fig 3b for VTS1);
+    ``None`` when the experiment has no record yet."""
+    from .plotting import l2_logo
+
+    if not results_path(results_dir, experiment, BATTERY).is_file():
+        return None
+    mm = read_results(results_dir, experiment, BATTERY)["mutagenesis"]
+    fig, ax = _plt().subplots(figsize=(4.5, 2.4))
+    l2_logo(np.asarray(mm["importance"], float), mm["kmer"], ax=ax,
+            title=f"{experiment}: GIA mutagenesis of {mm['kmer']}")
+    fig.tight_layout()
+    return fig
