@@ -29,6 +29,7 @@ import pandas as pd
 
 from . import background as backgrounds
 from . import paper, simulate
+from .data import _apply_transform
 from .errors import DataError
 from .experiments import gc_bias, hairpin_context, multiplicity, spacing
 from .motifs import kmer_matches
@@ -39,7 +40,7 @@ from .stats import bh_qvalues
 STEM = "10_ground_truth"  # the chapter's notebook stem: its records are named after it
 STEM_START = 8
 COLUMNS = ["experiment", "analysis", "statistic", "model", "model CI low", "model CI high", "model verdict",
-           "oracle", "oracle CI low", "oracle CI high", "oracle verdict", "agree"]
+           "oracle", "oracle CI low", "oracle CI high", "oracle verdict", "agree", "signal", "signal verdict"]
 
 
 # --------------------------------------------------------------------------- the planted truth
@@ -67,12 +68,23 @@ def planted_rules(truth: Mapping[str, Mapping[str, Any]], experiments: Sequence[
           "structure": truth[e]["structure"]} for e in names])
 
 
-def oracle(experiment: str) -> Callable[[np.ndarray], np.ndarray]:
-    """The noiseless planted signal of ``experiment`` as a predictor of one-hot ``(N, L, 4)`` arrays."""
+def oracle(experiment: str, transform: Mapping[str, Any] | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """The noiseless planted truth of ``experiment`` as a predictor of one-hot ``(N, L, 4)`` arrays.
+
+    Without ``transform``: the planted signal (:func:`rbgia.simulate.signal`). With a dataset's
+    ``transform`` record (:func:`rbgia.data.load_rnacompete`'s ``.transform``): the expected raw
+    score (:func:`rbgia.simulate.expected_score`) through the same score transform and z-scoring
+    as the model's targets, i.e. the oracle on the model's scale. The log transform compresses
+    large scores, so on that scale even a perfectly additive rule looks sub-additive.
+    """
     simulate._experiment(experiment)  # unknown id: one-line DataError now, not at the first call
 
     def predict(x: np.ndarray) -> np.ndarray:
-        return simulate.signal(experiment, np.asarray(x)[..., :4])
+        if transform is None:
+            return simulate.signal(experiment, np.asarray(x)[..., :4])
+        t, _ = _apply_transform(simulate.expected_score(experiment, np.asarray(x)[..., :4]), dict(transform),
+                                transform["normalization"])
+        return (t - transform["mean"]) / transform["sd"]
 
     predict.__name__ = f"oracle_{experiment}"
     return predict
@@ -137,27 +149,31 @@ class Comparison:
     model: Side
     oracle: Side
     model_panel: pd.DataFrame
-    panel: list
+    signal: Side | None = None
+    panel: list = field(default_factory=list)
     info: dict = field(default_factory=dict)
 
     def to_record(self) -> dict[str, Any]:
-        """JSON-ready record: both sides' experiment records and the comparison table's rows."""
+        """JSON-ready record: every side's experiment records and the comparison table's rows."""
         return {"experiment": self.experiment, "motif": self.motif, "panel": self.panel, **self.info,
                 "model": self.model.to_record(), "oracle": self.oracle.to_record(),
+                "signal": None if self.signal is None else self.signal.to_record(),
                 "table": comparison_table([self]).to_dict("records")}
 
 
 def compare(
     model: Any, background: np.ndarray, experiment: str, truth: Mapping[str, Any], *, k: int = 6,
     kmer_start: int = paper.MOTIF_START, n_screen: int = 50, n_random_kmers: int = 20, seed: int = 0,
-    **experiment_kw: Any,
+    transform: Mapping[str, Any] | None = None, **experiment_kw: Any,
 ) -> Comparison:
     """Run the book's analyses on the trained model and on the oracle of ``experiment``, same backgrounds.
 
     The motif is the planted one (the null experiment has none: the model's top k-mer). The k-mer
     panel both predictors scan: the model's top 10 (adaptive scan), the planted sites of length
     ``k`` and ``n_random_kmers`` random k-mers (seeded), for the rank comparison.
-    ``experiment_kw`` go to :func:`run_side` (positions, ``n_boot``).
+    ``experiment_kw`` go to :func:`run_side` (positions, ``n_boot``). With the dataset's score
+    ``transform`` the oracle is on the model's scale (:func:`oracle`) and the raw planted signal
+    runs too (``signal``): where the two differ, the score transform alone changes the verdict.
     """
     session = GIA(model, background)
     scan = adaptive_kmer_scan(session, k=k, start=kmer_start, n_screen=min(int(n_screen), session.n - 1),
@@ -167,15 +183,20 @@ def compare(
     random_kmers = ["".join(rng.choice(list("ACGU"), k)) for _ in range(int(n_random_kmers))]
     sites = [s for s in truth.get("site_affinities", {}) if len(s) == k]
     panel = list(dict.fromkeys([*scan["kmer"].head(10), *sites, *random_kmers]))
-    truth_session = GIA(oracle(experiment), background)
     side_kw = {"kmer_start": kmer_start, "seed": seed, **experiment_kw}
     model_side = run_side(session, motif, scan, **side_kw)
+    truth_session = GIA(oracle(experiment, transform), background)
     oracle_side = run_side(truth_session, motif, panel_scan(truth_session, panel, kmer_start), **side_kw)
+    signal_side = None
+    if transform is not None:
+        raw = GIA(oracle(experiment), background)
+        signal_side = run_side(raw, motif, panel_scan(raw, panel, kmer_start), **side_kw)
     model_panel = panel_scan(session, panel, kmer_start)
     info = {"top_kmer": str(scan["kmer"].iloc[0]), "oracle_top_kmer": str(oracle_side.scan["kmer"].iloc[0]),
             "planted_motif": truth.get("motif"), "n_background": int(session.n), "k": int(k),
             "kmer_spearman": _spearman(model_panel, oracle_side.scan)}
-    return Comparison(experiment, motif, dict(truth), model_side, oracle_side, model_panel, panel, info)
+    return Comparison(experiment, motif, dict(truth), model_side, oracle_side, model_panel, signal_side, panel,
+                      info)
 
 
 def _spearman(a: pd.DataFrame, b: pd.DataFrame) -> float | None:
@@ -230,9 +251,11 @@ def comparison_table(comparisons: Sequence[Comparison]) -> pd.DataFrame:
     rows = []
     for c in comparisons:
         planted = c.truth.get("motif")
-        for (label, stat, mv, mverd), (_, _, ov, overd) in zip(_rows(c.model, c.motif, planted),
-                                                              _rows(c.oracle, c.motif, planted)):
-            rows.append([c.experiment, label, stat, *mv, mverd, *ov, overd, mverd == overd])
+        sides = [_rows(c.model, c.motif, planted), _rows(c.oracle, c.motif, planted)]
+        raw = _rows(c.signal, c.motif, planted) if c.signal is not None else [(None, None, (np.nan,) * 3, None)] * len(
+            sides[0])
+        for (label, stat, mv, mverd), (_, _, ov, overd), (_, _, sv, sverd) in zip(*sides, raw):
+            rows.append([c.experiment, label, stat, *mv, mverd, *ov, overd, mverd == overd, sv[0], sverd])
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -255,6 +278,18 @@ def findings(table: pd.DataFrame) -> str:
                 else "the model has not learnt this planted rule")
         lines.append(f"**{r.experiment}, {r[1]}:** the model gives *{r[6]}* ({_stat(r[3], r[4], r[5])}) where "
                      f"the oracle gives *{r[10]}* ({_stat(r[7], r[8], r[9])}): {what}.")
+    apart = table["agree"] & ((table["model CI high"] < table["oracle CI low"])
+                              | (table["model CI low"] > table["oracle CI high"]))
+    for r in table[apart].itertuples(index=False):
+        lines.append(f"**{r.experiment}, {r[1]}:** both say *{r[6]}*, but the model's {_stat(r[3], r[4], r[5])} "
+                     f"and the oracle's {_stat(r[7], r[8], r[9])} do not overlap: the model learnt this rule "
+                     f"only in part.")
+    if "signal verdict" in table:
+        moved = table["signal verdict"].notna() & (table["signal verdict"] != table["oracle verdict"])
+        for r in table[moved].itertuples(index=False):
+            value = _stat(r[12], np.nan, np.nan)
+            lines.append(f"**{r.experiment}, {r[1]}:** the planted signal gives *{r[13]}* ({value}) but the oracle "
+                         f"on the model's score scale *{r[10]}*: the score transform alone changes this verdict.")
     return "\n\n".join(lines)
 
 
@@ -269,12 +304,15 @@ def spacing_ratios(comparisons: Sequence[Comparison]) -> pd.DataFrame:
     """Per experiment and pair: two copies / one copy (the paper's Fig 2d ratio), model and oracle."""
     rows = []
     for c in comparisons:
-        for name, side in (("model", c.model), ("oracle", c.oracle)):
+        for name, side in (("model", c.model), ("oracle", c.oracle), ("signal", c.signal)):
+            if side is None:
+                continue
             t = side.spacing.table
             for r in t[t["start_2"].notna()].itertuples(index=False):
                 rows.append({"experiment": c.experiment, "predictor": name,
                              "pair": f"{r.start_1}+{r.start_2} (gap {r.gap})", "ratio": float(r.ratio)})
     df = pd.DataFrame(rows, columns=["experiment", "predictor", "pair", "ratio"])
+    df["predictor"] = df["predictor"].replace({"signal": "planted signal"})
     return df.pivot_table(index=["experiment", "pair"], columns="predictor", values="ratio", sort=False).reset_index()
 
 
@@ -327,7 +365,7 @@ def validate(
                                           patience=patience, max_probes=max_probes, verbose=0)
         bg = backgrounds.make_background(background, data.train.x[..., :4], n=num_background, seed=seed,
                                          y=data.train.y[:, 0])
-        comparisons.append(compare(model, bg, exp, truth[exp], **compare_kw))
+        comparisons.append(compare(model, bg, exp, truth[exp], transform=data.transform, **compare_kw))
         pearson[exp] = float(meta["metrics"]["test_pearson"])
         cfg = meta.get("config", cfg)
     return Validation(comparisons, pearson, {e: truth[e] for e in names}, str(Path(data_dir).resolve()), cfg)
@@ -359,15 +397,15 @@ def write_validation(results_dir: str | os.PathLike, validation: Validation, ste
 
 # --------------------------------------------------------------------------- figures
 def fig_additivity(comparisons: Sequence[Comparison]):
-    """Observed / additive expectation, model and oracle with 95% CIs: multiplicity (n copies / n x 1)
+    """Observed / additive expectation, model, oracle (and planted signal) with 95% CIs: multiplicity (n / n x 1)
     and each spacing pair (2 copies / 2 x 1). 1 = additive; below 1: sub-additive or hindrance."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, max(1, len(comparisons)), figsize=(3.6 * max(1, len(comparisons)), 3.2),
                              squeeze=False, sharey=True)
     for ax, c in zip(axes[0], comparisons):
-        for shift, (name, side, colour) in zip((-0.15, 0.15), (("model", c.model, "C0"),
-                                                               ("oracle", c.oracle, "C1"))):
+        sides = [("model", c.model, "C0"), ("oracle", c.oracle, "C1"), ("planted signal", c.signal, "grey")]
+        for shift, (name, side, colour) in zip((-0.2, 0.0, 0.2), [t for t in sides if t[1] is not None]):
             n = len(side.multiplicity.starts)
             ests = [(f"{n} copies", *(v / n for v in _est_row(side.multiplicity.ratio)))]
             ests += [(f"{a}+{b}", *_est_row(e)) for (a, b), e in zip(side.spacing.pairs, side.spacing.vs_additive)]

@@ -95,3 +95,17 @@ def test_records_are_json(background, tmp_path):
     assert rec["experiments"] == ["SIMRBFOX1"] and rec["n_analyses"] == 8 and rec["n_agree"] == v.table["agree"].sum()
     assert rec["per_experiment"]["SIMRBFOX1"]["model"]["spacing"]["pairs"][0]["verdict"] == "additive"
     assert validation.model_summary(v)["verdicts agree"].item() == f"{rec['n_agree']} of 8"
+
+
+def test_oracle_on_the_model_scale_and_the_raw_signal(background):
+    transform = {"normalization": "log", "min": -1.0, "mean": 0.5, "sd": 2.0}
+    expected = (np.log(simulate.expected_score("SIMRBFOX1", background) + 2.0) - 0.5) / 2.0
+    assert np.allclose(validation.oracle("SIMRBFOX1", transform)(background), expected)
+    c = validation.compare(validation.oracle("SIMRBFOX1", transform), background, "SIMRBFOX1", RBFOX1.truth(),
+                           transform=transform, **KW)
+    table = validation.comparison_table([c]).set_index("analysis")
+    assert table["agree"][1:].all()  # the model is the oracle on its own scale
+    # the raw signal is additive in 3 copies; the log scale compresses 3 copies below 3 x 1 copy
+    row = table.loc["multiplicity, 3 copies of UGCAUG"]
+    assert row["signal verdict"] == "additive" and row["oracle"] < row["signal"]
+    assert "signal" in c.to_record() and set(validation.spacing_ratios([c]).columns) >= {"model", "planted signal"}
