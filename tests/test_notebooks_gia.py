@@ -74,14 +74,15 @@ def test_10_ground_truth_tiny(tiny):
     rows = {(r["experiment"], r["analysis"]): r for r in rec["table"]}
     rb = rec["per_experiment"]["SIMRBFOX1"]
     assert rb["motif"] == "UGCAUG" and len(rb["top_kmer"]) == 4 and len(rb["panel"]) >= 10
-    # the oracle's verdicts are the planted rules: additive copies, hindrance of close pairs, a 3' GC interaction
-    assert rows[("SIMRBFOX1", "multiplicity, 3 copies of UGCAUG")]["oracle verdict"] == "additive"
-    assert rows[("SIMRBFOX1", "spacing 16+20 (gap -2)")]["oracle verdict"] == "hindrance"
-    assert rows[("SIMRBFOX1", "spacing 13+22 (gap 3)")]["oracle verdict"] == "additive"
-    assert rows[("SIMRBFOX1", "GC run at the 3' end")]["oracle verdict"] == "amplifies"
+    # the raw signal's verdicts are the planted rules: additive copies, hindrance of close pairs, a 3' GC interaction
+    assert rows[("SIMRBFOX1", "multiplicity, 3 copies of UGCAUG")]["signal verdict"] == "additive"
+    assert rows[("SIMRBFOX1", "spacing 16+20 (gap -2)")]["signal verdict"] == "hindrance"
+    assert rows[("SIMRBFOX1", "spacing 13+22 (gap 3)")]["signal verdict"] == "additive"
+    assert rows[("SIMRBFOX1", "GC run at the 3' end")]["signal verdict"] == "amplifies"
+    assert rows[("SIMRBFOX1", "spacing 16+20 (gap -2)")]["oracle verdict"] == "hindrance"  # on the model's scale too
     null = rec["per_experiment"]["SIMNULL"]
     assert null["motif"] == null["top_kmer"] and null["kmer_spearman"] is None  # the null oracle is 0 everywhere
-    assert null["oracle"]["multiplicity"]["verdict"] == "no effect"
+    assert null["oracle"]["multiplicity"]["verdict"] == null["signal"]["multiplicity"]["verdict"] == "no effect"
     assert results.read_results(tiny["res"], "SIMNULL", "10_ground_truth")["experiment"] == "SIMNULL"
     page = (tiny["root"] / "10_ground_truth.ipynb").read_text()
     assert "agrees with the oracle's in" in page  # the findings, from the verdicts
