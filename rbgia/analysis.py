@@ -442,12 +442,6 @@ def read_batteries(results_dir: str | os.PathLike, experiments: Sequence[str]) -
     return {e: read_results(results_dir, e, BATTERY) for e in experiments}
 
 
-def _label(rec: Mapping[str, Any]) -> str:
-    name = rec.get("alignment", {}).get("reference_name")
-    exp = rec.get("experiment", "")
-    return f"{exp} ({name})" if name and name != exp else exp
-
-
 def supplementary_table1(records: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """The paper's Supplementary Table 1: GIA alignment motif vs RNAcompete motif, per experiment with one."""
     rows = []
