@@ -297,7 +297,8 @@ def align_kmers(
     support = coverage / total if total > 0 else np.zeros_like(coverage)
     with np.errstate(invalid="ignore", divide="ignore"):
         if weighting == "total" and total > 0:
-            pfm = (counts + (total - coverage)[:, None] / 4.0) / total
+            # a fully covered column's total - coverage is 0 up to round-off (-1e-17): clip, no negative PFM entry
+            pfm = (counts + np.maximum(total - coverage, 0.0)[:, None] / 4.0) / total
         else:
             pfm = np.where(coverage[:, None] > 0, counts / coverage[:, None], 0.25)
     return KmerAlignment(

@@ -84,6 +84,14 @@ def test_align_kmers_weights_mix_letters():
     np.testing.assert_allclose(al.pfm[3], [0.25, 0, 0, 0.75])
 
 
+def test_align_kmers_pfm_has_no_negative_round_off():
+    # these weights sum (total) and accumulate (coverage) to totals that differ by -5e-17 in float64
+    w = [0.816, 0.003, 0.857, 0.034, 0.73, 0.176, 0.863, 0.541, 0.3, 0.423]
+    al = align_kmers(["UGCAUG"] * len(w), w)
+    assert (al.pfm >= 0).all() and al.consensus == "UGCAUG"
+    np.testing.assert_allclose(al.pfm.sum(1), 1.0)
+
+
 def test_align_kmers_bad_input():
     with pytest.raises(DataError, match="one weight per k-mer"):
         align_kmers(["ACGU", "ACGA"], [1.0])
