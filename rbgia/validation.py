@@ -273,6 +273,8 @@ def findings(table: pd.DataFrame) -> str:
         return "No simulated experiment was compared."
     lines = [f"The model's verdict agrees with the oracle's in {int(table['agree'].sum())} of {len(table)} "
              f"analyses over {table['experiment'].nunique()} experiments."]
+    if (~table["agree"]).any():
+        lines.append("*Where the model and the oracle disagree:*")
     for r in table[~table["agree"]].itertuples(index=False):
         what = ("the model reports an effect that was not planted" if r[10] in NULL_VERDICTS
                 else "the model has not learnt this planted rule")
@@ -280,12 +282,17 @@ def findings(table: pd.DataFrame) -> str:
                      f"the oracle gives *{r[10]}* ({_stat(r[7], r[8], r[9])}): {what}.")
     apart = table["agree"] & ((table["model CI high"] < table["oracle CI low"])
                               | (table["model CI low"] > table["oracle CI high"]))
+    if apart.any():
+        lines.append("*Same verdict, different size* (95% CIs apart):")
     for r in table[apart].itertuples(index=False):
         lines.append(f"**{r.experiment}, {r[1]}:** both say *{r[6]}*, but the model's {_stat(r[3], r[4], r[5])} "
                      f"and the oracle's {_stat(r[7], r[8], r[9])} do not overlap: the model learnt this rule "
                      f"only in part.")
     if "signal verdict" in table:
         moved = table["signal verdict"].notna() & (table["signal verdict"] != table["oracle verdict"])
+        if moved.any():
+            lines.append("*What the score transform alone does* (a perfect model of the transformed scores would "
+                         "give the oracle's verdict, not the planted signal's):")
         for r in table[moved].itertuples(index=False):
             value = _stat(r[12], np.nan, np.nan)
             lines.append(f"**{r.experiment}, {r[1]}:** the planted signal gives *{r[13]}* ({value}) but the oracle "
