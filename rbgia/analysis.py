@@ -7,6 +7,12 @@ loops", "3' bias", "amplifies") is a ``verdict`` returned here beside the statis
 Positions are 0-based. :data:`PAPER_POSITIONS` follow the paper's text (multiplicity at 1-based
 4-9, 11-16, 18-23; GC runs at the very 5' and 3' ends; the hairpin loop at 1-based 17-22);
 :data:`PUBLIC_POSITIONS` are those of the authors' public code.
+
+Records: the experiments return result objects (:class:`~rbgia.experiments.Multiplicity`, ...); the
+battery's and the VTS1 chapter's records are made of their ``to_record()`` and of
+:func:`rbgia.records.scan_record`, laid out as ``SCHEMAS["battery"]`` and ``SCHEMAS["structure"]`` in
+:mod:`rbgia.records`. The tables over experiments read those records through
+:func:`rbgia.records.read_record` (attribute access, keys checked), never by paths of their own.
 """
 
 from __future__ import annotations
@@ -24,12 +30,24 @@ from . import background as backgrounds
 from . import motifs as rmotifs
 from . import paper
 from .errors import DataError
-from .experiments import gc_bias, hairpin_context, motif_mutagenesis, multiplicity, spacing
+from .experiments import (
+    GCBias,
+    Hairpin,
+    MotifMutagenesis,
+    Multiplicity,
+    Spacing,
+    gc_bias,
+    hairpin_context,
+    motif_mutagenesis,
+    multiplicity,
+    spacing,
+)
 from .mutagenesis import ism, ism_l2
-from .results import read_results, results_path, write_results
+from .records import GC_CONDITIONS, SCHEMAS, Record, as_record, make_record, read_record, scan_record
+from .results import results_path, write_results
 from .scan import adaptive_kmer_scan, kmer_scan
 from .session import GIA
-from .stats import bh_qvalues, importance, wilcoxon_paired
+from .stats import bh_qvalues, wilcoxon_paired
 from .stemloop import PAPER_PARTNER, PAPER_STEM
 
 PAPER_POSITIONS: dict[str, Any] = {
@@ -45,24 +63,36 @@ ALPHA = 0.05
 RBFOX1_EXPERIMENTS = ("RNCMPT00168", "SIMRBFOX1")
 
 
-# --------------------------------------------------------------------------- small helpers
+# --------------------------------------------------------------------------- reading records (keys: rbgia.records)
 
 
-def _imp_dict(imp: Any) -> dict[str, float]:
-    """An :class:`~rbgia.stats.Importance` (or a local-importance vector) as mean, CI, p, n."""
-    imp = imp if hasattr(imp, "ci95") else importance(imp)
-    return {"mean": imp.mean, "ci_low": imp.ci95[0], "ci_high": imp.ci95[1], "pvalue": imp.pvalue, "n": imp.n}
+def _rec(obj: Any) -> Record:
+    """A result object, its ``to_record()`` or a record read back, as a schema-checked :class:`Record`."""
+    return obj if isinstance(obj, Record) else as_record(obj)
 
 
-def _est(est: Any, verdict: str | None = None) -> dict[str, Any]:
-    """A derived :class:`~rbgia.stats.Estimate` (ratio, interaction, DiD) as a dict."""
-    out = {"mean": float(est.mean), "ci_low": float(est.ci_low), "ci_high": float(est.ci_high),
-           "pvalue": float(est.pvalue)}
-    return out if verdict is None else {**out, "verdict": verdict}
+def pair_label(pair: Mapping[str, Any]) -> str:
+    """``"16+20, gap -2"``: a ``spacing_pair`` record's arrangement (0-based starts)."""
+    p = _rec(pair)
+    return f"{p.start_1}+{p.start_2}, gap {p.gap}"
 
 
-def _quantiles(local: np.ndarray) -> list[float]:
-    return [float(v) for v in np.quantile(np.asarray(local, float), [0.05, 0.25, 0.5, 0.75, 0.95])]
+def motif_significant(gc: Any) -> bool:
+    """Whether the motif alone of a GC-bias result (or its record) has a positive global importance at p < alpha."""
+    g = _rec(gc)
+    m = g.importance.motif
+    return m.mean is not None and m.pvalue is not None and m.mean > 0 and m.pvalue < g.alpha
+
+
+def bias_end(gc: Any) -> str:
+    """The end whose GC run raises the motif more, from the CI of effect 5' - effect 3' of a GC-bias result
+    (or its record): ``"5'"``, ``"3'"``, ``"none"`` (the CI holds 0) or ``"undefined"`` (no motif effect)."""
+    d = _rec(gc).diff
+    if d.mean is None:
+        return "undefined"
+    if d.ci_high is not None and d.ci_high < 0:
+        return "3'"
+    return "5'" if d.ci_low is not None and d.ci_low > 0 else "none"
 
 
 # --------------------------------------------------------------------------- reference motifs (Supp. Table 1)
@@ -121,77 +151,40 @@ def suboptimal_kmer(table: pd.DataFrame, fraction: float = 0.3) -> str:
 
 def multiplicity_test(
     session: GIA, motif: str, starts: Sequence[int], *, n_boot: int = 2000, seed: int = 0,
-) -> dict[str, Any]:
-    """:func:`rbgia.experiments.multiplicity` as the battery's record: the 1..n means, the paper's fit, the
-    n-to-1 copy ratio with its CI and the verdict (its rule in ``rule``); ``local`` keeps the box-plot data."""
-    m = multiplicity(session, motif, starts, n_boot=n_boot, seed=seed)
-    t = m.table
-    return {"motif": m.motif, "starts": list(m.starts), "counts": t["count"].astype(int).tolist(),
-            **{c: t[c].astype(float).tolist() for c in ("mean", "ci_low", "ci_high", "pvalue")},
-            "r2": m.r2, "slope": m.slope, "intercept": m.intercept, "slope_origin": m.origin_slope,
-            "ratio": m.ratio.mean, "ratio_ci": [m.ratio.ci_low, m.ratio.ci_high], "expected_ratio": len(m.starts),
-            "tolerance": m.tolerance, "verdict": m.verdict, "rule": m.rule, "local": m.local}
+) -> Multiplicity:
+    """The battery's :func:`rbgia.experiments.multiplicity` (Fig 2b, 2c): the 1..n copies, the paper's fit, the
+    n-to-1 copy ratio with its CI and the verdict; its record is ``to_record()`` (kind ``multiplicity``)."""
+    return multiplicity(session, motif, starts, n_boot=n_boot, seed=seed)
 
 
 def spacing_test(
     session: GIA, motif: str, pairs: Sequence[Sequence[int]], reference: int, *, n_boot: int = 2000, seed: int = 0,
-) -> pd.DataFrame:
-    """:func:`rbgia.experiments.spacing` (Fig 2d) as one row per pair: two copies over twice one copy
-    (``ratio_to_2x``, CI) and the verdict; the single copy in ``attrs["single"]``, skipped pairs in
-    ``attrs["skipped"]``."""
-    sp = spacing(session, motif, [tuple(p) for p in pairs], reference, on_conflict="skip", n_boot=n_boot, seed=seed)
-    rows = [{"start_1": a, "start_2": b, "gap": b - a - len(motif), **_imp_dict(imp), "ratio_to_2x": est.mean,
-             "ratio_ci_low": est.ci_low, "ratio_ci_high": est.ci_high, "verdict": v}
-            for (a, b), imp, est, v in zip(sp.pairs, sp.importances, sp.vs_additive, sp.verdicts)]
-    df = pd.DataFrame(rows, columns=["start_1", "start_2", "gap", "mean", "ci_low", "ci_high", "pvalue", "n",
-                                     "ratio_to_2x", "ratio_ci_low", "ratio_ci_high", "verdict"])
-    df.attrs.update(skipped=[list(p) for p in sp.skipped], single=_imp_dict(sp.single))
-    return df
+) -> Spacing:
+    """The battery's :func:`rbgia.experiments.spacing` (Fig 2d): pairs that do not fit are skipped (``skipped``);
+    per pair two copies over twice one copy (``vs_additive``) and the verdict; record kind ``spacing``."""
+    return spacing(session, motif, [tuple(p) for p in pairs], reference, on_conflict="skip", n_boot=n_boot, seed=seed)
 
 
 def gc_test(
     session: GIA, motif: str, motif_start: int, gc_motif: str = "GCGCGC", gc_starts: Sequence[int] = (0, 35), *,
     n_boot: int = 2000, seed: int = 0,
-) -> dict[str, Any]:
-    """:func:`rbgia.experiments.gc_bias` (Fig 4c-e) as the battery's record: the five embeddings, effect sizes,
-    5' - 3' with CI and the biased end, and the amplify-or-add interaction at each end with its verdict."""
-    gc = gc_bias(session, motif, motif_start=motif_start, gc_motif=gc_motif, gc_starts=tuple(gc_starts),
-                 n_boot=n_boot, seed=seed)
-    names = ("motif", "motif_gc5", "motif_gc3", "gc5", "gc3")
-    out: dict[str, Any] = {
-        "motif": motif, "motif_start": int(motif_start), "gc_motif": gc_motif, "gc_starts": [int(s) for s in gc_starts],
-        "importance": {k: _imp_dict(getattr(gc, k)) for k in names},
-        "effect5": gc.effect5, "effect5_ci": list(gc.effect5_ci), "effect3": gc.effect3,
-        "effect3_ci": list(gc.effect3_ci), "diff": gc.diff, "diff_ci": list(gc.diff_ci),
-        "motif_significant": bool(gc.motif.mean > 0 and gc.motif.pvalue < ALPHA),
-        "interaction5": _est(gc.interaction5, gc.verdict5), "interaction3": _est(gc.interaction3, gc.verdict3),
-    }
-    lo, hi = gc.diff_ci
-    out["bias_end"] = "undefined" if not np.isfinite(gc.diff) else "3'" if hi < 0 else "5'" if lo > 0 else "none"
-    return out
+) -> GCBias:
+    """The battery's :func:`rbgia.experiments.gc_bias` (Fig 4c-e): the five embeddings, effect sizes, 5' - 3'
+    (:func:`bias_end`) and the amplify-or-add interaction at each end; record kind ``gc_bias``."""
+    return gc_bias(session, motif, motif_start=motif_start, gc_motif=gc_motif, gc_starts=tuple(gc_starts),
+                   n_boot=n_boot, seed=seed)
 
 
 def hairpin_test(
     predict: Any, background: np.ndarray, motif: str, loop_start: int = 16, stem_start: int = 8,
     stem: tuple[int, int] = PAPER_STEM, partner: tuple[int, int] = PAPER_PARTNER, *,
     recompute_structure: bool | str = False, n_boot: int = 2000, seed: int = 0,
-) -> dict[str, Any]:
-    """:func:`rbgia.experiments.hairpin_context` (Fig 3c) as a record: the four contexts (with quantiles),
-    the structure effect (difference in differences) with CI, p and verdict, and the folding check."""
-    h = hairpin_context(GIA(predict, background), motif, loop_start, stem_start, stem, partner,
-                        recompute_structure=recompute_structure, n_boot=n_boot, seed=seed)
-    locals_ = {"hairpin loop": h.in_loop.local, "hairpin stem": h.in_stem.local,
-               "unstructured at loop": h.unstructured_at_loop.local,
-               "unstructured at stem": h.unstructured_at_stem.local}
-    return {
-        "motif": motif, "loop_start": int(loop_start), "stem_start": int(stem_start), "stem": list(stem),
-        "partner": list(partner),
-        "importance": {k: {**_imp_dict(v), "quantiles": _quantiles(v)} for k, v in locals_.items()},
-        "structure_effect": {**_est(h.structure_effect, h.verdict), "n": h.in_loop.n},
-        "loop_minus_stem": float(h.loop_minus_stem.mean),
-        "folding": {"n_designed": h.n_designed, "n_folded": h.n_folded, "fold_threshold": h.fold_threshold},
-        "local": locals_,
-    }
+) -> Hairpin:
+    """:func:`rbgia.experiments.hairpin_context` (Fig 3c) of a predictor on ``background``: the four contexts, the
+    structure effect (difference in differences) with CI, p and verdict, the folding check; record kind
+    ``hairpin``."""
+    return hairpin_context(GIA(predict, background), motif, loop_start, stem_start, stem, partner,
+                           recompute_structure=recompute_structure, n_boot=n_boot, seed=seed)
 
 
 # --------------------------------------------------------------------------- ISM (Fig 2a, 3a, 4a)
@@ -239,7 +232,8 @@ def ism_gc3(model: Any, split: Any, pred: np.ndarray | None = None, *, n_top: in
 
     Per probe: the mean ISM L2 of the G/C bases in the last ``window`` nt of the probe minus that of
     the G/C bases in its first ``window`` nt (padding excluded). Wilcoxon signed-rank test of the 3'
-    against the 5' values over the probes; ``verdict`` ``3' bias`` when one-sided p < 0.05.
+    against the 5' values over the probes; ``verdict`` ``3' bias`` when one-sided p < 0.05. Returns a
+    record of kind ``ism_gc3``.
     """
     pred = predict_split(model, split) if pred is None else pred
     idx = np.argsort(-pred, kind="stable")[:n_top]
@@ -253,84 +247,76 @@ def ism_gc3(model: Any, split: Any, pred: np.ndarray | None = None, *, n_top: in
         five.append(li[w5][gi[w5]].mean() if gi[w5].any() else 0.0)
         three.append(li[w3][gi[w3]].mean() if gi[w3].any() else 0.0)
     five, three = np.array(five), np.array(three)
-    rec = {"n_probes": int(len(idx)), "window": window, "gc3_l2": float(three.mean()), "gc5_l2": float(five.mean())}
     try:
         t = wilcoxon_paired(three, five, alternative="greater")
-        rec.update(median_difference=t.median_difference, statistic=t.statistic, pvalue=t.pvalue)
+        test = {"median_difference": t.median_difference, "statistic": t.statistic, "pvalue": t.pvalue}
     except DataError:
-        rec.update(median_difference=0.0, statistic=float("nan"), pvalue=float("nan"))
-    rec["verdict"] = "3' bias" if np.isfinite(rec["pvalue"]) and rec["pvalue"] < ALPHA else "no 3' bias"
-    return rec
+        test = {"median_difference": 0.0, "statistic": float("nan"), "pvalue": float("nan")}
+    p = test["pvalue"]
+    return make_record("ism_gc3", n_probes=int(len(idx)), window=window, gc3_l2=float(three.mean()),
+                       gc5_l2=float(five.mean()), **test,
+                       verdict="3' bias" if np.isfinite(p) and p < ALPHA else "no 3' bias")
 
 
 # --------------------------------------------------------------------------- the battery of one experiment
 
 
-def kd_regression(session: GIA, kd_path: str | os.PathLike, start: int = 17) -> dict[str, Any] | None:
-    """ln Kd of the RBFOX1 heptamers (Auweter et al. 2006) regressed on their global importance (Fig 2f)."""
+def kd_regression(session: GIA, kd_path: str | os.PathLike, start: int = 17, rbfox1_like: bool | None = None
+                  ) -> dict[str, Any] | None:
+    """ln Kd of the RBFOX1 heptamers (Auweter et al. 2006) regressed on their global importance (Fig 2f);
+    a record of kind ``kd`` (``None`` without the Kd table)."""
     from scipy import stats as sstats
 
     if not Path(kd_path).is_file():
         return None
     kd = pd.read_csv(kd_path, comment="#")
     gi = np.array([imp.mean for imp in session.importances([[(p, int(start))] for p in kd["pattern"]])])
-    fit = sstats.linregress(gi, np.log(kd["kd_nM"].to_numpy(float)))
-    return {"r2": float(fit.rvalue**2), "p": float(fit.pvalue), "slope": float(fit.slope), "n": int(len(kd)),
-            "patterns": kd["pattern"].tolist(), "global_importance": gi.tolist(),
-            "ln_kd": np.log(kd["kd_nM"].to_numpy(float)).tolist()}
+    ln_kd = np.log(kd["kd_nM"].to_numpy(float))
+    fit = sstats.linregress(gi, ln_kd)
+    return make_record("kd", r2=float(fit.rvalue**2), p=float(fit.pvalue), slope=float(fit.slope), n=int(len(kd)),
+                       patterns=kd["pattern"].tolist(), global_importance=gi, ln_kd=ln_kd, rbfox1_like=rbfox1_like)
 
 
 @dataclass(eq=False)
 class Battery:
-    """Everything :func:`run_battery` measured on one experiment; :meth:`to_record` is its JSON record."""
+    """Everything :func:`run_battery` measured on one experiment: the result objects (their local importances
+    kept, for the figures); :meth:`to_record` is its JSON record, made of their records."""
 
     experiment: str
     scan: pd.DataFrame
-    mutagenesis: Any
+    mutagenesis: MotifMutagenesis
     alignment: Any
     reference: dict
     references: list
-    multiplicity: dict
-    spacing: pd.DataFrame
-    gc: dict
+    multiplicity: dict[str, Multiplicity]
+    spacing: Spacing
+    gc: GCBias
     ism: dict | None
     kd: dict | None
     info: dict = field(default_factory=dict)
 
     @property
     def motif(self) -> str:
-        return self.multiplicity["optimal"]["motif"]
+        return self.multiplicity["optimal"].motif
 
     def to_record(self) -> dict[str, Any]:
-        top = self.scan.head(10)[[c for c in ("kmer", "mean", "ci_low", "ci_high", "pvalue", "qvalue")
-                                  if c in self.scan.columns]]
-        mult = {name: {k: v for k, v in m.items() if k != "local"} | {
-            "quantiles": [_quantiles(row) for row in m["local"]]} for name, m in self.multiplicity.items()}
-        single = self.spacing.attrs["single"]
-        spacing = [{**r, "arrangement": f"{r['start_1']}+{r['start_2']}, gap {r['gap']}",
-                    "ratio": r["mean"] / single["mean"] if single["mean"] else None}
-                   for r in self.spacing.to_dict("records")]
-        spacing.append({"arrangement": f"one at {self.info['spacing_reference']}",
-                        "start_1": self.info["spacing_reference"], **single, "ratio": 1.0})
-        sim = self.reference
-        return {
-            **{k: v for k, v in self.info.items() if k != "seconds_by_step"},
-            "seconds": self.info.get("seconds_by_step", {}),
-            "top_kmers": top.to_dict("records"),
-            "motif": self.motif,
-            "mutagenesis": {"kmer": self.mutagenesis.kmer, "l2": self.mutagenesis.l2,
-                            "importance": self.mutagenesis.importance},
-            "alignment": {"consensus": self.alignment.consensus, "top": len(self.alignment.kmers),
-                          "reference": sim.get("reference"), "reference_name": sim.get("name"),
-                          "reference_consensus": sim.get("consensus"), "n_references": sim.get("n_references"),
-                          "similarity": None if sim.get("r") is None else
-                          {k: sim[k] for k in ("r", "offset", "overlap")}},
-            "multiplicity": mult,
-            "spacing": spacing,
-            "gc": self.gc,
-            "ism_gc3": self.ism,
-            "kd": self.kd,
-        }
+        """Record of kind ``battery`` (keys: :data:`rbgia.records.SCHEMAS`): the results' ``to_record()``, the top
+        10 k-mers of :func:`rbgia.records.scan_record`, the alignment against the RNAcompete motif."""
+        sim, info = self.reference, self.info
+        alignment = make_record(
+            "alignment", consensus=self.alignment.consensus, top=len(self.alignment.kmers),
+            reference=sim.get("reference"), reference_name=sim.get("name"), reference_consensus=sim.get("consensus"),
+            n_references=sim.get("n_references"),
+            similarity=None if sim.get("r") is None else {k: sim[k] for k in ("r", "offset", "overlap")})
+        return make_record(
+            "battery", experiment=self.experiment, test_pearson=info.get("test_pearson"),
+            background=info["background"], background_padding=info["background_padding"],
+            known_motif=info["known_motif"], motif=self.motif,
+            scan=make_record("battery_scan", n_kmers=len(self.scan), **info["scan"]),
+            top_kmers=scan_record(self.scan, 10)["top_kmers"], mutagenesis=self.mutagenesis, alignment=alignment,
+            multiplicity=self.multiplicity, spacing_reference=info["spacing_reference"], spacing=self.spacing,
+            gc=self.gc, ism_gc3=self.ism, kd=self.kd, positions=info["positions"],
+            seconds=info.get("seconds_by_step", {}))
 
 
 def run_battery(
@@ -397,10 +383,8 @@ def run_battery(
     t1 = time.perf_counter()
     ism_rec = ism_gc3(model, data.test, n_top=n_ism) if n_ism else None
     rbfox1_like = "GCAUG" in motif or experiment in RBFOX1_EXPERIMENTS
-    kd = kd_regression(session, kd_path, kmer_start) if kd_path and (kd_check or (kd_check is None and rbfox1_like)) \
-        else None
-    if kd is not None:
-        kd["rbfox1_like"] = rbfox1_like
+    kd = kd_regression(session, kd_path, kmer_start, rbfox1_like) \
+        if kd_path and (kd_check or (kd_check is None and rbfox1_like)) else None
     clock["ISM and Kd"] = time.perf_counter() - t1
     clock["total"] = time.perf_counter() - t0
     known = rmotifs.known_motif(data_dir or ".", experiment, reference_dir)
@@ -418,7 +402,8 @@ def run_battery(
 
 
 def write_battery(results_dir: str | os.PathLike, battery: Battery, extra: Mapping[str, Any] | None = None) -> Path:
-    """Write the battery's record (``results_dir/<experiment>/05_gia.json``; NaN stored as null)."""
+    """Write the battery's record (``results_dir/<experiment>/05_gia.json``; NaN stored as null); ``extra``
+    (``config``, ``test_pearson``, ...) sets keys beside or over those of :meth:`Battery.to_record`."""
     record = {**battery.to_record(), **(extra or {})}
     return write_results(results_dir, record["experiment"], BATTERY, record, allow_nan=True)
 
@@ -426,45 +411,48 @@ def write_battery(results_dir: str | os.PathLike, battery: Battery, extra: Mappi
 # --------------------------------------------------------------------------- tables over experiments
 
 
-def read_batteries(results_dir: str | os.PathLike, experiments: Sequence[str]) -> dict[str, dict]:
-    """The battery records of ``experiments`` (those of the ``gia_*`` jobs), in order.
+def read_batteries(results_dir: str | os.PathLike, experiments: Sequence[str]) -> dict[str, Record]:
+    """The battery records of ``experiments`` (those of the ``gia_*`` jobs), in order, read through
+    :func:`rbgia.records.read_record` (attribute access, schema checked).
 
     Raises
     ------
     DataError
-        A record is missing: names the experiment and the job that makes it.
+        A record is missing (names the experiment and the job that makes it) or is not a ``battery`` record.
     """
     missing = [e for e in experiments if not results_path(results_dir, e, BATTERY).is_file()]
     if missing:
         raise DataError(f"no {BATTERY} record for {missing} under {results_dir}; run the gia jobs first "
                         f"(python -m rbgia.book run, or papermill notebooks/{BATTERY}.ipynb -p experiment "
                         f"{missing[0]})")
-    return {e: read_results(results_dir, e, BATTERY) for e in experiments}
+    return {e: read_record(results_dir, e, BATTERY, kind="battery") for e in experiments}
 
 
 def supplementary_table1(records: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """The paper's Supplementary Table 1: GIA alignment motif vs RNAcompete motif, per experiment with one."""
     rows = []
-    for exp, r in records.items():
-        a = r["alignment"]
-        if not a.get("n_references"):
+    for exp, rec in records.items():
+        r = _rec(rec)
+        a = r.alignment
+        if not a.n_references:
             continue
-        rows.append({"experiment": exp, "RNAcompete motif": f"{a['reference']} {a['reference_name']}",
-                     "RNAcompete consensus": a["reference_consensus"], "top k-mer": r["scan"]["top_kmer"],
-                     "GIA motif": a["consensus"], "similarity r": (a["similarity"] or {}).get("r"),
-                     "overlap": (a["similarity"] or {}).get("overlap"), "motifs compared": a["n_references"]})
+        sim = a.similarity
+        rows.append({"experiment": exp, "RNAcompete motif": f"{a.reference} {a.reference_name}",
+                     "RNAcompete consensus": a.reference_consensus, "top k-mer": r.scan.top_kmer,
+                     "GIA motif": a.consensus, "similarity r": sim.r if sim else None,
+                     "overlap": sim.overlap if sim else None, "motifs compared": a.n_references})
     return pd.DataFrame(rows)
 
 
 def scan_table(records: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """Per experiment: model test r, top k-mer, its importance and q-value, k-mers at q <= 0.05, evaluations."""
     rows = []
-    for exp, r in records.items():
-        t = r["top_kmers"][0]
-        ev = r["scan"]["evaluations"]
-        rows.append({"experiment": exp, "test r": r.get("test_pearson"), "top k-mer": t["kmer"],
-                     "global importance": t["mean"], "q-value": t.get("qvalue"),
-                     "k-mers with q <= 0.05": r["scan"].get("n_significant_q05"),
+    for exp, rec in records.items():
+        r = _rec(rec)
+        t, ev = r.top_kmers[0], r.scan.evaluations
+        rows.append({"experiment": exp, "test r": r.test_pearson, "top k-mer": t.kmer,
+                     "global importance": t.mean, "q-value": t.get("qvalue"),
+                     "k-mers with q <= 0.05": r.scan.n_significant_q05,
                      "evaluations (adaptive)": ev.get("adaptive"), "evaluations (exhaustive)": ev.get("exhaustive")})
     return pd.DataFrame(rows)
 
@@ -472,35 +460,36 @@ def scan_table(records: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
 def multiplicity_table(records: Mapping[str, Mapping[str, Any]], which: str = "optimal") -> pd.DataFrame:
     """Per experiment: the k-mer, R^2 of the 1..n fit, the n-to-1 ratio with CI and the verdict (Fig 2g)."""
     rows = []
-    for exp, r in records.items():
-        m = r["multiplicity"][which]
-        rows.append({"experiment": exp, "k-mer": m["motif"], "R2 (1..n fit)": m["r2"],
-                     "ratio n/1": m["ratio"], "ratio CI low": m["ratio_ci"][0], "ratio CI high": m["ratio_ci"][1],
-                     "expected": m["expected_ratio"], "verdict": m["verdict"]})
+    for exp, rec in records.items():
+        m = _rec(rec).multiplicity[which]
+        rows.append({"experiment": exp, "k-mer": m.motif, "R2 (1..n fit)": m.r2, "ratio n/1": m.ratio.mean,
+                     "ratio CI low": m.ratio.ci_low, "ratio CI high": m.ratio.ci_high, "expected": len(m.starts),
+                     "verdict": m.verdict})
     return pd.DataFrame(rows)
 
 
 def spacing_table(records: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """Per experiment and pair: two copies over twice one copy, with CI and verdict (Fig 2d)."""
-    rows = [{"experiment": exp, "k-mer": r["motif"], "pair": s["arrangement"], "ratio to 2x single": s["ratio_to_2x"],
-             "CI low": s["ratio_ci_low"], "CI high": s["ratio_ci_high"], "verdict": s["verdict"]}
-            for exp, r in records.items() for s in r["spacing"] if "ratio_to_2x" in s]
+    rows = [{"experiment": exp, "k-mer": r.motif, "pair": pair_label(p), "ratio to 2x single": p.vs_additive.mean,
+             "CI low": p.vs_additive.ci_low, "CI high": p.vs_additive.ci_high, "verdict": p.verdict}
+            for exp, r in ((e, _rec(rec)) for e, rec in records.items()) for p in r.spacing.pairs if p.vs_additive]
     return pd.DataFrame(rows)
 
 
 def gc_table(records: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """Per experiment: GC effect sizes, 5'-3' difference with CI, amplify-or-add verdicts, ISM 3' statistic."""
     rows = []
-    for exp, r in records.items():
-        g, i = r["gc"], r.get("ism_gc3") or {}
-        rows.append({"experiment": exp, "motif": g["motif"], "motif significant": g["motif_significant"],
-                     "effect 5'": g["effect5"], "effect 3'": g["effect3"], "5' - 3'": g["diff"],
-                     "5' - 3' CI low": g["diff_ci"][0], "5' - 3' CI high": g["diff_ci"][1],
-                     "biased end": g["bias_end"], "GC 3' alone": g["importance"]["gc3"]["mean"],
-                     "interaction 3'": g["interaction3"]["mean"], "interaction 3' p": g["interaction3"]["pvalue"],
-                     "3' verdict": g["interaction3"]["verdict"], "5' verdict": g["interaction5"]["verdict"],
-                     "ISM 3' minus 5' GC": i.get("median_difference"), "ISM p": i.get("pvalue"),
-                     "ISM verdict": i.get("verdict")})
+    for exp, rec in records.items():
+        r = _rec(rec)
+        g, i = r.gc, r.ism_gc3 or {}
+        i3, i5 = g.interaction3 or {}, g.interaction5 or {}
+        rows.append({"experiment": exp, "motif": g.motif, "motif significant": motif_significant(g),
+                     "effect 5'": g.effect5.mean, "effect 3'": g.effect3.mean, "5' - 3'": g.diff.mean,
+                     "5' - 3' CI low": g.diff.ci_low, "5' - 3' CI high": g.diff.ci_high, "biased end": bias_end(g),
+                     "GC 3' alone": g.importance.gc3.mean, "interaction 3'": i3.get("mean"),
+                     "interaction 3' p": i3.get("pvalue"), "3' verdict": i3.get("verdict"),
+                     "5' verdict": i5.get("verdict"), "ISM 3' minus 5' GC": i.get("median_difference"),
+                     "ISM p": i.get("pvalue"), "ISM verdict": i.get("verdict")})
     return pd.DataFrame(rows)
 
 
@@ -541,8 +530,7 @@ def fig_motifs(battery: Battery):
     fig, axes = _plt().subplots(1, 3 if ref is not None else 2, figsize=(12, 2.6))
     mm = battery.mutagenesis
     l2_logo(mm.importance, mm.kmer, ax=axes[0], title=f"GIA mutagenesis of {mm.kmer} (L2)")
-    pfm = np.clip(battery.alignment.pfm, 0, None)  # round-off can leave -1e-17 in a column
-    logo(pfm, ax=axes[1], kind="information", title=f"GIA motif ({battery.alignment.consensus})")
+    logo(battery.alignment.pfm, ax=axes[1], kind="information", title=f"GIA motif ({battery.alignment.consensus})")
     if ref is not None:
         r = battery.reference["r"]
         logo(ref.pfm, ax=axes[2], kind="information", title=f"RNAcompete {ref.id} {ref.name} (r = {r:.2f})")
@@ -556,11 +544,12 @@ def fig_multiplicity(battery: Battery):
 
     fig, axes = _plt().subplots(1, 2, figsize=(10, 3.4))
     for ax, (name, m) in zip(axes, battery.multiplicity.items()):
-        local_importance_boxplot(dict(zip((str(c) for c in m["counts"]), m["local"])), ax=ax, fit=False,
-                                 xlabel="copies", title=f"{name} {m['motif']}: {_f(m['ratio'], '.2f')}x for "
-                                 f"{m['expected_ratio']} ({m['verdict']})")
-        ax.plot(m["counts"], np.polyval([m["slope"], m["intercept"]], m["counts"]), color="C3", lw=1,
-                label=f"fit, R² = {_f(m['r2'], '.2f')}")
+        counts = m.table["count"].astype(int).tolist()
+        local_importance_boxplot(dict(zip((str(c) for c in counts), m.local)), ax=ax, fit=False,
+                                 xlabel="copies", title=f"{name} {m.motif}: {_f(m.ratio.mean, '.2f')}x for "
+                                 f"{len(m.starts)} ({m.verdict})")
+        ax.plot(counts, np.polyval([m.slope, m.intercept], counts), color="C3", lw=1,
+                label=f"fit, R² = {_f(m.r2, '.2f')}")
         ax.title.set_fontsize(10)
     fig.tight_layout()
     return fig
@@ -568,11 +557,11 @@ def fig_multiplicity(battery: Battery):
 
 def fig_spacing(battery: Battery):
     """Two copies over twice one copy, per pair of starts (Fig 2d); 1 = additive."""
-    df = battery.spacing
+    sp = battery.spacing
     fig, ax = _plt().subplots(figsize=(6, 3.2))
-    labels = [f"{a + 1} & {b + 1}\n(gap {g})" for a, b, g in zip(df["start_1"], df["start_2"], df["gap"])]
-    y = df["ratio_to_2x"].to_numpy(float)
-    err = np.abs(np.vstack([y - df["ratio_ci_low"], df["ratio_ci_high"] - y]))
+    labels = [f"{a + 1} & {b + 1}\n(gap {b - a - len(sp.motif)})" for a, b in sp.pairs]
+    y = np.array([e.mean for e in sp.vs_additive], float)
+    err = np.abs(np.vstack([y - [e.ci_low for e in sp.vs_additive], [e.ci_high for e in sp.vs_additive] - y]))
     ax.bar(labels, y, yerr=err, color="C0", capsize=4)
     ax.axhline(1, color="C3", ls="--", lw=1)
     ax.set_ylabel("two copies / (2 x one copy)")
@@ -585,34 +574,34 @@ def fig_spacing(battery: Battery):
 def fig_gc(battery: Battery | Mapping[str, Any]):
     """Global importance of motif, motif + GC 5', motif + GC 3', GC alone at each end (Fig 4c), from a
     battery or its record."""
-    rec = battery if isinstance(battery, Mapping) else {"gc": battery.gc, "experiment": battery.experiment}
-    g = rec["gc"]
-    names = {"motif": "motif", "motif_gc5": "motif + GC 5'", "motif_gc3": "motif + GC 3'", "gc5": "GC 5' alone",
-             "gc3": "GC 3' alone"}
-    imp = g["importance"]
-    y = np.array([imp[k]["mean"] for k in names])
-    err = np.abs(np.vstack([y - [imp[k]["ci_low"] for k in names], [imp[k]["ci_high"] for k in names] - y]))
+    rec = _rec(battery.to_record() if isinstance(battery, Battery) else battery)
+    g = rec.gc
+    names = ("motif", "motif + GC 5'", "motif + GC 3'", "GC 5' alone", "GC 3' alone")  # GC_CONDITIONS, in words
+    imp = [g.importance[k] for k in GC_CONDITIONS]
+    y = np.array([i.mean for i in imp], float)
+    err = np.abs(np.vstack([y - np.array([i.ci_low for i in imp], float), np.array([i.ci_high for i in imp], float)
+                            - y]))
     fig, ax = _plt().subplots(figsize=(7, 3.2))
-    ax.bar(list(names.values()), y, yerr=err, color=["C0", "C1", "C2", "C7", "C7"], capsize=4)
+    ax.bar(list(names), y, yerr=err, color=["C0", "C1", "C2", "C7", "C7"], capsize=4)
     ax.set_ylabel("global importance")
-    ax.set_title(f"{rec['experiment']}: {g['motif']} with {g['gc_motif']} at 1-based starts "
-                 f"{g['gc_starts'][0] + 1} and {g['gc_starts'][1] + 1}", fontsize=10)
+    ax.set_title(f"{rec.experiment}: {g.motif} with {g.gc_motif} at 1-based starts "
+                 f"{g.gc_starts[0] + 1} and {g.gc_starts[1] + 1}", fontsize=10)
     ax.tick_params(axis="x", rotation=15)
     fig.tight_layout()
     return fig
 
 
-def fig_hairpin(tests: Mapping[str, Mapping[str, Any]]):
+def fig_hairpin(tests: Mapping[str, Hairpin]):
     """Box plots of the four hairpin contexts per model (Fig 3c), titled with the structure effect."""
     from .plotting import local_importance_boxplot
 
     fig, axes = _plt().subplots(1, len(tests), figsize=(5 * len(tests), 3.6), squeeze=False)
     for ax, (label, t) in zip(axes[0], tests.items()):
-        e = t["structure_effect"]
-        groups = {k.replace(" at ", "\nat ").replace("hairpin ", "hairpin\n"): v for k, v in t["local"].items()}
+        e = t.structure_effect
+        groups = {k.replace(", ", ",\n").replace("hairpin ", "hairpin\n"): v for k, v in t.local_effects().items()}
         local_importance_boxplot(groups, ax=ax, fit=False, xlabel="",
-                                 title=f"{label}: DiD {_f(e['mean'], '.3f')} [{_f(e['ci_low'], '.3f')}, "
-                                 f"{_f(e['ci_high'], '.3f')}]")
+                                 title=f"{label}: DiD {_f(e.mean, '.3f')} [{_f(e.ci_low, '.3f')}, "
+                                 f"{_f(e.ci_high, '.3f')}]")
         ax.title.set_fontsize(10)
         ax.tick_params(axis="x", rotation=0)
     fig.tight_layout()
@@ -765,8 +754,8 @@ def performance_vs_paper(models: Mapping[str, tuple[Any, dict, Any]], reference_
 
 
 def hairpin_tests(models: Mapping[str, tuple[Any, dict, Any]], motif: str, *, background: str = "profile",
-                  num_background: int = 300, seed: int = 0, **kw: Any) -> dict[str, dict]:
-    """:func:`hairpin_test` for each model (``{inputs: record}``), on one background drawn from the sequence
+                  num_background: int = 300, seed: int = 0, **kw: Any) -> dict[str, Hairpin]:
+    """:func:`hairpin_test` for each model (``{inputs: Hairpin}``), on one background drawn from the sequence
     data's training probes; structure models get the structure of every embedded sequence recomputed."""
     data = next(iter(models.values()))[2]
     bg = backgrounds.make_background(background, data.train.x[..., :4], n=num_background, seed=seed,
@@ -775,23 +764,26 @@ def hairpin_tests(models: Mapping[str, tuple[Any, dict, Any]], motif: str, *, ba
             for kind, (m, _, _) in models.items()}
 
 
-def structure_table(tests: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per model: the four contexts' global importance, the DiD with CI and p, verdict, folding."""
+def structure_table(tests: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per model (``{inputs: Hairpin or hairpin record}``): the four contexts' global importance, the
+    structure effect with CI and p, verdict, folding."""
     rows = []
     for kind, t in tests.items():
-        e, f = t["structure_effect"], t["folding"]
-        rows.append({"model": kind, **{k: v["mean"] for k, v in t["importance"].items()},
-                     "structure effect": e["mean"], "CI low": e["ci_low"], "CI high": e["ci_high"],
-                     "p-value": e["pvalue"], "verdict": e["verdict"],
-                     "folded as designed": f"{f['n_folded']} of {f['n_designed']}"})
+        h = _rec(t)
+        folded = "not checked" if h.n_folded is None else f"{h.n_folded} of {h.n_designed}"
+        rows.append({"model": kind, "hairpin loop": h.in_loop.mean, "hairpin stem": h.in_stem.mean,
+                     "unstructured at loop": h.unstructured_at_loop.mean,
+                     "unstructured at stem": h.unstructured_at_stem.mean, "structure effect": h.mean,
+                     "CI low": h.ci_low, "CI high": h.ci_high, "p-value": h.pvalue, "verdict": h.verdict,
+                     "folded as designed": folded})
     return pd.DataFrame(rows)
 
 
-def top_kmers_of(results_dir: str | os.PathLike, experiment: str) -> list[dict] | None:
+def top_kmers_of(results_dir: str | os.PathLike, experiment: str) -> list[Record] | None:
     """The ``top_kmers`` of an experiment's battery record, or ``None`` when it has none yet."""
     if not results_path(results_dir, experiment, BATTERY).is_file():
         return None
-    return read_results(results_dir, experiment, BATTERY)["top_kmers"]
+    return read_record(results_dir, experiment, BATTERY, "top_kmers", kind="battery")
 
 
 def _f(v: Any, spec: str) -> str:
@@ -801,42 +793,43 @@ def _f(v: Any, spec: str) -> str:
 
 def battery_findings(rec: Mapping[str, Any]) -> str:
     """The chapter's closing sentences, each claim word beside the statistic it comes from."""
-    m, g, i = rec["multiplicity"]["optimal"], rec["gc"], rec.get("ism_gc3") or {}
-    a, q = rec["alignment"], rec["top_kmers"][0].get("qvalue")
-    lines = [f"- Top {len(rec['motif'])}-mer **{rec['motif']}** (q = {_f(q, '.2g')}; "
-             f"{rec['scan'].get('n_significant_q05')} k-mers at q <= 0.05)."]
-    if a.get("similarity"):
-        lines.append(f"- GIA motif {a['consensus']} vs RNAcompete {a['reference']} ({a['reference_name']}, "
-                     f"{a['reference_consensus']}): r = {_f(a['similarity']['r'], '.2f')}.")
-    lo, hi = m["ratio_ci"]
-    lines.append(f"- Multiplicity: {m['expected_ratio']} copies give {_f(m['ratio'], '.2f')}x one copy "
-                 f"(95% CI {_f(lo, '.2f')}-{_f(hi, '.2f')}): **{m['verdict']}** (R² of the 1..n fit "
-                 f"{_f(m['r2'], '.2f')}).")
-    pairs = [f"{s['arrangement']}: {_f(s['ratio_to_2x'], '.2f')} ({_f(s['ratio_ci_low'], '.2f')}-"
-             f"{_f(s['ratio_ci_high'], '.2f')}) **{s['verdict']}**" for s in rec["spacing"] if "ratio_to_2x" in s]
+    r = _rec(rec)
+    m, g, i, a = r.multiplicity.optimal, r.gc, r.ism_gc3, r.alignment
+    q = r.top_kmers[0].get("qvalue")
+    lines = [f"- Top {len(r.motif)}-mer **{r.motif}** (q = {_f(q, '.2g')}; "
+             f"{r.scan.n_significant_q05} k-mers at q <= 0.05)."]
+    if a.similarity:
+        lines.append(f"- GIA motif {a.consensus} vs RNAcompete {a.reference} ({a.reference_name}, "
+                     f"{a.reference_consensus}): r = {_f(a.similarity.r, '.2f')}.")
+    lines.append(f"- Multiplicity: {len(m.starts)} copies give {_f(m.ratio.mean, '.2f')}x one copy "
+                 f"(95% CI {_f(m.ratio.ci_low, '.2f')}-{_f(m.ratio.ci_high, '.2f')}): **{m.verdict}** (R² of the "
+                 f"1..n fit {_f(m.r2, '.2f')}).")
+    pairs = [f"{pair_label(p)}: {_f(e.mean, '.2f')} ({_f(e.ci_low, '.2f')}-{_f(e.ci_high, '.2f')}) **{p.verdict}**"
+             for p in r.spacing.pairs if (e := p.vs_additive)]
     lines.append("- Spacing (0-based starts), two copies / (2 x one copy): " + "; ".join(pairs) + ".")
-    i3 = g["interaction3"]
-    lines.append(f"- GC: effect size 5' {_f(g['effect5'], '.2f')}, 3' {_f(g['effect3'], '.2f')}; 5' - 3' = "
-                 f"{_f(g['diff'], '.2f')} (CI {_f(g['diff_ci'][0], '.2f')}-{_f(g['diff_ci'][1], '.2f')}; biased end: "
-                 f"{g['bias_end']}); at the 3' end the GC run **{i3['verdict']}** (interaction "
-                 f"{_f(i3['mean'], '.3f')}, p = {_f(i3['pvalue'], '.2g')}).")
+    i3 = g.interaction3 or {}
+    lines.append(f"- GC: effect size 5' {_f(g.effect5.mean, '.2f')}, 3' {_f(g.effect3.mean, '.2f')}; 5' - 3' = "
+                 f"{_f(g.diff.mean, '.2f')} (CI {_f(g.diff.ci_low, '.2f')}-{_f(g.diff.ci_high, '.2f')}; biased end: "
+                 f"{bias_end(g)}); at the 3' end the GC run **{i3.get('verdict')}** (interaction "
+                 f"{_f(i3.get('mean'), '.3f')}, p = {_f(i3.get('pvalue'), '.2g')}).")
     if i:
-        lines.append(f"- ISM of the top {i['n_probes']} predicted probes: **{i['verdict']}** (3' minus 5' G/C "
-                     f"importance, median {_f(i['median_difference'], '.3g')}, one-sided Wilcoxon p = "
-                     f"{_f(i['pvalue'], '.2g')}).")
+        lines.append(f"- ISM of the top {i.n_probes} predicted probes: **{i.verdict}** (3' minus 5' G/C "
+                     f"importance, median {_f(i.median_difference, '.3g')}, one-sided Wilcoxon p = "
+                     f"{_f(i.pvalue, '.2g')}).")
     return "\n".join(lines)
 
 
 def top_kmers_or_scan(results_dir: str | os.PathLike, experiment: str, model: Any, data: Any, *, k: int = 6,
                       start: int = 17, num_background: int = 300, n_screen: int = 50, seed: int = 0
                       ) -> tuple[list[dict], str]:
-    """The experiment's top 10 k-mers from its battery record (the gia jobs), else from an adaptive scan."""
+    """The experiment's top 10 k-mers from its battery record (the gia jobs), else from an adaptive scan
+    (:func:`rbgia.records.scan_record` rows either way: ``kmer`` first)."""
     found = top_kmers_of(results_dir, experiment)
-    if found is not None and len(found[0]["kmer"]) == k:
+    if found is not None and len(found[0].kmer) == k:
         return found, f"{BATTERY} record"
     bg = backgrounds.make_background("profile", data.train.x[..., :4], n=num_background, seed=seed)
-    table = adaptive_kmer_scan(GIA(model, bg), k=k, start=start, n_screen=min(n_screen, len(bg) - 1), seed=seed).table
-    return table.head(10)[["kmer", "mean", "ci_low", "ci_high", "pvalue"]].to_dict("records"), "adaptive scan"
+    scanned = adaptive_kmer_scan(GIA(model, bg), k=k, start=start, n_screen=min(n_screen, len(bg) - 1), seed=seed)
+    return scan_record(scanned, 10)["top_kmers"], "adaptive scan"
 
 
 def structure_findings(table: pd.DataFrame) -> str:
@@ -847,14 +840,22 @@ def structure_findings(table: pd.DataFrame) -> str:
         f"stem-loops that fold as intended: {row['folded as designed']}." for row in table.to_dict("records"))
 
 
-def structure_record(models: Mapping[str, tuple[Any, dict, Any]], tests: Mapping[str, Mapping[str, Any]],
-                     **fields: Any) -> dict[str, Any]:
-    """The VTS1 chapter's record: ``test_pearson`` and ``structure_effect`` per model (``seq``, ``pu``),
-    the hairpin results without their local arrays, and ``fields`` (``top_kmers``, ``motif``, ...)."""
-    return {**fields,
-            "test_pearson": {kind: m[1]["metrics"]["test_pearson"] for kind, m in models.items()},
-            "structure_effect": {kind: t["structure_effect"] for kind, t in tests.items()},
-            "hairpin": {kind: {key: v for key, v in t.items() if key != "local"} for kind, t in tests.items()}}
+def structure_record(models: Mapping[str, tuple[Any, dict, Any]], tests: Mapping[str, Hairpin], *, motif: str,
+                     top_kmers: Sequence[Mapping[str, Any]], top_kmers_source: str, performance: Any = None,
+                     **extra: Any) -> dict[str, Any]:
+    """The VTS1 chapter's record (kind ``structure``): ``test_pearson`` per model (``seq``, ``pu``),
+    ``structure_effect`` per model (the hairpin record: ``mean``, ``ci_low``, ``ci_high`` of the structure
+    effect, the verdict, folding, the four contexts), the top k-mers (``kmer`` first); ``extra``
+    (``config``, ``epochs``, ...) is kept beside the schema's keys."""
+    clash = sorted(set(extra) & set(SCHEMAS["structure"]))
+    if clash:
+        raise DataError(f"structure_record got {clash} twice; pass them once, as its named arguments")
+    if isinstance(performance, pd.DataFrame):
+        performance = performance.to_dict("records")
+    rec = make_record("structure", motif=motif, top_kmers=list(top_kmers), top_kmers_source=top_kmers_source,
+                      test_pearson={kind: m[1]["metrics"]["test_pearson"] for kind, m in models.items()},
+                      structure_effect=dict(tests), performance=performance)
+    return {**rec, **extra}
 
 
 def ism_findings(examples: pd.DataFrame, vts1: pd.DataFrame | None = None) -> str:
@@ -914,7 +915,8 @@ def across_findings(mult: pd.DataFrame, spacing: pd.DataFrame, supp: pd.DataFram
 
 def scan_cost(record: Mapping[str, Any]) -> pd.DataFrame:
     """Model evaluations and seconds of the scans a battery ran (index: ``exhaustive`` / ``adaptive``)."""
-    ev, sec = record["scan"]["evaluations"], record.get("seconds", {})
+    r = _rec(record)
+    ev, sec = dict(r.scan.evaluations), r.seconds
     return pd.DataFrame({"model evaluations": ev, "seconds": {k: sec.get(f"{k} scan") for k in ev}})
 
 
@@ -925,9 +927,8 @@ def fig_mutagenesis_of(results_dir: str | os.PathLike, experiment: str):
 
     if not results_path(results_dir, experiment, BATTERY).is_file():
         return None
-    mm = read_results(results_dir, experiment, BATTERY)["mutagenesis"]
+    mm = read_record(results_dir, experiment, BATTERY, "mutagenesis", kind="battery")
     fig, ax = _plt().subplots(figsize=(4.5, 2.4))
-    l2_logo(np.asarray(mm["importance"], float), mm["kmer"], ax=ax,
-            title=f"{experiment}: GIA mutagenesis of {mm['kmer']}")
+    l2_logo(np.asarray(mm.importance, float), mm.kmer, ax=ax, title=f"{experiment}: GIA mutagenesis of {mm.kmer}")
     fig.tight_layout()
     return fig

@@ -11,6 +11,11 @@ quantiles, max), never stored in full. k-mer scan tables become records through
 read them back with :func:`read_record`, which checks the keys and gives attribute access
 (``rec.structure_effect.seq.mean``), so cross-experiment code names fields through this
 schema instead of string paths copied between notebooks.
+
+The chapters' own records are composed of those: ``battery`` (the real-data GIA battery of
+:mod:`rbgia.analysis`, ``05_gia.json``, with its parts ``battery_scan``, ``alignment``, ``ism_gc3``,
+``kd``) and ``structure`` (the VTS1 chapter, ``06_structure_vts1.json``); read them with
+``read_record(..., kind="battery")``.
 """
 
 from __future__ import annotations
@@ -52,6 +57,27 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
                 "unstructured_at_loop", "unstructured_at_stem", "loop_minus_stem", "alpha"),
     "positional": ("kind", "motif", "starts", "importance"),
     "scan": ("kind", "n_kmers", "top_kmers"),
+    # --- the real-data chapters (rbgia.analysis): records composed of the records above
+    # the GIA battery of one experiment (05_gia.json): mutagenesis / multiplicity.{optimal,suboptimal} / spacing / gc
+    # are those results' to_record(); top_kmers is scan_record(...)["top_kmers"]; kd and ism_gc3 may be None
+    "battery": ("kind", "experiment", "test_pearson", "background", "background_padding", "known_motif", "motif",
+                "scan", "top_kmers", "mutagenesis", "alignment", "multiplicity", "spacing_reference", "spacing", "gc",
+                "ism_gc3", "kd", "positions", "seconds"),
+    # evaluations: {"exhaustive": n, "adaptive": n}; ranking: the scan the battery ranks by
+    "battery_scan": ("kind", "k", "start", "ranking", "n_kmers", "evaluations", "top10_shared", "top_kmer",
+                     "n_significant_q05", "top_contains_known"),
+    # the GIA alignment motif (motifs.align_kmers) against its best RNAcompete motif; similarity {r, offset, overlap}
+    "alignment": ("kind", "consensus", "top", "reference", "reference_name", "reference_consensus", "n_references",
+                  "similarity"),
+    # ISM of the top predicted probes: 3' vs 5' G/C importance, one-sided Wilcoxon signed-rank (paper Fig 4a)
+    "ism_gc3": ("kind", "n_probes", "window", "gc3_l2", "gc5_l2", "median_difference", "statistic", "pvalue",
+                "verdict"),
+    # ln Kd of the RBFOX1 heptamers regressed on global importance (paper Fig 2f)
+    "kd": ("kind", "r2", "p", "slope", "n", "patterns", "global_importance", "ln_kd", "rbfox1_like"),
+    # the VTS1 chapter (06_structure_vts1.json): test_pearson and structure_effect map model inputs ("seq", "pu")
+    # to the set-B Pearson r and to the hairpin to_record() (mean, ci_low, ci_high: the structure effect)
+    "structure": ("kind", "motif", "top_kmers", "top_kmers_source", "test_pearson", "structure_effect",
+                  "performance"),
 }
 
 
@@ -161,6 +187,7 @@ def read_record(
     notebook: str,
     key: str | Sequence[str] | None = None,
     config: Any = None,
+    kind: str | None = None,
 ) -> Any:
     """Read a record written by :func:`rbgia.results.write_results`, checked against :data:`SCHEMAS`.
 
@@ -171,6 +198,9 @@ def read_record(
     key
         A top-level key (``"structure_effect"``) or a path of keys (``("multiplicity", "optimal")``)
         to return only that part.
+    kind
+        The :data:`SCHEMAS` kind the whole record must be (``"battery"``, ``"structure"``); a record
+        without it (written by an older rbgia) is an error naming the fix.
 
     Returns
     -------
@@ -185,6 +215,9 @@ def read_record(
     """
     rec = read_results(results_dir, experiment, notebook, config)
     where = f"{notebook} record of {experiment}"
+    if kind is not None and (not isinstance(rec, Mapping) or rec.get("kind") != kind):
+        got = rec.get("kind") if isinstance(rec, Mapping) else type(rec).__name__
+        raise DataError(f"{where} is not a {kind} record (kind {got!r}); rerun notebooks/{notebook}.ipynb")
     path = [key] if isinstance(key, str) else list(key or [])
     for k in path:
         if not isinstance(rec, Mapping) or k not in rec:

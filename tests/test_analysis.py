@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rbgia import analysis
+from rbgia import analysis, records, results
 from rbgia.data import shipped_data_dir
 from rbgia.sequence import one_hot
 
@@ -45,11 +45,11 @@ def test_reference_motifs_follow_the_2009_to_2013_map():
 def test_multiplicity_verdict_additive_and_sub_additive():
     bg = _bg()
     add = analysis.multiplicity_test(analysis.GIA(count("UGCAUG"), bg), "UGCAUG", (3, 10, 17), n_boot=200)
-    assert add["verdict"] == "additive" and add["ratio"] == pytest.approx(3.0, abs=0.05)
+    assert add.verdict == "additive" and add.ratio.mean == pytest.approx(3.0, abs=0.05)
     saturating = lambda x: np.minimum(_windows(x, "UGCAUG").sum(1), 1).astype(float)  # noqa: E731
     sub = analysis.multiplicity_test(analysis.GIA(saturating, bg), "UGCAUG", (3, 10, 17), n_boot=200)
-    assert sub["verdict"] == "sub-additive" and sub["ratio"] == pytest.approx(1.0, abs=0.05)
-    assert add["local"].shape == (3, len(bg)) and add["r2"] > 0.99
+    assert sub.verdict == "sub-additive" and sub.ratio.mean == pytest.approx(1.0, abs=0.05)
+    assert add.local.shape == (3, len(bg)) and add.r2 > 0.99
 
 
 def test_spacing_calls_hindrance_only_for_close_pairs():
@@ -66,27 +66,27 @@ def test_spacing_calls_hindrance_only_for_close_pairs():
 
     df = analysis.spacing_test(analysis.GIA(hindered, _bg()), "UGCAUG", [(16, 20), (15, 21), (10, 22)], 17,
                                n_boot=200)
-    assert df["verdict"].tolist() == ["hindrance", "hindrance", "additive"]
-    assert df.attrs["single"]["mean"] == pytest.approx(1.0, abs=0.05)
+    assert list(df.verdicts) == ["hindrance", "hindrance", "additive"]
+    assert df.single.mean == pytest.approx(1.0, abs=0.05)
 
 
 def test_gc_amplifies_or_adds():
     gc3 = lambda x: _windows(x[:, 35:], "GCGCGC").any(1).astype(float)  # noqa: E731
     motif = count("UGCAUG")
     amp = analysis.gc_test(analysis.GIA(lambda x: motif(x) * (1 + gc3(x)), _bg()), "UGCAUG", 17, n_boot=200)
-    assert amp["interaction3"]["verdict"] == "amplifies" and amp["interaction5"]["verdict"] == "adds"  # GC 5': 0
-    assert amp["effect3"] == pytest.approx(2.0, abs=0.1) and amp["bias_end"] == "3'"
+    assert amp.verdict3 == "amplifies" and amp.verdict5 == "adds"  # GC 5': 0
+    assert amp.effect3 == pytest.approx(2.0, abs=0.1) and analysis.bias_end(amp) == "3'"
     add = analysis.gc_test(analysis.GIA(lambda x: motif(x) + gc3(x), _bg()), "UGCAUG", 17, n_boot=200)
-    assert add["interaction3"]["verdict"] == "adds"  # GC alone has the effect it adds to the motif
-    assert add["importance"]["gc3"]["mean"] == pytest.approx(1.0, abs=0.05)
+    assert add.verdict3 == "adds"  # GC alone has the effect it adds to the motif
+    assert add.gc3.mean == pytest.approx(1.0, abs=0.05)
 
 
 def test_structure_effect_is_a_difference_in_differences():
     bg = _bg(60)
     position = lambda x: 0.5 * _windows(x[:, 16:22], "GCUGGC").any(1)  # noqa: E731 - a position effect only
     flat = analysis.hairpin_test(position, bg, "GCUGGC", 16, 8, n_boot=200)
-    assert flat["structure_effect"]["verdict"] in ("no structure effect", "undetermined")
-    assert abs(flat["structure_effect"]["mean"]) < 0.05
+    assert flat.verdict in ("no structure effect", "undetermined")
+    assert abs(flat.structure_effect.mean) < 0.05
 
     def loop_only(x):  # the motif counts when positions 5-15 pair with 22-32 (reverse complement)
         x4 = np.asarray(x)[..., :4]
@@ -95,10 +95,12 @@ def test_structure_effect_is_a_difference_in_differences():
         return (_windows(x4[:, 16:22], "GCUGGC").any(1) & paired).astype(float)
 
     hp = analysis.hairpin_test(loop_only, bg, "GCUGGC", 16, 8, n_boot=200)
-    assert hp["structure_effect"]["ci_low"] > 0.5
-    assert hp["structure_effect"]["verdict"] == ("prefers loop" if hp["folding"]["n_folded"] >= 30 else "undetermined")
-    assert hp["folding"]["n_designed"] == 60 and 0 <= hp["folding"]["n_folded"] <= 60
-    assert set(hp["importance"]) == {"hairpin loop", "hairpin stem", "unstructured at loop", "unstructured at stem"}
+    assert hp.structure_effect.ci_low > 0.5
+    assert hp.verdict == ("prefers loop" if hp.n_folded >= 30 else "undetermined")
+    assert hp.n_designed == 60 and 0 <= hp.n_folded <= 60
+    table = analysis.structure_table({"toy": hp, "flat": flat.to_record()})  # result objects or their records
+    assert list(table.columns[1:5]) == ["hairpin loop", "hairpin stem", "unstructured at loop", "unstructured at stem"]
+    assert table["structure effect"].tolist() == pytest.approx([hp.structure_effect.mean, flat.structure_effect.mean])
 
 
 def _split(x: np.ndarray, y: np.ndarray) -> SimpleNamespace:
@@ -148,7 +150,7 @@ def test_battery_record_and_tables(battery):
     assert rec["motif"] == rec["top_kmers"][0]["kmer"] and "qvalue" in rec["top_kmers"][0]
     assert rec["alignment"]["reference"] == "RNCMPT00168" and -1 <= rec["alignment"]["similarity"]["r"] <= 1
     assert {"optimal", "suboptimal"} == set(rec["multiplicity"]) and "local" not in rec["multiplicity"]["optimal"]
-    assert rec["spacing"][-1]["arrangement"] == "one at 17" and rec["spacing"][-1]["ratio"] == 1.0
+    assert rec["spacing"]["reference"] == 17 and rec["spacing"]["single"]["n"] == 40  # the single copy at 17
     assert rec["gc"]["interaction3"]["verdict"] in {"amplifies", "dampens", "adds"}
     assert rec["ism_gc3"]["n_probes"] == 5 and rec["positions"]["gc_starts"] == [0, 35]
     for e in ("RNCMPT00168", "OTHER"):
@@ -163,6 +165,71 @@ def test_battery_record_and_tables(battery):
     assert len(analysis.spacing_table(recs)) == 2 * 3 and len(analysis.scan_table(recs)) == 2
     with pytest.raises(analysis.DataError, match="MISSING"):
         analysis.read_batteries(res, ["MISSING"])
+
+
+def _schema_only(obj):
+    """``obj`` keeping, in every part with a known ``kind``, only the keys of its schema."""
+    if isinstance(obj, dict):
+        keys = records.SCHEMAS.get(obj.get("kind"), tuple(obj)) if isinstance(obj.get("kind"), str) else tuple(obj)
+        return {k: _schema_only(obj[k]) for k in keys}
+    return [_schema_only(v) for v in obj] if isinstance(obj, list) else obj
+
+
+def test_battery_record_round_trips_through_read_record(battery):
+    b, res = battery
+    analysis.write_battery(res, b, {"test_pearson": 0.5, "config": {"seed": 0}})
+    rec = records.read_record(res, "RNCMPT00168", analysis.BATTERY, kind="battery")
+    assert set(records.SCHEMAS["battery"]) <= set(rec) and rec.kind == "battery" and rec.config.seed == 0
+    parts = {"mutagenesis": rec.mutagenesis, "multiplicity": rec.multiplicity.optimal, "spacing": rec.spacing,
+             "gc_bias": rec.gc, "battery_scan": rec.scan, "alignment": rec.alignment, "ism_gc3": rec.ism_gc3}
+    assert {kind: part.kind for kind, part in parts.items()} == {kind: kind for kind in parts}
+    written = records.as_record(b.to_record() | {"test_pearson": 0.5, "config": {"seed": 0}})
+    assert {k: v for k, v in rec.items() if k != "notebook"} == written  # JSON loses nothing
+    assert rec.multiplicity.optimal.ratio.mean == pytest.approx(b.multiplicity["optimal"].ratio.mean)
+    assert rec.spacing.pairs[0].vs_additive.ci_low == pytest.approx(b.spacing.vs_additive[0].ci_low)
+    assert [t.kmer for t in rec.top_kmers] == b.scan["kmer"].head(10).tolist() and rec.test_pearson == 0.5
+    assert analysis.top_kmers_of(res, "RNCMPT00168")[0].kmer == rec.motif
+    results.write_results(res, "OLD", analysis.BATTERY, {"multiplicity": {"optimal": {"ratio": 3.0}}})
+    with pytest.raises(analysis.DataError, match="not a battery record"):  # a record of the old layout
+        analysis.read_batteries(res, ["OLD"])
+
+
+def test_tables_read_only_schema_fields(battery):
+    """Every table over experiments gives the same rows from records cut down to the schema's keys, and a
+    record lacking a schema key is refused by name (not read as a KeyError or a silent None)."""
+    b, res = battery
+    full = {e: records.as_record(b.to_record() | {"experiment": e, "test_pearson": 0.5}) for e in ("A", "B")}
+    cut = {e: records.as_record(_schema_only(dict(r))) for e, r in full.items()}
+    for table in (analysis.supplementary_table1, analysis.scan_table, analysis.multiplicity_table,
+                  analysis.spacing_table, analysis.gc_table):
+        pd.testing.assert_frame_equal(table(cut), table(full))
+        assert len(table(cut)) >= 1
+    assert analysis.battery_findings(cut["A"]) == analysis.battery_findings(b.to_record())
+    broken = b.to_record() | {"experiment": "BROKEN"}
+    del broken["multiplicity"]["optimal"]["ratio"]
+    results.write_results(res, "BROKEN", analysis.BATTERY, broken, allow_nan=True)
+    with pytest.raises(analysis.DataError, match=r"multiplicity record without \['ratio'\]"):
+        analysis.read_batteries(res, ["BROKEN"])
+
+
+def test_structure_record_keeps_the_vts1_layout(battery, tmp_path):
+    b, _ = battery
+    bg = _bg(30)
+    tests = {kind: analysis.hairpin_test(count("GCUGGC"), bg, "GCUGGC", 16, 8, n_boot=50) for kind in ("seq", "pu")}
+    models = {kind: (None, {"metrics": {"test_pearson": r}}, None) for kind, r in (("seq", 0.6), ("pu", 0.7))}
+    top = records.scan_record(b.scan)["top_kmers"]
+    rec = analysis.structure_record(models, tests, motif="GCUGGC", top_kmers=top, top_kmers_source="05_gia record",
+                                    epochs=1)
+    results.write_results(tmp_path, "VTS1", "06_structure_vts1", rec, allow_nan=True)
+    back = records.read_record(tmp_path, "VTS1", "06_structure_vts1", kind="structure")
+    assert back.test_pearson == {"seq": 0.6, "pu": 0.7} and list(back.top_kmers[0])[0] == "kmer" and back.epochs == 1
+    for kind in ("seq", "pu"):
+        effect = back.structure_effect[kind]
+        assert effect.kind == "hairpin" and {"mean", "ci_low", "ci_high"} <= set(effect)
+        assert effect.mean == pytest.approx(tests[kind].structure_effect.mean) and effect.n_designed == 30
+    with pytest.raises(analysis.DataError, match="twice"):
+        analysis.structure_record(models, tests, motif="GCUGGC", top_kmers=top, top_kmers_source="x",
+                                  test_pearson={})
 
 
 def test_battery_figures(battery):
