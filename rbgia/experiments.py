@@ -153,9 +153,15 @@ def _ratio_verdict(ratio: Estimate, expected: float, p_one: float, p_many: float
 
 
 def _significance_verdict(est: Estimate, alpha: float, words: tuple[str, str, str]) -> str:
-    """(positive, null, negative) word from the paired p-value and the sign of the mean."""
-    if np.isfinite(est.pvalue) and est.pvalue < alpha:
-        return words[0] if est.mean > 0 else words[2]
+    """(positive, null, negative) word: positive or negative only when the paired p-value is
+    below ``alpha`` AND the printed 95% CI excludes 0 on the same side, so that the verdict never
+    contradicts the interval shown beside it (the t-test and the bootstrap can disagree near 0)."""
+    if not (np.isfinite(est.pvalue) and est.pvalue < alpha):
+        return words[1]
+    if est.mean > 0 and est.ci_low > 0:
+        return words[0]
+    if est.mean < 0 and est.ci_high < 0:
+        return words[2]
     return words[1]
 
 

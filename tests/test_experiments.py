@@ -269,3 +269,15 @@ def test_a_failed_hairpin_design_is_visible(acgu_bg):
     # a 3-bp "stem" cannot hold: few backgrounds fold as designed, and the verdict says so
     res = hairpin_context(GIA(unpaired_only, acgu_bg), GCUGGC, 16, 9, stem=(9, 12), partner=(30, 33), n_boot=100)
     assert res.n_folded < 0.5 * res.n_designed and res.verdict == "undetermined"
+
+
+def test_a_significance_verdict_never_contradicts_its_interval():
+    from rbgia.experiments import _significance_verdict
+    from rbgia.stats import Estimate
+
+    words = ("prefers loop", "no structure effect", "prefers stem")
+    assert _significance_verdict(Estimate(0.3, 0.1, 0.5, 1e-4), 0.05, words) == "prefers loop"
+    assert _significance_verdict(Estimate(-0.3, -0.5, -0.1, 1e-4), 0.05, words) == "prefers stem"
+    # p below alpha but the bootstrap CI crosses 0: no claim
+    assert _significance_verdict(Estimate(-0.05, -0.12, 0.01, 0.03), 0.05, words) == "no structure effect"
+    assert _significance_verdict(Estimate(0.3, 0.1, 0.5, float("nan")), 0.05, words) == "no structure effect"
