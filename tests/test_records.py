@@ -97,3 +97,12 @@ def test_make_record_refuses_keys_off_the_schema():
     with pytest.raises(DataError, match="unknown"):
         records.make_record("nope")
     assert records.jsonable({"a": (np.float32(1.5), np.nan, pd.NA, np.int64(2))}) == {"a": [1.5, None, None, 2]}
+
+
+def test_read_record_checks_the_whole_records_kind(tmp_path, session):
+    mult = multiplicity(session, "UGCAUG", n_boot=50)
+    results.write_results(tmp_path, "X", "05_gia", {"multiplicity": {"optimal": mult.to_record()}})  # no kind
+    with pytest.raises(DataError, match=r"not a battery record \(kind None\); rerun notebooks/05_gia.ipynb"):
+        records.read_record(tmp_path, "X", "05_gia", kind="battery")
+    assert records.read_record(tmp_path, "X", "05_gia", ("multiplicity", "optimal")).kind == "multiplicity"
+    assert {"battery", "structure", "alignment", "battery_scan", "ism_gc3", "kd"} <= set(records.SCHEMAS)
