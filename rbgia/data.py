@@ -49,7 +49,7 @@ from ._io import atomic_path
 from .download import DEEPBIND_FILES, DEEPBIND_URL, deepbind_file, download_rnacompete
 from .errors import DataError, RbgiaError
 from .paths import is_writable_dir, user_path
-from .sequence import ALPHABET, SEQ_LEN, bad_letters, clean, decode, letter_codes, one_hot, pad_offset
+from .sequence import ALPHABET, SEQ_LEN, bad_letters, clean, decode, encode_joined, one_hot, pad_offset
 
 # pandas, h5py and tqdm are imported where used, so that `from rbgia.data import one_hot`
 # stays cheap for the modules that only encode sequences.
@@ -280,10 +280,8 @@ def _clean_seqs(seqs: Any, path: Path, length: int, first_line: int) -> np.ndarr
         i = int(np.argmax(missing))
         raise DataError(f"{path} line {i + first_line} has no sequence; fix or re-download the file")
     cleaned = [clean(q.strip()) for q in s.astype(str)]
-    lens = np.fromiter(map(len, cleaned), dtype=np.int64, count=len(cleaned))
-    codes = letter_codes("".join(cleaned))
-    if (codes < 0).any():
-        i = int(np.searchsorted(np.cumsum(lens), int(np.argmax(codes < 0)), side="right"))
+    _, lens, i = encode_joined(cleaned)
+    if i is not None:
         raise DataError(
             f"{path} line {i + first_line}: probe {cleaned[i][:50]!r} has letters {bad_letters(cleaned[i])} "
             f"outside ACGUTN; give RNA or DNA letters only"

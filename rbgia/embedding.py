@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError, PatternError
-from .sequence import ALPHABET, LETTER_INDEX, bad_letters, clean
+from .errors import PatternError
+from .sequence import ALPHABET, LETTER_INDEX, as_batch, bad_letters, clean
 from .stemloop import add_structure, check_stem, structure_kind
 
 EYE = np.eye(4, dtype=np.float32)
@@ -176,12 +176,7 @@ def embed(
         Out-of-range or overlapping patterns, bad letters, patterns longer than
         the sequence.
     """
-    x = np.asarray(x)
-    single = x.ndim == 2
-    if single:
-        x = x[None]
-    if x.ndim != 3 or x.shape[-1] < 4:
-        raise DataError(f"embed needs one-hot sequences (N, L, A>=4); got shape {x.shape}")
+    x, single = as_batch(x, "embed")
     parsed = parse_patterns(patterns, x.shape[1])
     out = np.array(x, dtype=np.float32, copy=True)
     written = np.zeros(x.shape[1], dtype=bool)

@@ -14,6 +14,7 @@ import numpy as np
 
 from .errors import DataError
 from .inference import as_predict
+from .sequence import as_batch
 from .stemloop import add_structure, structure_kind
 
 _EYE = np.eye(4, dtype=np.float32)
@@ -57,12 +58,7 @@ def ism(
         base and 0 at positions without a base (padding, ``N``), which are not
         mutated. (A 2-D ``x`` gives ``(L, 4)``.)
     """
-    x = np.asarray(x)
-    single = x.ndim == 2
-    if single:
-        x = x[None]
-    if x.ndim != 3 or x.shape[-1] < 4:
-        raise DataError(f"ism needs one-hot sequences (N, L, A>=4); got shape {x.shape}")
+    x, single = as_batch(x, "ism")
     if x.shape[0] == 0:
         raise DataError("ism got 0 sequences; pass at least one sequence")
     f = as_predict(predict, task=task, batch_size=batch_size)

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
 from .errors import DataError
 
 __all__ = [
+    "as_batch",
+    "encode_joined",
     "ALPHABET",
     "SEQ_LEN",
     "N_CODE",
@@ -65,6 +68,28 @@ def letter_codes(text: str) -> np.ndarray:
     return _BYTE_CODES[np.frombuffer(str(text).encode("latin-1", errors="replace"), dtype=np.uint8)]
 
 
+def encode_joined(seqs: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """Codes of all ``seqs`` joined (:func:`letter_codes`), their lengths, and the index of
+    the first sequence with a letter outside ``ACGUTN`` (``None`` when all are valid)."""
+    lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
+    codes = letter_codes("".join(seqs))
+    bad = codes < 0
+    first = int(np.searchsorted(np.cumsum(lengths), int(np.argmax(bad)), side="right")) if bad.any() else None
+    return codes, lengths, first
+
+
+def as_batch(x: Any, what: str) -> tuple[np.ndarray, bool]:
+    """``x`` as one-hot ``(N, L, A>=4)`` (a single ``(L, A)`` sequence gets a batch axis) and
+    whether it was a single sequence; :class:`~rbgia.errors.DataError` naming ``what`` otherwise."""
+    x = np.asarray(x)
+    single = x.ndim == 2
+    if single:
+        x = x[None]
+    if x.ndim != 3 or x.shape[-1] < 4:
+        raise DataError(f"{what} needs one-hot sequences (N, L, A>=4); got shape {x.shape}")
+    return x, single
+
+
 def pad_offset(length: int, target: int = SEQ_LEN) -> int:
     """Left padding that centres a probe of ``length`` in ``target`` positions."""
     return (target - length) // 2
@@ -84,16 +109,14 @@ def one_hot(seqs: Sequence[str], length: int = SEQ_LEN) -> np.ndarray:
     out = np.zeros((len(seqs), length, len(ALPHABET)), dtype=np.float32)
     if not seqs:
         return out
-    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+    codes, lengths, row = encode_joined(seqs)
     if lengths.max() > length:
         i = int(np.argmax(lengths))
         raise DataError(
             f"sequence {i} has {lengths[i]} nt, longer than the model length {length}; "
             f"trim the probes or pass a larger length"
         )
-    codes = letter_codes("".join(seqs))
-    if (codes < 0).any():
-        row = int(np.searchsorted(np.cumsum(lengths), int(np.argmax(codes < 0)), side="right"))
+    if row is not None:
         raise DataError(
             f"sequence {row} ({seqs[row][:50]!r}) has letters {bad_letters(seqs[row])} outside ACGUTN; "
             f"give RNA or DNA letters only"
