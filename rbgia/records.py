@@ -15,7 +15,8 @@ schema instead of string paths copied between notebooks.
 The chapters' own records are composed of those: ``battery`` (the real-data GIA battery of
 :mod:`rbgia.analysis`, ``05_gia.json``, with its parts ``battery_scan``, ``alignment``, ``ism_gc3``,
 ``kd``) and ``structure`` (the VTS1 chapter, ``06_structure_vts1.json``); read them with
-``read_record(..., kind="battery")``.
+``read_record(..., kind="battery")``. The ground-truth chapter's records (:mod:`rbgia.validation`)
+are ``validation`` with its parts ``validation_comparison`` and ``validation_side``.
 """
 
 from __future__ import annotations
@@ -78,6 +79,16 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
     # to the set-B Pearson r and to the hairpin to_record() (mean, ci_low, ci_high: the structure effect)
     "structure": ("kind", "motif", "top_kmers", "top_kmers_source", "test_pearson", "structure_effect",
                   "performance"),
+    # --- the ground-truth chapter (rbgia.validation, 10_ground_truth.json): model against oracle
+    # one predictor's analyses: top_kmers is scan_record(...)["top_kmers"], the others those results' to_record()
+    "validation_side": ("kind", "top_kmers", "multiplicity", "spacing", "gc", "hairpin"),
+    # one experiment (also <experiment>/10_ground_truth.json): model / oracle / signal are validation_side records
+    # (signal None without a score transform); table: the comparison table's rows; config: the model's TrainConfig
+    "validation_comparison": ("kind", "experiment", "motif", "panel", "top_kmer", "oracle_top_kmer", "planted_motif",
+                              "n_background", "k", "kmer_spearman", "model", "oracle", "signal", "table", "config"),
+    # the whole part: per_experiment maps each experiment to its validation_comparison record
+    "validation": ("kind", "data_dir", "config", "experiments", "test_pearson", "n_agree", "n_analyses", "table",
+                   "per_experiment"),
 }
 
 

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from . import background as backgrounds
-from . import paper, simulate
+from . import paper, records, simulate
+from .config import TrainConfig
 from .data import _apply_transform
 from .errors import DataError
 from .experiments import gc_bias, hairpin_context, multiplicity, spacing
@@ -102,10 +103,11 @@ class Side:
     hairpin: Any
 
     def to_record(self) -> dict[str, Any]:
-        top = self.scan.head(10)[[c for c in ("kmer", "mean", "ci_low", "ci_high", "pvalue", "qvalue")
-                                  if c in self.scan.columns]]
-        return {"top_kmers": top.to_dict("records"), "multiplicity": self.multiplicity.to_record(),
-                "spacing": self.spacing.to_record(), "gc": self.gc.to_record(), "hairpin": self.hairpin.to_record()}
+        """Record of kind ``validation_side``: the scan's top 10 k-mers and each experiment's record."""
+        return records.make_record(
+            "validation_side", top_kmers=records.scan_record(self.scan)["top_kmers"],
+            multiplicity=self.multiplicity.to_record(), spacing=self.spacing.to_record(), gc=self.gc.to_record(),
+            hairpin=self.hairpin.to_record())
 
 
 def run_side(
@@ -153,12 +155,15 @@ class Comparison:
     panel: list = field(default_factory=list)
     info: dict = field(default_factory=dict)
 
-    def to_record(self) -> dict[str, Any]:
-        """JSON-ready record: every side's experiment records and the comparison table's rows."""
-        return {"experiment": self.experiment, "motif": self.motif, "panel": self.panel, **self.info,
-                "model": self.model.to_record(), "oracle": self.oracle.to_record(),
-                "signal": None if self.signal is None else self.signal.to_record(),
-                "table": comparison_table([self]).to_dict("records")}
+    def to_record(self, config: Any = None) -> dict[str, Any]:
+        """Record of kind ``validation_comparison``: every side's record (``signal`` None without a
+        transform), the :attr:`info` fields and the comparison table's rows; ``config`` is the
+        model's training configuration (None when not known)."""
+        return records.make_record(
+            "validation_comparison", experiment=self.experiment, motif=self.motif, panel=self.panel, **self.info,
+            model=self.model.to_record(), oracle=self.oracle.to_record(),
+            signal=None if self.signal is None else self.signal.to_record(),
+            table=comparison_table([self]).to_dict("records"), config=config)
 
 
 def compare(
@@ -339,12 +344,13 @@ class Validation:
         return comparison_table(self.comparisons)
 
     def to_record(self) -> dict[str, Any]:
-        """The part's record: experiments, the comparison table, per-experiment records."""
-        return {"data_dir": self.data_dir, "config": self.config,
-                "experiments": [c.experiment for c in self.comparisons], "test_pearson": self.test_pearson,
-                "n_agree": int(self.table["agree"].sum()), "n_analyses": len(self.table),
-                "table": self.table.to_dict("records"),
-                "per_experiment": {c.experiment: c.to_record() for c in self.comparisons}}
+        """Record of kind ``validation``: experiments, the comparison table, per-experiment records."""
+        table = self.table
+        return records.make_record(
+            "validation", data_dir=self.data_dir, config=self.config,
+            experiments=[c.experiment for c in self.comparisons], test_pearson=self.test_pearson,
+            n_agree=int(table["agree"].sum()), n_analyses=len(table), table=table.to_dict("records"),
+            per_experiment={c.experiment: c.to_record(self.config) for c in self.comparisons})
 
 
 def validate(
@@ -355,8 +361,10 @@ def validate(
     """Train (or load) the sequence model of each simulated experiment and :func:`compare` it with its oracle.
 
     ``experiments`` None: every experiment of ``truth.json`` that :mod:`rbgia.simulate` knows.
-    The backgrounds are drawn from each experiment's training probes (``background`` kind,
-    ``num_background``, seeded by ``compare_kw["seed"]``, default 0).
+    ``config`` is the training configuration (a :class:`rbgia.config.TrainConfig`, its tag such as
+    ``"log-seq-paper-s0"``, a mapping or None for the default). The backgrounds are drawn from each
+    experiment's training probes (``background`` kind, ``num_background``) and the analyses seeded by
+    ``compare_kw["seed"]``, by default the configuration's seed.
     """
     from .train import train_or_load
 
@@ -365,8 +373,9 @@ def validate(
     unknown = [e for e in (experiments or []) if e not in truth]
     if unknown:
         raise DataError(f"{unknown} not in {data_dir}/truth.json; pick from {sorted(truth)}")
-    seed = int(compare_kw.get("seed", 0))
-    comparisons, pearson, cfg = [], {}, {}
+    config = TrainConfig.coerce(config)
+    seed = int(compare_kw.setdefault("seed", config.seed))
+    comparisons, pearson, cfg = [], {}, config.as_dict()
     for exp in names:  # a handful of experiments; every model call inside is batched
         model, meta, data = train_or_load(data_dir, exp, config, results_dir=results_dir, epochs=epochs,
                                           patience=patience, max_probes=max_probes, verbose=0)
@@ -392,13 +401,19 @@ def model_summary(validation: Validation) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def read_validation(results_dir: str | os.PathLike, experiment: str | None = None, stem: str = STEM) -> Any:
+    """The part's record (kind ``validation``) or, for an ``experiment``, its ``validation_comparison``
+    record, read back through :func:`rbgia.records.read_record` (attribute access, schema checked)."""
+    kind = "validation" if experiment is None else "validation_comparison"
+    return records.read_record(results_dir, experiment, stem, kind=kind)
+
+
 def write_validation(results_dir: str | os.PathLike, validation: Validation, stem: str = STEM) -> Path:
     """Write the part's record (``results_dir/<stem>.json``) and one per experiment; NaN stored as null."""
     from .results import write_results
 
     for c in validation.comparisons:
-        write_results(results_dir, c.experiment, stem, {"config": validation.config, **c.to_record()},
-                      allow_nan=True)
+        write_results(results_dir, c.experiment, stem, c.to_record(validation.config), allow_nan=True)
     return write_results(results_dir, None, stem, validation.to_record(), allow_nan=True)
 
 

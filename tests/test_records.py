@@ -106,3 +106,4 @@ def test_read_record_checks_the_whole_records_kind(tmp_path, session):
         records.read_record(tmp_path, "X", "05_gia", kind="battery")
     assert records.read_record(tmp_path, "X", "05_gia", ("multiplicity", "optimal")).kind == "multiplicity"
     assert {"battery", "structure", "alignment", "battery_scan", "ism_gc3", "kd"} <= set(records.SCHEMAS)
+    assert {"validation", "validation_comparison", "validation_side"} <= set(records.SCHEMAS)

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from rbgia import sequence, simulate, validation
+from rbgia import records, results, sequence, simulate, validation
 from rbgia.errors import DataError
 
 RBFOX1 = simulate.EXPERIMENTS["SIMRBFOX1"]
@@ -95,6 +95,31 @@ def test_records_are_json(background, tmp_path):
     assert rec["experiments"] == ["SIMRBFOX1"] and rec["n_analyses"] == 8 and rec["n_agree"] == v.table["agree"].sum()
     assert rec["per_experiment"]["SIMRBFOX1"]["model"]["spacing"]["pairs"][0]["verdict"] == "additive"
     assert validation.model_summary(v)["verdicts agree"].item() == f"{rec['n_agree']} of 8"
+
+
+def test_records_follow_the_schema_and_read_back_by_attribute(background, tmp_path):
+    c = validation.compare(_no_hindrance, background, "SIMRBFOX1", RBFOX1.truth(), **KW)
+    v = validation.Validation([c], {"SIMRBFOX1": 0.5}, {"SIMRBFOX1": RBFOX1.truth()}, "sim", {"seed": 0})
+    validation.write_validation(tmp_path, v)
+    rec = validation.read_validation(tmp_path)
+    assert rec.kind == "validation" and set(records.SCHEMAS["validation"]) <= set(rec)
+    one = rec.per_experiment.SIMRBFOX1
+    assert one.kind == "validation_comparison" and one.config.seed == 0 and one.motif == "UGCAUG"
+    assert one.model.kind == one.oracle.kind == "validation_side" and one.signal is None
+    assert one.oracle.multiplicity.verdict == c.oracle.multiplicity.verdict
+    # the top k-mers are the scan record's rows (kmer first, the schema's columns)
+    assert one.model.top_kmers == records.scan_record(c.model.scan)["top_kmers"]
+    alone = validation.read_validation(tmp_path, "SIMRBFOX1")
+    assert alone.kind == one.kind and alone.table == one.table and alone.model == one.model
+    results.write_results(tmp_path, None, validation.STEM, {"experiments": []})  # an older record: no kind
+    with pytest.raises(DataError, match="not a validation record"):
+        validation.read_validation(tmp_path)
+
+
+def test_validate_takes_a_config_tag(tmp_path):
+    data = simulate.write_rnacompete(tmp_path / "sim", n_a=200, n_b=100, experiments=["SIMRBFOX1"])
+    with pytest.raises(DataError, match="not a configuration tag"):
+        validation.validate(data, config="log-seq")
 
 
 def test_oracle_on_the_model_scale_and_the_raw_signal(background):
