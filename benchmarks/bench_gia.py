@@ -79,7 +79,8 @@ def build_model():
         nn = layers.Activation("relu")(layers.BatchNormalization()(nn))
         short = nn
         for i, rate in enumerate((1, 2, 4)):
-            nn = layers.BatchNormalization()(layers.Conv1D(96, 3, padding="same", dilation_rate=rate, use_bias=False)(nn))
+            conv = layers.Conv1D(96, 3, padding="same", dilation_rate=rate, use_bias=False)
+            nn = layers.BatchNormalization()(conv(nn))
             if i < 2:
                 nn = layers.Activation("relu")(nn)
         nn = layers.Activation("relu")(layers.Add()([short, nn]))
@@ -244,12 +245,15 @@ def main(argv: list[str] | None = None) -> dict:
         "seq_per_s": n_bg / per_kmer,
         "ceiling_near": near_p,
         "fraction_of_ceiling": n_bg / per_kmer / near_p,
-        "max_abs_diff_vs_fast": float(np.max(np.abs(np.array(paper_means) - table.set_index("kmer").loc[sample, "mean"].to_numpy()))),
+        "max_abs_diff_vs_fast": float(
+            np.max(np.abs(np.array(paper_means) - table.set_index("kmer").loc[sample, "mean"].to_numpy()))
+        ),
     }
     scan = res["exhaustive_scan"]
     scan["speedup_vs_paper_style"] = per_kmer * 4**k / scan["seconds"]
     # the same ratio with each side divided by the ceiling measured next to it (load-corrected)
-    scan["speedup_vs_paper_style_load_corrected"] = scan["fraction_of_ceiling"] / res["paper_style_scan"]["fraction_of_ceiling"]
+    paper_fraction = res["paper_style_scan"]["fraction_of_ceiling"]
+    scan["speedup_vs_paper_style_load_corrected"] = scan["fraction_of_ceiling"] / paper_fraction
 
     # -- ISM
     x_ism = profile_background(src, n_ism, seed=1)
@@ -262,7 +266,8 @@ def main(argv: list[str] | None = None) -> dict:
     _, t, near, share = workload(ism, predict, x_ism)
     n_var = 3 * 41 * n_ism + n_ism
     res["ism"] = rate(n_var, t) | {"n_sequences": n_ism, "n_evaluations": n_var}
-    res["ism"] |= {"ceiling_near": near, "fraction_of_ceiling": res["ism"]["seq_per_s"] / near, "model_time_share": share}
+    res["ism"] |= {"ceiling_near": near, "fraction_of_ceiling": res["ism"]["seq_per_s"] / near,
+                   "model_time_share": share}
 
     # -- adaptive scan (same GIA: f(background) is cached)
     n_screen = max(10, n_bg // 10)

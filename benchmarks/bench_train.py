@@ -53,8 +53,10 @@ def _data(n: int, seed: int, channels: int) -> SimpleNamespace:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-train", type=int, default=20_000, help="training probes (default 20,000)")
-    parser.add_argument("--n-valid", type=int, default=2_000, help="validation probes (default 2,000, ~ the paper's 10%% ratio)")
-    parser.add_argument("--epochs", type=int, default=5, help="timed epochs per trainer, after one untimed warm-up epoch")
+    parser.add_argument("--n-valid", type=int, default=2_000,
+                        help="validation probes (default 2,000, ~ the paper's 10%% ratio)")
+    parser.add_argument("--epochs", type=int, default=5,
+                        help="timed epochs per trainer, after one untimed warm-up epoch")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--forward-batch", type=int, default=2048)
     parser.add_argument("--forward-n", type=int, default=50_000, help="sequences pushed through the forward pass")

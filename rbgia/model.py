@@ -8,7 +8,7 @@ Keras' global random state (two calls with the same seed build identical models)
 from __future__ import annotations
 
 import itertools
-from typing import Iterator
+from collections.abc import Iterator
 
 import keras
 from keras import layers

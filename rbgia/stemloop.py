@@ -21,10 +21,13 @@ def check_stem(stem: tuple[int, int], partner: tuple[int, int], length: int) -> 
     p0, p1 = int(partner[0]), int(partner[1])
     if s1 - s0 != p1 - p0 or s1 <= s0:
         raise PatternError(
-            f"stem [{s0}, {s1}) and partner [{p0}, {p1}) must be non-empty and equally long; pass e.g. stem=(5, 16), partner=(22, 33)"
+            f"stem [{s0}, {s1}) and partner [{p0}, {p1}) must be non-empty and equally long; "
+            "pass e.g. stem=(5, 16), partner=(22, 33)"
         )
     if min(s0, p0) < 0 or max(s1, p1) > length:
-        raise PatternError(f"stem [{s0}, {s1}) or partner [{p0}, {p1}) falls outside the sequence [0, {length}); pass ranges inside it")
+        raise PatternError(
+            f"stem [{s0}, {s1}) or partner [{p0}, {p1}) falls outside the sequence [0, {length}); pass ranges inside it"
+        )
     if s0 < p1 and p0 < s1:
         raise PatternError(f"stem [{s0}, {s1}) and partner [{p0}, {p1}) overlap; they must be disjoint")
     i = np.arange(s0, s1)
