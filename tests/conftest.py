@@ -32,3 +32,36 @@ def sim_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sim")
     write_rnacompete(out, n_a=3000, n_b=1500, seed=0)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_book(tmp_path_factory, sim_dir) -> dict:
+    """The whole book, executed once per session through the engine (Snakemake, as ``make book``)
+    with ``tests/tiny_parameters.yml`` on the shipped data (and ``sim_dir`` for the simulated
+    part), then rendered: the chapter tests, the record checks and the browser test share it.
+
+    Returns ``{"root", "results", "runs", "html", "spec"}``; the copy of the repository lives in a
+    temporary folder (notebooks, book pages, config; ``data/`` linked to the shipped data).
+    """
+    import shutil
+
+    import yaml
+
+    from rbgia import book
+
+    root = tmp_path_factory.mktemp("tiny_book")
+    for folder in ("notebooks", "book"):
+        generated = shutil.ignore_patterns("executed", "_build", ".*", "mathjax", "download")
+        shutil.copytree(REPO / folder, root / folder, ignore=generated)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(REPO / name, root / name)
+    (root / "data").mkdir()
+    for name in ("rnacompete2009", "rnacompete2013_sample", "reference"):
+        (root / "data" / name).symlink_to(REPO / "data" / name)
+    (root / "data" / "simulated").symlink_to(sim_dir)
+    params_file = REPO / "tests" / "tiny_parameters.yml"
+    results = root / "results"
+    runs = book.run(root, params_file, str(results), data_dir=str(sim_dir), quiet=True)
+    html = book.build(root)
+    spec = yaml.safe_load(params_file.read_text())
+    return {"root": root, "results": results, "runs": {r.name: r for r in runs}, "html": html, "spec": spec}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import shutil
 import subprocess
 import sys
@@ -27,7 +26,6 @@ from rbgia import report, site
 from rbgia.book import BookError
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = REPO / "tests" / "tiny_parameters.yml"
 
 MATH_PAGE = r"""# Math
 
@@ -243,35 +241,11 @@ def test_cli_checks_a_built_book(chromium, bad_site, tmp_path):
     assert len(list(shots.glob("*.png"))) == len(BAD_PAGES)
 
 
-def _engine_ready() -> str | None:
-    """Why the project's book cannot be built from tiny parameters here, or None."""
-    if not TINY.is_file():
-        return f"{TINY.relative_to(REPO)} does not exist yet (the book engine's tiny parameters)"
-    help_text = subprocess.run([sys.executable, "-m", "rbgia.book", "run", "--help"], capture_output=True,
-                               text=True, cwd=REPO).stdout
-    if "--parameters" not in help_text or "--results-dir" not in help_text:
-        return "`python -m rbgia.book run` has no --parameters/--results-dir options yet"
-    return None
-
-
 @pytest.mark.slow
-def test_project_book_built_with_tiny_parameters_reads(chromium, sim_dir, tmp_path):
-    """The project's own book, every chapter run with tests/tiny_parameters.yml, checked page by page."""
-    why = _engine_ready()
-    if why:
-        pytest.skip(why)
-    work = tmp_path / "repo"
-    # A copy of the checkout: the run writes notebooks/executed/ and _build/ without touching the real ones.
-    shutil.copytree(REPO, work, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "_build", "results", ".snakemake", "notebooks/executed", "__pycache__", ".pytest_cache",
-        "mathjax", "simulated"))
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
-    for cmd in (["run", "--parameters", str(work / "tests" / "tiny_parameters.yml"),
-                 "--results-dir", str(tmp_path / "results"), "--data-dir", str(sim_dir)], ["build"]):
-        proc = subprocess.run([sys.executable, "-m", "rbgia.book", *cmd, "--root", str(work)], cwd=work, env=env,
-                              capture_output=True, text=True)
-        assert proc.returncode == 0, f"rbgia.book {cmd[0]}: {(proc.stdout + proc.stderr)[-3000:]}"
-    html = work / "_build" / "html"
+def test_project_book_built_with_tiny_parameters_reads(chromium, tiny_book):
+    """The project's own book, every chapter run with tests/tiny_parameters.yml (the session's tiny book,
+    conftest.py), checked page by page in Chromium with the network off."""
     shots = REPO / "_build" / "screenshots" / "tiny"
-    problems = site.check_pages(html, shots)
+    problems = site.check_pages(tiny_book["html"], shots)
     assert problems == [], "\n".join(problems)
+    assert len(list(shots.glob("*.png"))) >= len(tiny_book["runs"])  # a screenshot per page

@@ -1,53 +1,33 @@
-"""Every chapter notebook, executed through papermill (rbgia.book.run) with TINY
-parameters on CPU, its JSON record checked; then the Jupyter Book build of the whole
-tiny book (every chapter of _toc.yml).
+"""Every chapter of the book, executed once through the engine (Snakemake, as ``make book``)
+with TINY parameters (``tests/tiny_parameters.yml``) on the shipped real data and a small
+simulated dataset (the ``tiny_book`` fixture in conftest.py), its JSON record checked, and
+the rendered book checked for pages and figures.
 
-Adding a chapter = one entry in NOTEBOOK_PARAMS (tiny parameters; ``{sim}`` is the
-small simulated dataset, ``{shared}`` the real-data folder), optionally REQUIRES (data
-without which it is skipped) and CHECKS (a function of the results folder and the
-parameters that asserts on the chapter's JSON record). The GIA chapters (05-08, 10)
-are checked in detail in tests/test_notebooks_gia.py; here they are only executed and
-rendered as part of the book.
+Adding a chapter = its entry in tests/tiny_parameters.yml (same format as
+book/parameters.yml) and, optionally, a check of its record in CHECKS below.
 """
 
 from __future__ import annotations
 
 import math
-import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-import yaml
 
-from rbgia import book, results
-from rbgia.data import shipped_data_dir
+from rbgia import book, records, results
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Tiny parameters per chapter, in _toc.yml order (shared: data_dir, results_dir, epochs, seed).
-NOTEBOOK_PARAMS: dict[str, dict[str, Any]] = {
-    "01_data": {"data_dir": "data/rnacompete2009", "experiment": "VTS1", "n_structure_probes": 2, "max_probes": 600},
-    "02_residualbind": {"data_dir": "data/rnacompete2009", "experiment": "VTS1", "baselines": True, "cnn_epochs": 1,
-                        "max_probes": 600, "motif": "GCUGG"},
-    "03_benchmark": {},  # reads the real_* job records (tests/tiny_parameters.yml)
-    # 04-08: the real-data GIA chapters (tests/tiny_parameters.yml; checked in tests/test_notebooks_gia.py)
-    "04_ism": {"data_dir": "data/rnacompete2013_sample", "experiments": ["RNCMPT00001"], "max_probes": 600},
-    "05_gia": {"data_dir": "data/rnacompete2013_sample", "experiment": "RNCMPT00001", "max_probes": 600, "k": 4,
-               "n_screen": 20, "n_boot": 100, "n_ism": 6},
-    "06_structure_vts1": {"data_dir": "data/rnacompete2009", "max_probes": 600, "k": 4, "n_boot": 100},
-    "07_gc_bias": {"experiments": ["VTS1", "RNCMPT00001"], "example": "RNCMPT00001"},
-    "08_across_experiments": {"experiments": ["VTS1", "RNCMPT00001"]},
-    "10_ground_truth": {"experiments": ["SIMRBFOX1", "SIMNULL"], "k": 4, "n_screen": 20, "n_random_kmers": 5,
-                        "n_boot": 100},
-}
-REQUIRES: dict[str, list[str]] = {}
-TINY_DEFAULTS = {"data_dir": "{sim}", "results_dir": "{results}", "reference_dir": "{shared}/reference",
-                 "epochs": 1, "seed": 0, "num_background": 50, "background": "profile"}
-
 
 def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _params(spec: dict, name: str) -> dict:
+    own = {k: v for k, v in (spec["notebooks"].get(name) or {}).items() if k not in ("needs", "requires")}
+    return {**spec["defaults"], **own}
 
 
 def check_01(res: Path, p: dict) -> None:
@@ -95,18 +75,75 @@ def check_03(res: Path, p: dict) -> None:
 def check_04(res: Path, p: dict) -> None:
     rec = results.read_results(res, None, "04_ism")
     assert rec["examples"] and {e["mismatches"] for e in rec["examples"]} <= {0, 2}
-    assert [v["kind"] for v in rec["vts1_probes"]] == ["high", "high", "low", "low"]
+    assert {e["experiment"] for e in rec["examples"]} <= set(p["experiments"])
+    kinds = [v["kind"] for v in rec["vts1_probes"]]
+    assert kinds == ["high", "high", "low", "low"] and all(v["mismatches"] == 0 for v in rec["vts1_probes"])
+    assert all(0 <= v["unpaired at motif"] <= 1 for v in rec["vts1_probes"])
+
+
+def check_05(res: Path, p: dict) -> None:
+    """The GIA battery records of the gia_2009 / gia_2013 jobs and of the chapter."""
+    a1cf, vts1 = (results.read_results(res, e, "05_gia") for e in ("RNCMPT00001", "VTS1"))
+    assert a1cf["alignment"]["reference"] == "RNCMPT00001" and -1 <= a1cf["alignment"]["similarity"]["r"] <= 1
+    assert vts1["alignment"]["n_references"] == 0 and vts1["alignment"]["similarity"] is None  # not in 2013
+    for rec in (a1cf, vts1):
+        assert len(rec["top_kmers"]) == 10 and all(0 <= t["qvalue"] <= 1 for t in rec["top_kmers"])
+        assert list(rec["top_kmers"][0])[0] == "kmer"
+        assert rec["positions"] == {"multiplicity_starts": [3, 10, 17], "gc_starts": [0, 35], "kmer_start": 17}
+        m = rec["multiplicity"]["optimal"]
+        assert m["verdict"] in {"additive", "sub-additive", "super-additive", "no effect", "undetermined"}
+        assert len(m["copies"]) == 3 and rec["gc"]["interaction3"]["verdict"] in {"amplifies", "dampens", "adds"}
+        assert set(rec["gc"]["importance"]) == {"motif", "motif_gc5", "motif_gc3", "gc5", "gc3"}
+        assert rec["ism_gc3"]["verdict"] in {"3' bias", "no 3' bias"}
+        assert rec["scan"]["evaluations"]["adaptive"] < rec["scan"]["evaluations"]["exhaustive"]
+    assert vts1["background_padding"] == "fill" and a1cf["background_padding"] == "source"
+    battery = records.read_record(res, "VTS1", "05_gia", kind="battery")  # the library's schema reads it back
+    assert battery.multiplicity.optimal.verdict == vts1["multiplicity"]["optimal"]["verdict"]
 
 
 def check_06(res: Path, p: dict) -> None:
     rec = results.read_results(res, "VTS1", "06_structure_vts1")
-    assert set(rec["test_pearson"]) == {"seq", "pu"} and list(rec["top_kmers"][0])[0] == "kmer"
-    assert all({"mean", "ci_low", "ci_high"} <= set(rec["structure_effect"][k]) for k in ("seq", "pu"))
+    assert set(rec["test_pearson"]) == {"seq", "pu"} and all(_finite(v) for v in rec["test_pearson"].values())
+    assert list(rec["top_kmers"][0])[0] == "kmer" and rec["motif"] == rec["top_kmers"][0]["kmer"]
+    for kind in ("seq", "pu"):
+        effect = rec["structure_effect"][kind]
+        assert {"mean", "ci_low", "ci_high"} <= set(effect) and effect["ci_low"] <= effect["mean"] <= effect["ci_high"]
+        assert effect["verdict"] in {"prefers loop", "prefers stem", "no structure effect", "undetermined"}
+    structure = records.read_record(res, "VTS1", "06_structure_vts1", kind="structure")
+    assert structure.structure_effect.seq.mean == rec["structure_effect"]["seq"]["mean"]
+    perf = {r["inputs"]: r for r in rec["performance"]}
+    assert perf["seq"]["paper"] == pytest.approx(0.6981) and perf["pu"]["paper"] == pytest.approx(0.7073)
+
+
+def check_07(res: Path, p: dict) -> None:
+    gc = results.read_results(res, None, "07_gc_bias")
+    assert gc["experiments"] == p["experiments"] and gc["across"]["verdict"] in {"3' bias", "no 3' bias shown"}
 
 
 def check_08(res: Path, p: dict) -> None:
     rec = results.read_results(res, None, "08_across_experiments")
     assert rec["experiments"] == p["experiments"] and len(rec["multiplicity"]) == len(p["experiments"])
+    assert [r["experiment"] for r in rec["supplementary_table1"]] == ["RNCMPT00001"]  # VTS1 has no 2013 motif
+
+
+
+def check_10(res: Path, p: dict) -> None:
+    rec = results.read_results(res, None, "10_ground_truth")
+    assert rec["experiments"] == ["SIMRBFOX1", "SIMNULL"] and rec["n_analyses"] == 16  # 8 analyses each
+    assert 0 <= rec["n_agree"] <= 16 and all(_finite(rec["test_pearson"][e]) for e in rec["experiments"])
+    rows = {(r["experiment"], r["analysis"]): r for r in rec["table"]}
+    rb = rec["per_experiment"]["SIMRBFOX1"]
+    assert rb["motif"] == "UGCAUG" and len(rb["top_kmer"]) == 4 and len(rb["panel"]) >= 10
+    # the raw signal's verdicts are the planted rules: additive copies, hindrance of close pairs, a 3' GC interaction
+    assert rows[("SIMRBFOX1", "multiplicity, 3 copies of UGCAUG")]["signal verdict"] == "additive"
+    assert rows[("SIMRBFOX1", "spacing 16+20 (gap -2)")]["signal verdict"] == "hindrance"
+    assert rows[("SIMRBFOX1", "spacing 13+22 (gap 3)")]["signal verdict"] == "additive"
+    assert rows[("SIMRBFOX1", "GC run at the 3' end")]["signal verdict"] == "amplifies"
+    assert rows[("SIMRBFOX1", "spacing 16+20 (gap -2)")]["oracle verdict"] == "hindrance"  # on the model's scale too
+    null = rec["per_experiment"]["SIMNULL"]
+    assert null["motif"] == null["top_kmer"] and null["kmer_spearman"] is None  # the null oracle is 0 everywhere
+    assert null["oracle"]["multiplicity"]["verdict"] == null["signal"]["multiplicity"]["verdict"] == "no effect"
+    assert results.read_results(res, "SIMNULL", "10_ground_truth")["experiment"] == "SIMNULL"
 
 
 CHECKS: dict[str, Callable[[Path, dict], None]] = {
@@ -114,60 +151,49 @@ CHECKS: dict[str, Callable[[Path, dict], None]] = {
     "02_residualbind": check_02,
     "03_benchmark": check_03,
     "04_ism": check_04,
+    "05_gia": check_05,
     "06_structure_vts1": check_06,
+    "07_gc_bias": check_07,
     "08_across_experiments": check_08,
+    "10_ground_truth": check_10,
 }
 
 
-@pytest.fixture(scope="session")
-def tiny_book(tmp_path_factory, sim_dir) -> dict[str, Any]:
-    """A repository-like folder with the chapters, a toc, and the tiny parameters."""
-    root = tmp_path_factory.mktemp("book")
-    shared = tmp_path_factory.mktemp("shared")  # the shipped data/ in the layout {shared} stands for
-    (shared / "data").mkdir()
-    (shared / "data" / "rnacompete2013_sample").symlink_to(shipped_data_dir("rnacompete2013_sample"))
-    (shared / "reference").symlink_to(shipped_data_dir("reference"))
-    res = root / "results"
-    subs = {"sim": str(sim_dir), "results": str(res)}
-    for d in ("notebooks", "book"):
-        (root / d).mkdir()
-    for name in NOTEBOOK_PARAMS:
-        shutil.copy(REPO / "notebooks" / f"{name}.ipynb", root / "notebooks")
-    for f in ("intro.md", "paper_map.md", "methods.md", "rerun.md", "references.md", "references.bib"):
-        shutil.copy(REPO / "book" / f, root / "book")
-    shutil.copy(REPO / "_config.yml", root)
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    for part in toc.get("parts", []):  # keep the chapters this test knows about
-        part["chapters"] = [c for c in part["chapters"]
-                            if not c["file"].startswith(book.EXECUTED) or Path(c["file"]).name in NOTEBOOK_PARAMS]
-    (root / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
-    spec = {"defaults": {k: v.format(**subs, shared="{shared}") if isinstance(v, str) else v
-                         for k, v in TINY_DEFAULTS.items()},
-            "notebooks": {name: {**{k: v.format(**subs, shared="{shared}") if isinstance(v, str) else v
-                                    for k, v in params.items()}, "requires": REQUIRES.get(name, [])}
-                          for name, params in NOTEBOOK_PARAMS.items()}}
-    (root / "book" / "parameters.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    return {"root": root, "results": res, "shared": shared, "spec": spec}
-
-
 def test_every_toc_chapter_has_tiny_parameters():
-    missing = [n for n in book.toc_notebooks(REPO) if n not in NOTEBOOK_PARAMS]
-    assert not missing, f"add {missing} to NOTEBOOK_PARAMS in tests/test_notebooks.py"
+    import yaml
+
+    spec = yaml.safe_load((REPO / "tests" / "tiny_parameters.yml").read_text())
+    missing = [n for n in book.toc_notebooks(REPO) if n not in spec["notebooks"]]
+    assert not missing, f"add {missing} to tests/tiny_parameters.yml"
+    assert set(CHECKS) <= set(spec["notebooks"])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(CHECKS))
-def test_notebook(tiny_book, name):
-    (run,) = book.run(tiny_book["root"], shared_dir=tiny_book["shared"], only=[name])
-    if run.status == "skipped":
-        pytest.skip(run.note)
-    params = {**tiny_book["spec"]["defaults"], **tiny_book["spec"]["notebooks"][name]}
-    if name in CHECKS:
-        CHECKS[name](tiny_book["results"], params)
+def test_chapter_record(tiny_book, name):
+    run = tiny_book["runs"][name]
+    assert run.status == "executed", f"{name}: {run.status} {run.note}"
+    CHECKS[name](tiny_book["results"], _params(tiny_book["spec"], name))
 
 
 @pytest.mark.slow
-def test_other_experiment_without_edits(tiny_book, sim_dir, tmp_path):
+def test_book_renders_every_chapter_with_its_figures(tiny_book):
+    html = tiny_book["html"]
+    for name in tiny_book["runs"]:
+        page = (html / book.EXECUTED / f"{name}.html").read_text()
+        assert "<img" in page, f"{name} rendered without figures"
+        assert "Traceback" not in page
+        assert 'class="tag_injected-parameters' not in page and "tag_parameters" not in page  # parameters shown once
+    for page in ("intro", "methods", "rerun", "references", "paper_map"):
+        assert (html / "book" / f"{page}.html").is_file()
+    assert "Koo" in (html / "book" / "references.html").read_text()  # the bibliography rendered
+    vts1 = (html / book.EXECUTED / "06_structure_vts1.html").read_text()
+    assert "Fig 3c" in vts1  # figures are labelled with the paper panel they reproduce
+    assert "agrees with the oracle" in (html / book.EXECUTED / "10_ground_truth.html").read_text()
+
+
+@pytest.mark.slow
+def test_other_experiment_without_edits(sim_dir, tmp_path):
     """A chapter runs on another experiment with `-p experiment` only (papermill CLI style)."""
     import papermill
 
@@ -180,20 +206,3 @@ def test_other_experiment_without_edits(tiny_book, sim_dir, tmp_path):
     rec = results.read_results(tmp_path / "res", "SIMHUR", "05_gia")
     assert rec["experiment"] == "SIMHUR" and rec["known_motif"] == "UUUUUU"  # the planted motif (truth.json)
     assert len(rec["top_kmers"]) == 10 and _finite(rec["test_pearson"])
-
-
-@pytest.mark.slow
-def test_book_builds(tiny_book):
-    """`make book`-style: every chapter executed (or skipped with a note), rendered with its figures."""
-    runs = book.run(tiny_book["root"], shared_dir=tiny_book["shared"])
-    html = book.build(tiny_book["root"])  # raises on missing pages, figures or error outputs
-    for r in runs:
-        page = (html / book.EXECUTED / f"{r.name}.html").read_text()
-        if r.status == "skipped":
-            assert "not built" in page
-        else:
-            assert "<img" in page, f"{r.name} rendered without figures"
-            assert "Traceback" not in page
-    for page in ("intro", "methods", "rerun", "references"):
-        assert (html / "book" / f"{page}.html").is_file()
-    assert "Koo" in (html / "book" / "references.html").read_text()  # the bibliography rendered
