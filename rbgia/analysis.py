@@ -678,10 +678,22 @@ def experiment_label(data_dir: str | os.PathLike, experiment: str, reference_dir
 
 def load_models(data_dir: str | os.PathLike, experiment: str, inputs: Sequence[str], **train_kw: Any
                 ) -> dict[str, tuple[Any, dict, Any]]:
-    """``{inputs: (model, metadata, data)}`` from the shared model cache (:func:`rbgia.train.train_or_load`)."""
+    """``{inputs: (model, metadata, data)}`` from the shared model cache (:func:`rbgia.train.train_or_load`).
+
+    ``inputs`` items are input kinds (``"pu"``, the rest of the configuration from ``train_kw``) or whole
+    configurations (tags such as ``"log-pu-paper-s0"``, :class:`rbgia.config.TrainConfig`), keyed by their inputs.
+    """
+    from .config import INPUT_KINDS, TrainConfig
     from .train import train_or_load
 
-    return {kind: train_or_load(data_dir, experiment, inputs=kind, verbose=0, **train_kw) for kind in inputs}
+    out = {}
+    for item in inputs:
+        if isinstance(item, str) and item in INPUT_KINDS:
+            out[item] = train_or_load(data_dir, experiment, inputs=item, verbose=0, **train_kw)
+        else:
+            cfg = TrainConfig.coerce(item)
+            out[cfg.inputs] = train_or_load(data_dir, experiment, cfg, verbose=0, **train_kw)
+    return out
 
 
 def ism_motif_examples(

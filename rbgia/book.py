@@ -21,7 +21,8 @@ The parameters file (``book/parameters.yml``)
       <job>:
         notebook: 02_residualbind
         experiments: [VTS1, HuR]             # or "all": every experiment of the job's data_dir
-        configs: [{inputs: seq}, {inputs: pu}]   # optional: one run per rbgia.config.TrainConfig
+        configs: [{inputs: seq}, {inputs: pu}]   # optional: one run per rbgia.config.TrainConfig, given to the
+                                                 # notebook as one `config` tag (over defaults' `config`)
         parameters: {data_dir: data/rnacompete2009, epochs: 12}
         needs: [<job>, ...]                  # optional: jobs whose runs (same experiment) come first
 
@@ -421,7 +422,10 @@ def plan(
         jdata = str(merged.get("data_dir", "data"))
         everything = all_experiments and job.get("experiments") is not None
         exps = _experiments(jname, job.get("experiments"), jdata, everything, file, root)
-        base_cfg = {k: merged[k] for k in TrainConfig.field_names() if k in merged}
+        try:  # the base configuration: `config` (a tag) of the defaults / the job's parameters
+            base_cfg = TrainConfig.coerce(merged.get("config")).as_dict()
+        except DataError as err:
+            raise BookError(f"{file}: jobs.{jname}: config: {err}") from None
         configs = job.get("configs") or [{}]
         if not isinstance(configs, list) or not all(isinstance(c, Mapping) for c in configs):
             raise BookError(f"{file}: jobs.{jname}.configs is a list of mappings such as {{inputs: pu}}; fix it")
@@ -431,8 +435,9 @@ def plan(
             except DataError as err:
                 raise BookError(f"{file}: jobs.{jname}.configs: {err}") from None
             for exp in exps:
-                offered = {**merged, **cfg.as_dict(), **({"experiment": exp} if exp else {})}
-                chosen_own = {**own, **{k: v for k, v in cfg.as_dict().items() if k in c}}
+                # the notebook gets the configuration as one value: its tag, as `config`
+                offered = {**merged, "config": cfg.tag, **({"experiment": exp} if exp else {})}
+                chosen_own = {**own, **({"config": cfg.tag} if c else {})}
                 if exp:
                     chosen_own["experiment"] = exp
                 params = _filtered(src, offered, chosen_own, f"{file}: jobs.{jname}", over)

@@ -6,7 +6,8 @@ Every chapter's second cell is::
 
 :func:`check` reads the names and defaults the notebook's ``parameters`` cell declares
 (papermill's reading, as :func:`rbgia.book.declared_parameters`), checks each value
-against its default's type and the known ranges (:data:`RANGES`, :data:`CHOICES`), and
+against its default's type and the known ranges (:data:`RANGES`, :data:`CHOICES`; ``config`` and ``*_config`` are
+:class:`~rbgia.config.TrainConfig` tags such as ``"log-seq-paper-s0"``), and
 returns a :class:`Parameters`: a dict that displays as a two-column table, so the page
 shows the parameters actually used. A bad value raises :class:`~rbgia.errors.DataError`
 with one line naming the parameter, its value and type, what is expected and an example
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .background import KINDS as BACKGROUND_KINDS
-from .config import INPUT_KINDS, NORMALIZATIONS, VARIANTS
+from .config import INPUT_KINDS, NORMALIZATIONS, VARIANTS, TrainConfig
 from .errors import DataError
 from .sequence import SEQ_LEN
 
@@ -67,20 +68,36 @@ ITEM_RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "gc_starts": (0, SEQ_LEN - 1, False),
 }
 CHOICES: dict[str, tuple[str, ...]] = {
-    "normalization": NORMALIZATIONS,
-    "inputs": INPUT_KINDS,
-    "structure_inputs": tuple(k for k in INPUT_KINDS if k != "seq"),
-    "variant": VARIANTS,
     "background": BACKGROUND_KINDS,
     "scan": ("exhaustive", "adaptive", "both"),
     "clip_rule": ("quantile", "sd"),
 }
 ITEM_CHOICES: dict[str, tuple[str, ...]] = {
-    "normalizations": NORMALIZATIONS,
-    "inputs_kinds": INPUT_KINDS,
     "background_kinds": BACKGROUND_KINDS,
 }
 FRACTION_SUFFIXES = ("_fraction", "_frac", "_quantile")  # names like valid_fraction: in (0, 1]
+CONFIG_EXAMPLE = TrainConfig().tag  # "log-seq-paper-s0"
+
+
+def is_config_name(name: str) -> bool:
+    """Whether ``name`` is a training-configuration parameter (``config``, ``structure_config``, ...): a tag."""
+    return name == "config" or name.endswith("_config")
+
+
+def _check_config(name: str, value: Any, default: Any) -> str | None:
+    """``value`` as the canonical :attr:`rbgia.config.TrainConfig.tag` (a tag or a TrainConfig); None stays None."""
+    if value is None and default is None:
+        return None
+    if isinstance(value, TrainConfig):
+        return value.tag
+    if isinstance(value, str):
+        try:
+            return TrainConfig.from_tag(value.strip()).tag
+        except DataError:
+            pass
+    allowed = f"normalization {list(NORMALIZATIONS)}, inputs {list(INPUT_KINDS)}, variant {list(VARIANTS)}, seed >= 0"
+    raise _fail(name, value, f"a configuration tag '<normalization>-<inputs>-<variant>-s<seed>' ({allowed})",
+                default if isinstance(default, str) else CONFIG_EXAMPLE)
 
 
 class Parameters(dict):
@@ -247,13 +264,17 @@ def check_value(name: str, value: Any, default: Any) -> Any:
     The type rules: an int default needs an int, a float default a number (ints too), a
     bool default True/False, a str default a string, a list default a list (or one
     comma-separated string, split into items of the default items' type), a dict
-    default a dict; a None default accepts anything.
+    default a dict; a None default accepts anything. ``config`` and ``*_config``
+    parameters are training-configuration tags (:class:`rbgia.config.TrainConfig`),
+    returned in canonical form.
 
     Raises
     ------
     DataError
         One line naming the parameter, its value and type, what is expected and an example.
     """
+    if is_config_name(name):
+        return _check_config(name, value, default)
     kind = "any" if default is _UNPARSED else _kind(default)
     if kind == "list":
         items_kind = {_kind(v) for v in default}

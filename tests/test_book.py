@@ -125,8 +125,8 @@ def toy(tmp_path):
     _notebook(
         root / "notebooks" / "03_job.ipynb",
         "import pathlib\nd = pathlib.Path(results_dir, experiment)\nd.mkdir(parents=True, exist_ok=True)\n"
-        "(d / f'rec.{normalization}.txt').write_text(experiment)",
-        "results_dir = 'r'\nexperiment = 'E0'\nnormalization = 'log'",
+        "(d / f'rec.{config}.txt').write_text(experiment)",
+        "results_dir = 'r'\nexperiment = 'E0'\nconfig = 'log-seq-paper-s0'",
         "# A job",
     )
     return root
@@ -147,12 +147,23 @@ def test_plan_jobs_per_experiment_and_config(toy):
     assert outputs == sorted(f"results/{e}/notebooks/03_job.{n}-seq-paper-s0.ipynb"
                              for e in ("E1", "E2") for n in ("log", "clip"))
     job = plan.job("E2", "03_job", "clip-seq-paper-s0")
-    assert job.parameters == {"results_dir": "results", "experiment": "E2", "normalization": "clip"}
+    assert job.parameters == {"results_dir": "results", "experiment": "E2", "config": "clip-seq-paper-s0"}
     a = plan.chapter("01_a")
     assert sorted(a.needs) == outputs and a.output == "notebooks/executed/01_a.ipynb"
     assert plan.chapter("02_b").requires == ("data/real",)
     over = book.plan(toy, results_dir="elsewhere", overrides={"n": "5"})  # --config strings are read as YAML
     assert over.chapter("01_a").parameters["n"] == 5 and over.jobs[0].output.startswith("elsewhere/")
+
+
+def test_plan_passes_the_configuration_as_one_tag(toy, tmp_path):
+    """Issue 9.4: a job's `configs` entry changes fields of the defaults' `config` tag; the notebook gets one tag."""
+    spec = tmp_path / "p.yml"
+    spec.write_text("defaults: {config: clip-seq-public-s2}\n"
+                    "jobs:\n  j: {notebook: 03_job, experiments: [E1], configs: [{}, {inputs: pu, seed: 0}]}\n")
+    plan = book.plan(toy, spec, chapters=[])
+    assert [r.parameters["config"] for r in plan.jobs] == ["clip-seq-public-s2", "clip-pu-public-s0"]
+    assert [r.output for r in plan.jobs] == [f"results/E1/notebooks/03_job.{t}.ipynb"
+                                             for t in ("clip-seq-public-s2", "clip-pu-public-s0")]
 
 
 def test_plan_errors_name_the_file_and_entry(toy, tmp_path):
@@ -169,6 +180,10 @@ def test_plan_errors_name_the_file_and_entry(toy, tmp_path):
         "jobs:\n  j: {notebook: 03_job, experiments: [E1], configs: [{inputs: rna}]}\n":
             r"jobs\.j\.configs: inputs='rna'",
         "jobs:\n  j: {notebook: 03_job, experiments: [E1], needs: [j]}\n": r"jobs\.j needs 'j'",
+        "defaults: {config: log-rna-paper-s0}\njobs:\n  j: {notebook: 03_job, experiments: [E1]}\n":
+            r"bad\.yml: jobs\.j: config: inputs='rna'",
+        "jobs:\n  j: {notebook: 02_b, experiments: [E1], configs: [{inputs: pu}]}\n":
+            r"bad\.yml: jobs\.j gives 02_b parameters \['config', 'experiment'\]",
         "jobs:\n  j: {notebook: 03_job, experiments: all, parameters: {data_dir: nowhere}}\n":
             r"jobs\.j reads data_dir 'nowhere', which does not exist",
         "jobs:\n  j: {notebook: 09_none}\n": r"09_none but .*does not exist",
@@ -202,7 +217,7 @@ def test_run_resume_skip_fail(toy, tmp_path, capsys):
     assert Path(out["exe"]).resolve() == Path(sys.executable).resolve()
     assert Path(out["cwd"]).resolve() == toy.resolve()
     assert out["n"] == 3 and out["data_dir"] == "data/simulated"
-    assert out["records"] == ["rec.clip.txt"] * 2 + ["rec.log.txt"] * 2  # the jobs it needs ran first
+    assert out["records"] == ["rec.clip-seq-paper-s0.txt"] * 2 + ["rec.log-seq-paper-s0.txt"] * 2  # jobs ran first
     assert (toy / "results" / "E1" / "notebooks" / "03_job.clip-seq-paper-s0.ipynb").is_file()
     skipped = nbformat.read(toy / "notebooks" / "executed" / "02_b.ipynb", as_version=4)
     assert skipped.cells[0].source == "# Chapter B" and "not built" in skipped.cells[1].source

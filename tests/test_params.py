@@ -29,7 +29,8 @@ experiments = ["SIMRBFOX1", "SIMHUR"]
 n_series = [25, 50]
 motif = None
 fill_parameters = {"scan": "adaptive"}
-normalization = "log"
+config = "log-seq-paper-s0"
+structure_config = "log-pu-paper-s0"
 valid_fraction = 0.1
 step = 2 * 3'''
 
@@ -77,7 +78,11 @@ def test_defaults_pass_and_display_once(nb):
         ("lr", "fast", r"lr = 'fast' .*a number"),
         ("lr", 0.0, r"lr = 0\.0 .*> 0"),
         ("valid_fraction", 1.5, r"valid_fraction = 1\.5 .*in \(0, 1\]"),
-        ("normalization", "zscore", r"normalization = 'zscore' .*one of \['log', 'clip'\]"),
+        ("config", "zscore-seq-paper-s0", r"config = 'zscore-seq-paper-s0' .*configuration tag .*\['log', 'clip'\]"),
+        ("config", "log", r"config = 'log' \(str\) .*'<normalization>-<inputs>-<variant>-s<seed>'"),
+        ("structure_config", "log-rna-paper-s0", r"structure_config = .*inputs \['seq', 'pu', 'phime'\].*"
+         r"e\.g\. `-p structure_config log-pu-paper-s0`"),
+        ("config", 3, r"config = 3 \(int\) .*configuration tag"),
         ("experiments", 3, r"experiments = 3 \(int\) .*a list"),
         ("n_series", "10,x", r"n_series = '10,x' .*comma-separated list of ints"),
         ("fill_parameters", "adaptive", r"fill_parameters .*a mapping"),
@@ -100,6 +105,16 @@ def test_conversions(nb):
     untouched = _namespace(experiments="A,B")
     params.check(untouched, str(nb), update=False)
     assert untouched["experiments"] == "A,B"
+
+
+def test_config_parameters_are_canonical_tags(nb):
+    """One training configuration parameter (issue 9.4): a TrainConfig tag, or a TrainConfig, checked as a tag."""
+    from rbgia.config import TrainConfig
+
+    ns = _namespace(config=TrainConfig(normalization="clip", seed=2), structure_config="log-pu-paper-s01")
+    used = params.check(ns, str(nb))
+    assert used["config"] == "clip-seq-paper-s2" and used["structure_config"] == "log-pu-paper-s1"
+    assert params.validate({"config": "clip-phime-public-s3"}, nb) == {"config": "clip-phime-public-s3"}
 
 
 def test_unknown_parameter_is_named_with_the_closest(nb):

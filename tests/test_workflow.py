@@ -156,7 +156,9 @@ def test_dry_run_parameters_per_run(tmp_path):
         assert params["results_dir"] == str(tmp_path / "res") and params["epochs"] == 3
         assert params["experiment"] in {"RNCMPT00001", "RNCMPT00002", "RNCMPT00003"}
         if nb == GIA_NB:
-            assert (params["normalization"], params["scan"]) == ("log", "adaptive")
+            assert (params["config"], params["scan"]) == ("log-seq-paper-s0", "adaptive")
+    train_tags = sorted(json.loads(raw)["config"] for nb, raw in calls if nb == TRAIN_NB)
+    assert train_tags == ["clip-seq-paper-s0"] * 3 + ["log-seq-paper-s0"] * 3  # one `config` tag per grid entry
 
 
 def test_config_and_parameter_errors_name_the_key(tmp_path):
@@ -253,14 +255,11 @@ def test_scripts_end_user_errors_with_one_error_line(tmp_path):
 _PARAMS = '''data_dir = "data/simulated"
 results_dir = "results"
 experiment = "SIMRBFOX1"
-normalization = "log"
-inputs = "seq"
-variant = "paper"
+config = "log-seq-paper-s0"
 background = "profile"
 num_background = 10
 epochs = 1
-scan = "both"
-seed = 0'''
+scan = "both"'''
 
 
 def _stand_in_notebooks(folder: Path) -> Path:
@@ -282,9 +281,9 @@ def _stand_in_notebooks(folder: Path) -> Path:
 
     write(
         TRAIN_NB,
-        "from pathlib import Path\nfrom rbgia import results",
+        "from pathlib import Path\nfrom rbgia import results\nfrom rbgia.config import TrainConfig",
         "if Path(results_dir, 'FAIL_' + experiment).exists():\n    raise RuntimeError('planted failure')",
-        "cfg = dict(normalization=normalization, inputs=inputs, variant=variant, seed=seed)\n"
+        "cfg = TrainConfig.from_tag(config)\n"
         "results.write_results(results_dir, experiment, '02_residualbind', {'test_pearson': len(experiment) / 10}, "
         "config=cfg)",
     )
