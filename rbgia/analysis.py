@@ -56,6 +56,15 @@ PAPER_POSITIONS: dict[str, Any] = {
 }
 PUBLIC_POSITIONS: dict[str, Any] = {**PAPER_POSITIONS, "multiplicity_starts": paper.PUBLIC_CODE_MULTIPLICITY_STARTS,
                                     "gc_starts": paper.PUBLIC_CODE_GC_STARTS}
+def positions(kind: str = "paper") -> dict[str, Any]:
+    """The battery's embedding positions: ``"paper"`` (its text: copies at 0-based 3, 10, 17; GC runs at
+    the very ends) or ``"public"`` (the authors' code: 4, 12, 20; 2 and 34), as :func:`run_battery` keywords."""
+    table = {"paper": PAPER_POSITIONS, "public": PUBLIC_POSITIONS}
+    if kind not in table:
+        raise DataError(f"positions={kind!r}; pass 'paper' (the paper's text) or 'public' (the authors' code)")
+    return {key: table[kind][key] for key in ("multiplicity_starts", "gc_starts")}
+
+
 MEME = "ray2013_rnacompete_motifs.meme"
 RBP_MAP = "rbp_2009_to_2013.tsv"
 BATTERY = "05_gia"

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .background import KINDS as BACKGROUND_KINDS
+from .background import PADDINGS
 from .config import INPUT_KINDS, NORMALIZATIONS, VARIANTS, TrainConfig
 from .errors import DataError
 from .sequence import SEQ_LEN
@@ -71,6 +72,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "background": BACKGROUND_KINDS,
     "scan": ("exhaustive", "adaptive", "both"),
     "clip_rule": ("quantile", "sd"),
+    "positions": ("paper", "public"),  # the paper's text, or the authors' public code (rbgia.paper)
+    "padding": PADDINGS,
 }
 ITEM_CHOICES: dict[str, tuple[str, ...]] = {
     "background_kinds": BACKGROUND_KINDS,

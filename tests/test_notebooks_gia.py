@@ -35,8 +35,7 @@ def tiny(tmp_path_factory, sim_dir) -> dict[str, Any]:
     """Shared tiny parameters and one results folder (models are reused across notebooks)."""
     root = tmp_path_factory.mktemp("gia_tiny")
     reference = shipped_data_dir("reference")
-    params = {"data_dir": str(sim_dir), "results_dir": str(root / "results"), "epochs": 1, "seed": 0,
-              "num_background": 50}
+    params = {"data_dir": str(sim_dir), "results_dir": str(root / "results"), "epochs": 1, "num_background": 50}
     return {"root": root, "res": root / "results", "params": params, "reference": str(reference),
             "have_reference": reference.is_dir()}
 
@@ -44,7 +43,7 @@ def tiny(tmp_path_factory, sim_dir) -> dict[str, Any]:
 @pytest.mark.slow
 def test_05_gia_tiny(tiny):
     _run("05_gia", tiny["root"], **tiny["params"], experiment="SIMRBFOX1", k=4, n_screen=20,
-         reference_dir=tiny["reference"], reference_motif="RNCMPT00168", n_boot=200)
+         reference_motif="RNCMPT00168")
     rec = results.read_results(tiny["res"], "SIMRBFOX1", "05_gia")
     assert rec["config"] == results.config_dict() and rec["background"] == {"kind": "profile", "n": 50}
     top = rec["top_kmers"]
@@ -75,15 +74,13 @@ def trained(tmp_path_factory) -> dict[str, Any]:
 
     root = tmp_path_factory.mktemp("gia_planted")
     data = write_rnacompete(root / "data", n_a=8000, n_b=1000, experiments=["SIMRBFOX1", "SIMVTS1"], seed=1)
-    params = {"data_dir": str(data), "results_dir": str(root / "results"), "epochs": 6, "seed": 0,
-              "num_background": 150}
+    params = {"data_dir": str(data), "results_dir": str(root / "results"), "epochs": 6, "num_background": 150}
     return {"root": root, "res": root / "results", "params": params}
 
 
 @pytest.mark.slow
 def test_planted_rbfox1(trained):
-    _run("05_gia", trained["root"], **trained["params"], experiment="SIMRBFOX1", scan="adaptive", n_screen=40,
-         kd_check=False)
+    _run("05_gia", trained["root"], **trained["params"], experiment="SIMRBFOX1", scan="adaptive", n_screen=40)
     rec = results.read_results(trained["res"], "SIMRBFOX1", "05_gia")
     assert rec["scan"]["top_kmer"] == "UGCAUG"  # the planted optimal site
     assert rec["multiplicity"]["optimal"]["r2"] > 0.9 and rec["multiplicity"]["suboptimal"]["motif"] == "AGAAUG"
