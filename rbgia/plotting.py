@@ -520,6 +520,13 @@ def _errbars(df: pd.DataFrame, y: str, low: str | None, high: str | None) -> np.
     return None
 
 
+def _by_hue(df: pd.DataFrame, hue: str | None) -> list[tuple[int, Any, pd.DataFrame]]:
+    """(colour index, group value or None, rows) per ``hue`` group, in order of appearance."""
+    if not hue:
+        return [(0, None, df)]
+    return [(gi, g, df[df[hue] == g]) for gi, g in enumerate(pd.unique(df[hue]))]
+
+
 def importance_bars(
     df: pd.DataFrame,
     x: str,
@@ -590,9 +597,7 @@ def multiplicity_plot(
     """Importance vs number of motif copies with CI bars and a linear fit (R² in the legend)."""
     _need(df, [x, y] + ([hue] if hue else []))
     ax = _ax(ax, figsize=(4, 3.4))
-    groups = list(pd.unique(df[hue])) if hue else [None]
-    for gi, g in enumerate(groups):
-        sub = df if g is None else df[df[hue] == g]
+    for gi, g, sub in _by_hue(df, hue):
         xs, ys = sub[x].to_numpy(float), sub[y].to_numpy(float)
         ax.errorbar(xs, ys, yerr=_errbars(sub, y, low, high), fmt="o", capsize=3, color=f"C{gi}")
         label = "" if g is None else f"{g}: "
@@ -621,9 +626,8 @@ def positional_plot(
     """Importance of a motif along the sequence: a line with a shaded 95% CI band."""
     _need(df, [x, y] + ([hue] if hue else []))
     ax = _ax(ax, figsize=(5.5, 3))
-    groups = list(pd.unique(df[hue])) if hue else [None]
-    for gi, g in enumerate(groups):
-        sub = (df if g is None else df[df[hue] == g]).sort_values(x)
+    for gi, g, rows in _by_hue(df, hue):
+        sub = rows.sort_values(x)
         xs = sub[x].to_numpy(float)
         ax.plot(xs, sub[y], color=f"C{gi}", marker=".", label=None if g is None else str(g))
         if low in sub.columns and high in sub.columns:
