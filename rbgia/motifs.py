@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -453,7 +454,9 @@ def read_meme(path: str | os.PathLike) -> dict[str, Motif]:
                     )
                 rows.append(vals)
             if len(rows) < w:
-                raise DataError(f"{where} motif {current[0]}: file ends after {len(rows)} of w={w} rows; the file is truncated")
+                raise DataError(
+                    f"{where} motif {current[0]}: file ends after {len(rows)} of w={w} rows; the file is truncated"
+                )
             pfm = np.array(rows)
             sums = pfm.sum(1)
             if not np.isfinite(pfm).all() or (pfm < 0).any() or np.abs(sums - 1).max() > 0.02:
