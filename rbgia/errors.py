@@ -23,5 +23,9 @@ class ModelError(RbgiaError, ValueError):
     """A model, predictor or checkpoint that does not fit the request."""
 
 
+class NonFiniteOutputError(ModelError):
+    """A model returned NaN or inf: a p-value or a training step must never be computed from it."""
+
+
 class StructureToolError(RbgiaError, ImportError):
     """ViennaRNA (the `RNA` Python module) is missing or unusable."""

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError, ModelError
+from .errors import DataError, ModelError, NonFiniteOutputError
 
 DEFAULT_BATCH_SIZE = 1024  # CPU: 512-2048 are within ~10% for ResidualBind
 GPU_BATCH_SIZE = 8192  # a small model needs large batches to fill a GPU
@@ -181,7 +181,7 @@ def _raise_non_finite(out: np.ndarray, x: np.ndarray) -> None:
         cause = "the model has likely diverged (NaN/inf weights): retrain it, e.g. with a lower learning rate"
     else:
         cause = "the model fails on some inputs (diverged weights or an unstable operation): check it on them"
-    raise ModelError(
+    raise NonFiniteOutputError(
         f"predict returned {int(bad.sum())} non-finite outputs of {out.size} "
         f"({n_nan} NaN, {int(bad.sum()) - n_nan} inf; first at sequence {int(np.argmax(bad))}); {cause}"
     )

@@ -29,7 +29,7 @@ import pandas as pd
 from ._io import _to_builtin, atomic_path, load_json, save_json, write_text
 from .config import TrainConfig
 from .data import Split
-from .errors import DataError, ModelError
+from .errors import DataError, ModelError, NonFiniteOutputError
 from .evaluate import evaluate, pearson
 from .paths import require_writable_dir, user_path
 from .results import results_path, write_results
@@ -412,10 +412,8 @@ def fit(
             raise _diverged(epoch + 1, "training loss", lr)
         try:
             p_va = predict_valid(x_va)  # raises on non-finite outputs
-        except ModelError as exc:
-            if "non-finite" in str(exc):
-                raise _diverged(epoch + 1, "validation predictions", lr) from exc
-            raise
+        except NonFiniteOutputError as exc:
+            raise _diverged(epoch + 1, "validation predictions", lr) from exc
         r = pearson(y_va[:, 0], p_va)
         logs = {
             "epoch": epoch + 1,

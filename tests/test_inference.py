@@ -176,3 +176,12 @@ def test_finite_outputs_and_numeric_objects_pass():
     np.testing.assert_array_equal(as_predict(lambda v: (v.sum((1, 2)) > 0))(x), np.ones(9))
     with pytest.raises(ModelError, match="dtype complex"):
         as_predict(lambda v: _score(v) * 1j)(x)
+
+
+def test_non_finite_outputs_have_their_own_error_class():
+    from rbgia.errors import NonFiniteOutputError
+
+    predict = as_predict(lambda x: np.full(len(x), np.nan))
+    with pytest.raises(NonFiniteOutputError, match="non-finite outputs"):
+        predict(np.zeros((3, 41, 4), dtype=np.float32))
+    assert issubclass(NonFiniteOutputError, ModelError)  # callers catching ModelError keep working
