@@ -16,7 +16,8 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def shipped_data() -> Path:
     """The repository's ``data/`` folder (``rbgia.data.REPO_DATA``): ``rnacompete2009/``,
-    ``rnacompete2013_sample/`` and ``reference/``, shipped with the project (no ``../shared``)."""
+    ``rnacompete2013_sample/`` and ``reference/``, shipped with the project: a fresh clone has
+    everything the tests need."""
     from rbgia.data import REPO_DATA, shipped_data_dir
 
     for name in ("rnacompete2009", "rnacompete2013_sample", "reference"):

@@ -561,7 +561,7 @@ def test_empty_per_set_file(tmp_path):
 
 
 # ---------------------------------------------------------------------------
-# The shipped data (issue 12: a fresh clone needs no ../shared)
+# The shipped data (issue 12: a fresh clone carries the real data itself)
 
 
 def test_shipped_data_dirs(monkeypatch, tmp_path):
