@@ -184,12 +184,14 @@ def test_book_renders_every_chapter_with_its_figures(tiny_book):
         assert "<img" in page, f"{name} rendered without figures"
         assert "Traceback" not in page
         assert 'class="tag_injected-parameters' not in page and "tag_parameters" not in page  # parameters shown once
-    for page in ("intro", "methods", "rerun", "references", "paper_map"):
+    for page in ("intro", "methods", "rerun", "references", "paper_map", "reliability", "validation"):
         assert (html / "book" / f"{page}.html").is_file()
     assert "Koo" in (html / "book" / "references.html").read_text()  # the bibliography rendered
     vts1 = (html / book.EXECUTED / "06_structure_vts1.html").read_text()
     assert "Fig 3c" in vts1  # figures are labelled with the paper panel they reproduce
     assert "agrees with the oracle" in (html / book.EXECUTED / "10_ground_truth.html").read_text()
+    timings = (html / book.EXECUTED / "09_timings.html").read_text()  # the appendix, from this very run
+    assert "minutes of notebook execution" in timings and "03_benchmark" in timings
 
 
 @pytest.mark.slow
