@@ -61,6 +61,7 @@ from typing import Any
 
 from ._io import atomic_path, save_json
 from .errors import RbgiaError
+from .params import declared_parameters  # papermill's reading of a parameters cell
 
 REPO = Path(__file__).resolve().parents[1]
 EXECUTED = "notebooks/executed"
@@ -143,21 +144,6 @@ def read_spec(path: str | os.PathLike) -> dict[str, Any]:
         if bad:
             raise BookError(f"{path}: jobs.{name} has unknown keys {bad}; use only {list(_JOB_KEYS)}")
     return dict(spec)
-
-
-_DECLARED: dict[tuple[str, int], dict[str, Any]] = {}
-
-
-def declared_parameters(notebook: str | os.PathLike) -> dict[str, Any]:
-    """Names and defaults (source text) declared in a notebook's ``parameters`` cell (papermill's reading)."""
-    path = Path(notebook).resolve()
-    key = (str(path), path.stat().st_mtime_ns if path.is_file() else 0)
-    if key not in _DECLARED:
-        import papermill
-
-        params = papermill.inspect_notebook(str(path))
-        _DECLARED[key] = {name: p.get("default") for name, p in params.items()}
-    return dict(_DECLARED[key])
 
 
 def load_parameters(

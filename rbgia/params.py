@@ -5,7 +5,7 @@ Every chapter's second cell is::
     P = params.check(globals(), "05_gia")
 
 :func:`check` reads the names and defaults the notebook's ``parameters`` cell declares
-(papermill's reading, as :func:`rbgia.book.declared_parameters`), checks each value
+(papermill's reading, :func:`declared_parameters`), checks each value
 against its default's type and the known ranges (:data:`RANGES`, :data:`CHOICES`; ``config`` and ``*_config`` are
 :class:`~rbgia.config.TrainConfig` tags such as ``"log-seq-paper-s0"``), and
 returns a :class:`Parameters`: a dict that displays as a two-column table, so the page
@@ -161,13 +161,26 @@ def notebook_path(notebook: str | os.PathLike) -> Path:
     raise DataError(f"notebook {notebook!r} not found under notebooks/; pass the notebook's stem, e.g. '05_gia'")
 
 
+_DECLARED: dict[tuple[str, int], dict[str, Any]] = {}
+
+
+def declared_parameters(notebook: str | os.PathLike) -> dict[str, Any]:
+    """Names and defaults (source text) declared in a notebook's ``parameters`` cell (papermill's reading)."""
+    path = Path(notebook).resolve()
+    key = (str(path), path.stat().st_mtime_ns if path.is_file() else 0)
+    if key not in _DECLARED:
+        import papermill
+
+        params = papermill.inspect_notebook(str(path))
+        _DECLARED[key] = {name: p.get("default") for name, p in params.items()}
+    return dict(_DECLARED[key])
+
+
 def declared_defaults(notebook: str | os.PathLike) -> dict[str, Any]:
     """Names and default values (literals, evaluated) of a notebook's ``parameters`` cell, in order.
 
     A default that is not a literal (an expression) maps to an internal marker and is not type-checked.
     """
-    from .book import declared_parameters  # papermill's reading, shared with the runner
-
     path = notebook_path(notebook)
     key = (str(path.resolve()), path.stat().st_mtime)
     if key not in _CACHE:

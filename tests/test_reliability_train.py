@@ -114,7 +114,7 @@ def test_notebook_rerun_with_fewer_epochs_keeps_the_cached_model(sim_dir, tmp_pa
 
     res = tmp_path / "results"
     params = {"data_dir": str(sim_dir), "results_dir": str(res), "experiment": "SIMRBFOX1", "baselines": False,
-              "max_probes": 400, "patience": 25, "seed": 0}
+              "max_probes": 400, "patience": 25, "config": TrainConfig().tag}
     source = REPO / "notebooks" / "02_residualbind.ipynb"
     book.execute(source, tmp_path / "first.ipynb", {**params, "epochs": 2}, root=REPO)
     files = _cache_files(res, "SIMRBFOX1")

@@ -356,7 +356,7 @@ def test_local_run_over_two_real_experiments(tmp_path):
     spec = _scaleout_spec(tmp_path / "spec.yml", [{"normalization": "log"}], max_probes=600, baselines=False)
     spec_obj = json.loads(spec.read_text())
     spec_obj["jobs"]["train"]["experiments"] = spec_obj["jobs"]["gia"]["experiments"] = experiments
-    spec_obj["jobs"]["gia"]["parameters"].update(max_probes=600, k=4, n_screen=20, n_boot=100, num_background=30)
+    spec_obj["jobs"]["gia"]["parameters"].update(max_probes=600, k=4, n_screen=20, num_background=30)
     _yaml(spec, spec_obj)
     # tiny jobs are start-up bound: two 1-thread jobs at a time halve the wall time
     threads = _yaml(tmp_path / "threads.yaml", {"threads": {"prepare": 1, "job": 1, "chapter": 1}})
