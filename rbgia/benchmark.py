@@ -181,14 +181,6 @@ def compare_2013(long: pd.DataFrame, reference_dir: str | os.PathLike, dataset: 
     return table
 
 
-def methods_table(long: pd.DataFrame, normalization: str = "log", inputs: str = "seq") -> pd.DataFrame:
-    """ResidualBind, k-mer ridge and shallow CNN per experiment (all trained here on the same split)."""
-    here = select(long, None, normalization=normalization, inputs=inputs)
-    wide = _wide(here, "method", ["ResidualBind", *BASELINE_LABELS.values()])
-    wide.insert(0, "dataset", here.drop_duplicates("experiment").set_index("experiment")["dataset"])
-    return wide
-
-
 # --------------------------------------------------------------------------- paired tests
 
 

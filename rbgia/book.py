@@ -973,19 +973,6 @@ def build(root: str | os.PathLike = REPO, strict: bool = False) -> Path:
     return html
 
 
-# --------------------------------------------------------------------------- notebook parameters
-
-
-def as_list(value: Any, default: Sequence[str] = ()) -> list[str]:
-    """A notebook's list parameter: ``None`` -> ``default``; one string (``-p experiments
-    RNCMPT00168``, or a comma-separated list) -> its items; a list -> itself."""
-    if value is None or value == "":
-        return [str(v) for v in default]
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return [str(v) for v in value]
-
-
 # --------------------------------------------------------------------------- CLI
 
 

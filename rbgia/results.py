@@ -312,27 +312,6 @@ def read_reported(path: str | os.PathLike, dataset: str | None = "rnacompete2013
     return df[["method", "inputs", "normalization", "mean", "sd", "dataset", "source", "figure"]].reset_index(drop=True)
 
 
-def paired_differences(frame: pd.DataFrame, x: str, reference: str, y: str = "pearson",
-                       by: str = "experiment") -> dict[str, dict[str, float | int]]:
-    """Per-experiment ``reference - other`` of ``y`` for every other value of column ``x``.
-
-    Returns ``{other: {"mean": ..., "wins": share of experiments where reference is
-    higher, "n": shared experiments}}`` over the experiments both have; others with no
-    shared experiment are left out.
-    """
-    if frame.empty or reference not in set(frame[x]):
-        return {}
-    wide = frame.pivot_table(index=by, columns=x, values=y, aggfunc="mean")
-    out: dict[str, dict[str, float | int]] = {}
-    for other in wide.columns:
-        if other == reference:
-            continue
-        d = (wide[reference] - wide[other]).dropna()
-        if len(d):
-            out[str(other)] = {"mean": float(d.mean()), "wins": float((d > 0).mean()), "n": int(len(d))}
-    return out
-
-
 def summarize(long: pd.DataFrame, reported: pd.DataFrame | None = None) -> pd.DataFrame:
     """Mean, sd and count of set-B Pearson r per method and configuration, beside the
     reported numbers (``reported_mean``, ``reported_sd``) where the paper has them.
