@@ -38,7 +38,7 @@ import sys
 import time
 import warnings
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -558,10 +558,6 @@ def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
 
 
-def _seqs_digest(seqs: np.ndarray) -> str:
-    return hashlib.sha256("\n".join(seqs.tolist()).encode()).hexdigest()
-
-
 def _array_digest(a: np.ndarray) -> str:
     """sha256 of an array's dtype, shape and bytes: what a cache stores is checked on reading."""
     a = np.ascontiguousarray(a)
@@ -668,48 +664,78 @@ def _structure_profile(seqs: Sequence[str], kind: str, length: int, n_jobs: int 
     return structure_profile(seqs, kind=kind, length=length, n_jobs=n_jobs, progress=progress)
 
 
-def _structure_for_set(
+def _read_structure_store(path: Path, kind: str, length: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The store's sorted probes and their profiles, or None (with a warning when it is damaged)."""
+    import h5py
+
+    if not path.is_file():
+        return None
+    try:
+        with h5py.File(path, "r") as f:
+            keys, prof = f["seqs"][...], f["profile"][...]
+            stored = str(f["profile"].attrs["digest"])
+        if _array_digest(keys) + _array_digest(prof) != stored:
+            raise _CacheCorrupt("profile failed its checksum")
+        if prof.ndim != 3 or prof.shape != (len(keys), length, INPUTS[kind]):
+            raise _CacheCorrupt(f"profile has shape {prof.shape}, expected ({len(keys)}, {length}, {INPUTS[kind]})")
+        if len(keys) > 1 and not (keys[1:] > keys[:-1]).all():
+            raise _CacheCorrupt("its probes are not sorted and unique")
+        return keys, prof
+    except _CacheCorrupt as e:
+        warnings.warn(f"cache {path} is corrupt ({e}); recomputing it", stacklevel=3)
+    except (OSError, KeyError, ValueError, TypeError) as e:
+        warnings.warn(f"ignoring unreadable cache {path} ({e}); recomputing it", stacklevel=3)
+    return None
+
+
+def _structure_of(
     kind: str,
     length: int,
-    digest: str,
-    get_seqs: Callable[[], np.ndarray],
+    seqs: Mapping[str, np.ndarray],
     cache_dir: Path | None,
     n_jobs: int | None,
     progress: bool,
-    n: int | None = None,
-) -> np.ndarray:
-    """Structure channels ``(N, length, C)`` for every probe of one set (``n`` of them, when
-    known), cached per sequence set + kind (not per experiment: DeepBind experiments share
-    their probes). A cached profile with a wrong checksum or shape is recomputed."""
-    import h5py
+) -> dict[str, np.ndarray]:
+    """Structure channels ``(N, length, C)`` of each split's probes (``seqs``: split name -> probes).
 
-    path = None if cache_dir is None else cache_dir / f"structure-{kind}-L{length}-{digest[:24]}.h5"
-    if path is not None and path.is_file():
-        try:
-            with h5py.File(path, "r") as f:
-                prof = f["profile"][...]
-                stored = str(f["profile"].attrs["digest"])
-            if _array_digest(prof) != stored:
-                raise _CacheCorrupt("profile failed its checksum")
-            if prof.ndim != 3 or prof.shape[1:] != (length, INPUTS[kind]) or n is not None and len(prof) != n:
-                raise _CacheCorrupt(f"profile has shape {prof.shape}, expected ({n}, {length}, {INPUTS[kind]})")
-            return prof
-        except _CacheCorrupt as e:
-            warnings.warn(f"cache {path} is corrupt ({e}); recomputing it", stacklevel=2)
-        except (OSError, KeyError, ValueError, TypeError) as e:
-            warnings.warn(f"ignoring unreadable cache {path} ({e}); recomputing it", stacklevel=2)
-    seqs = get_seqs()
-    prof = np.asarray(_structure_profile(list(seqs), kind, length, n_jobs, progress), dtype=np.float32)
-    want = (len(seqs), length, INPUTS[kind])
-    if prof.shape != want:
-        raise DataError(f"structure_profile returned shape {prof.shape}, expected {want}; check rbgia.structure")
-    if path is not None:
+    Profiles are stored per distinct probe in one file per data folder, kind and length
+    (``structure-<kind>-L<length>.h5``): experiments that share probes (the 2009 RBPs hold
+    subsets of one array design; DeepBind's share all) fold each probe once. A damaged
+    store is recomputed; folding adds only the probes it lacks."""
+    wanted = np.unique(np.concatenate([np.char.encode(np.asarray(v, dtype=str), "ascii") for v in seqs.values()]))
+    path = None if cache_dir is None else cache_dir / f"structure-{kind}-L{length}.h5"
+    have = None if path is None else _read_structure_store(path, kind, length)
+    keys = np.zeros(0, "S1") if have is None else have[0]
+    prof = np.zeros((0, length, INPUTS[kind]), np.float32) if have is None else have[1]
+    missing = np.setdiff1d(wanted, keys, assume_unique=True)
+    if len(missing):
+        new = np.asarray(_structure_profile(np.char.decode(missing, "ascii").tolist(), kind, length, n_jobs,
+                                            progress), dtype=np.float32)
+        want = (len(missing), length, INPUTS[kind])
+        if new.shape != want:
+            raise DataError(f"structure_profile returned shape {new.shape}, expected {want}; check rbgia.structure")
+        if path is not None:  # re-read: another job may have added probes meanwhile
+            latest = _read_structure_store(path, kind, length)
+            if latest is not None:
+                keys, prof = latest
+                fresh = ~np.isin(missing, keys)
+                missing, new = missing[fresh], new[fresh]
+        keys = np.concatenate([keys.astype(f"S{max(keys.dtype.itemsize, missing.dtype.itemsize)}"), missing])
+        prof = np.concatenate([prof, new])
+        order = np.argsort(keys, kind="stable")
+        keys, prof = keys[order], prof[order]
+        if path is not None:
 
-        def fill(f: Any) -> None:
-            f.create_dataset("profile", data=prof).attrs["digest"] = _array_digest(prof)
+            def fill(f: Any) -> None:
+                f.create_dataset("seqs", data=keys)
+                f.create_dataset("profile", data=prof).attrs["digest"] = _array_digest(keys) + _array_digest(prof)
 
-        _write_h5(path, fill)
-    return prof
+            _write_h5(path, fill)
+    out = {}
+    for name, split in seqs.items():
+        probes = np.char.encode(np.asarray(split, dtype=str), "ascii") if len(split) else np.zeros(0, "S1")
+        out[name] = prof[np.searchsorted(keys, probes)] if len(probes) else prof[:0]
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -856,7 +882,6 @@ def load_rnacompete(
         meta = {
             "transform": transform,
             "counts": counts,
-            "set_digest": {s: _seqs_digest(seqs) for s, (_, seqs) in sets().items()},
         }
         if cache_path is not None and not _save_experiment(cache_path, splits, meta):
             cache_path = None
@@ -866,17 +891,14 @@ def load_rnacompete(
 
     structure: dict[str, np.ndarray] = {}
     if inputs != "seq":
-        for s in ("A", "B"):
-            structure[s] = _structure_for_set(
-                inputs, length, meta["set_digest"][s], lambda s=s: sets()[s][1], cache_dir, n_jobs, progress,
-                n=meta["counts"]["n_probes"][s],
-            )
+        structure = _structure_of(inputs, length, {k: d["seqs"] for k, d in splits.items()}, cache_dir, n_jobs,
+                                  progress)
 
     def make(name: str) -> Split:
         d = splits[name]
         x = d["onehot"].astype(np.float32)
         if inputs != "seq":
-            x = np.concatenate([x, structure["B" if name == "test" else "A"][d["index"]]], axis=-1)
+            x = np.concatenate([x, structure[name]], axis=-1)
         return Split(x=x, y=d["y"], seqs=d["seqs"], raw=d["raw"], index=d["index"])
 
     info = {

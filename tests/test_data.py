@@ -308,14 +308,37 @@ def test_structure_channels_cached_per_sequence_set(deepbind_dir, tmp_path, monk
         x = getattr(one, name).x
         np.testing.assert_array_equal(x[..., 4], x[..., 1] + x[..., 2])  # rows aligned with their probes
         np.testing.assert_array_equal(x[..., 5], x[..., 0] + x[..., 3])
-    n_a = int((truth["folds"] == "A").sum())
-    assert sorted(calls) == [("pu", len(truth["seqs"]) - n_a), ("pu", n_a)]  # every probe of each set, once
-    two = load_rnacompete(d, "RNCMPT00002", inputs="pu", cache_dir=cache)  # same probes: no refolding
-    assert len(calls) == 2 and two.test.x.shape[-1] == 6
+    distinct = {s for name in SPLITS for s in getattr(one, name).seqs}
+    assert calls == [("pu", len(distinct))]  # every distinct probe of both sets, once
+    two = load_rnacompete(d, "RNCMPT00002", inputs="pu", cache_dir=cache)  # same design: fold only the new probes
+    new = {s for name in SPLITS for s in getattr(two, name).seqs} - distinct
+    assert calls[1:] == [("pu", len(new))] and two.test.x.shape[-1] == 6
     ph = load_rnacompete(d, "RNCMPT00002", inputs="phime", cache_dir=cache)
-    assert len(calls) == 4 and ph.train.x.shape[-1] == 9
+    assert len(calls) == 3 and calls[2][0] == "phime" and ph.train.x.shape[-1] == 9
     seq = load_rnacompete(d, "RNCMPT00002", inputs="seq", cache_dir=cache)
     np.testing.assert_array_equal(seq.train.x, ph.train.x[..., :4])
+
+
+def test_structure_store_folds_the_union_of_overlapping_experiments_once(tmp_path, monkeypatch):
+    # The 2009 layout: every RBP has its own files holding overlapping subsets of one array design.
+    rng = np.random.default_rng(3)
+    design = np.array(["".join(rng.choice(list("ACGU"), 30)) for _ in range(120)])
+    subsets = {"HuR": np.arange(0, 100), "PTB": np.arange(20, 120)}
+    for name, idx in subsets.items():
+        write_per_set(tmp_path / f"{name}_data_full_A.txt", rng.normal(size=60), design[idx[:60]])
+        write_per_set(tmp_path / f"{name}_data_full_B.txt", rng.normal(size=40), design[idx[60:]])
+    calls: list = []
+    monkeypatch.setattr(rd, "_structure_profile", _fake_profile(calls))
+    cache = tmp_path / "cache"
+    hur = load_rnacompete(tmp_path, "HuR", inputs="pu", cache_dir=cache)
+    ptb = load_rnacompete(tmp_path, "PTB", inputs="pu", cache_dir=cache)
+    assert calls == [("pu", 100), ("pu", 20)]  # PTB folds only the 20 probes HuR lacks
+    assert [p.name for p in cache.glob("structure-*")] == [f"structure-pu-L{SEQ_LEN}.h5"]
+    fresh = load_rnacompete(tmp_path, "PTB", inputs="pu", cache_dir=None)
+    for name in SPLITS:
+        np.testing.assert_array_equal(getattr(ptb, name).x, getattr(fresh, name).x)
+        x = getattr(hur, name).x
+        np.testing.assert_array_equal(x[..., 4], x[..., 1] + x[..., 2])
 
 
 @pytest.mark.real
