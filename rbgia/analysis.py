@@ -519,9 +519,9 @@ def _plt():
 
 def fig_scan(battery: Battery, top: int = 20):
     """The top k-mers with 95% CIs (paper Fig 2b's scan); k-mers close to the RNAcompete consensus in red."""
-    from .plotting import kmer_rank_plot
+    from .plotting import kmer_rank_plot, page_width
 
-    fig, ax = _plt().subplots(figsize=(9, 3.2))
+    fig, ax = _plt().subplots(figsize=(page_width(), 3.2))
     truth = (battery.reference.get("consensus") or "").strip("N") or battery.info.get("known_motif")
     kmer_rank_plot(battery.scan, top=top, truth=truth, max_mismatch=1, ax=ax,
                    title=f"{battery.experiment}: top {len(battery.motif)}-mers at 1-based "
@@ -532,30 +532,33 @@ def fig_scan(battery: Battery, top: int = 20):
 
 def fig_motifs(battery: Battery):
     """Motif mutagenesis L2 logo (Fig 2e/3b), the GIA alignment motif and the RNAcompete motif (Fig 4b)."""
-    from .plotting import l2_logo, logo
+    from .plotting import l2_logo, logo, panels
 
     refs = {m.id: m for m in battery.references}
     ref = refs.get(battery.reference.get("reference"))
-    fig, axes = _plt().subplots(1, 3 if ref is not None else 2, figsize=(12, 2.6))
+    fig, axes = panels(3 if ref is not None else 2, height=2.6)
     mm = battery.mutagenesis
-    l2_logo(mm.importance, mm.kmer, ax=axes[0], title=f"GIA mutagenesis of {mm.kmer} (L2)")
-    logo(battery.alignment.pfm, ax=axes[1], kind="information", title=f"GIA motif ({battery.alignment.consensus})")
+    # two-line titles: a third of the page holds about 20 characters at 10 pt
+    l2_logo(mm.importance, mm.kmer, ax=axes[0], title=f"GIA mutagenesis\nof {mm.kmer} (L2)")
+    logo(battery.alignment.pfm, ax=axes[1], kind="information", title=f"GIA motif\n{battery.alignment.consensus}")
     if ref is not None:
         r = battery.reference["r"]
-        logo(ref.pfm, ax=axes[2], kind="information", title=f"RNAcompete {ref.id} {ref.name} (r = {r:.2f})")
+        logo(ref.pfm, ax=axes[2], kind="information", title=f"RNAcompete {ref.name}\n(r = {r:.2f})")
+    for ax in axes:
+        ax.title.set_fontsize(10)
     fig.tight_layout()
     return fig
 
 
 def fig_multiplicity(battery: Battery):
     """Local importance of 1..n copies of the top and the sub-optimal k-mer (Fig 2b, 2c) with the verdicts."""
-    from .plotting import local_importance_boxplot
+    from .plotting import local_importance_boxplot, panels
 
-    fig, axes = _plt().subplots(1, 2, figsize=(10, 3.4))
+    fig, axes = panels(len(battery.multiplicity), height=3.4)
     for ax, (name, m) in zip(axes, battery.multiplicity.items()):
         counts = m.table["count"].astype(int).tolist()
         local_importance_boxplot(dict(zip((str(c) for c in counts), m.local)), ax=ax, fit=False,
-                                 xlabel="copies", title=f"{name} {m.motif}: {_f(m.ratio.mean, '.2f')}x for "
+                                 xlabel="copies", title=f"{name} {m.motif}:\n{_f(m.ratio.mean, '.2f')}x for "
                                  f"{len(m.starts)} ({m.verdict})")
         ax.plot(counts, np.polyval([m.slope, m.intercept], counts), color="C3", lw=1,
                 label=f"fit, R² = {_f(m.r2, '.2f')}")
@@ -567,7 +570,9 @@ def fig_multiplicity(battery: Battery):
 def fig_spacing(battery: Battery):
     """Two copies over twice one copy, per pair of starts (Fig 2d); 1 = additive."""
     sp = battery.spacing
-    fig, ax = _plt().subplots(figsize=(6, 3.2))
+    from .plotting import fit_figsize
+
+    fig, ax = _plt().subplots(figsize=fit_figsize((6, 3.2)))
     labels = [f"{a + 1} & {b + 1}\n(gap {b - a - len(sp.motif)})" for a, b in sp.pairs]
     y = np.array([e.mean for e in sp.vs_additive], float)
     err = np.abs(np.vstack([y - [e.ci_low for e in sp.vs_additive], [e.ci_high for e in sp.vs_additive] - y]))
@@ -590,7 +595,9 @@ def fig_gc(battery: Battery | Mapping[str, Any]):
     y = np.array([i.mean for i in imp], float)
     err = np.abs(np.vstack([y - np.array([i.ci_low for i in imp], float), np.array([i.ci_high for i in imp], float)
                             - y]))
-    fig, ax = _plt().subplots(figsize=(7, 3.2))
+    from .plotting import page_width
+
+    fig, ax = _plt().subplots(figsize=(page_width(), 3.2))
     ax.bar(list(names), y, yerr=err, color=["C0", "C1", "C2", "C7", "C7"], capsize=4)
     ax.set_ylabel("global importance")
     ax.set_title(f"{rec.experiment}: {g.motif} with {g.gc_motif} at 1-based starts "
@@ -602,10 +609,11 @@ def fig_gc(battery: Battery | Mapping[str, Any]):
 
 def fig_hairpin(tests: Mapping[str, Hairpin]):
     """Box plots of the four hairpin contexts per model (Fig 3c), titled with the structure effect."""
-    from .plotting import local_importance_boxplot
+    from .plotting import local_importance_boxplot, panels
 
-    fig, axes = _plt().subplots(1, len(tests), figsize=(5 * len(tests), 3.6), squeeze=False)
-    for ax, (label, t) in zip(axes[0], tests.items()):
+    # one model a row: four two-line context labels need the page's width
+    fig, axes = panels(len(tests), max_per_row=1, height=3.0)
+    for ax, (label, t) in zip(axes, tests.items()):
         e = t.structure_effect
         groups = {k.replace(", ", ",\n").replace("hairpin ", "hairpin\n"): v for k, v in t.local_effects().items()}
         local_importance_boxplot(groups, ax=ax, fit=False, xlabel="",
@@ -622,10 +630,10 @@ def fig_ism(deltas: np.ndarray, x: np.ndarray, probes: pd.DataFrame, motif: str 
     """ISM logos (L2 on the wild-type base) of the chosen probes, one row each; with ``structure``
     (the probes' PU channels) a structure track under each logo (Fig 3a). The motif window (a ``motif``
     column of ``probes``, else ``motif``) is shaded."""
-    from .plotting import ism_logo, structure_track
+    from .plotting import ism_logo, page_width, structure_track
 
     rows = len(probes) * (2 if structure is not None else 1)
-    fig, axes = _plt().subplots(rows, 1, figsize=(10, 1.8 * rows), squeeze=False)
+    fig, axes = _plt().subplots(rows, 1, figsize=(page_width(), 1.8 * rows), squeeze=False)
     step = 2 if structure is not None else 1
     for i, (d, xi, row) in enumerate(zip(deltas, x, probes.itertuples())):
         ax = axes[i * step, 0]
@@ -644,7 +652,9 @@ def fig_mismatch_scatter(split: Any, pred: np.ndarray, motif: str, max_mismatche
     plt = _plt()
     mm = np.minimum(rmotifs.motif_matches(split.seqs, motif)["mismatches"].to_numpy(), max_mismatches)
     y = split.y[:, 0]
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    from .plotting import fit_figsize
+
+    fig, ax = plt.subplots(figsize=fit_figsize((5.5, 4.2)))
     colors = plt.get_cmap("tab10").colors
     for k in range(max_mismatches, -1, -1):  # perfect matches drawn last, on top
         sel = mm == k
@@ -661,10 +671,10 @@ def fig_mismatch_scatter(split: Any, pred: np.ndarray, motif: str, max_mismatche
 
 def fig_histograms(table: pd.DataFrame, columns: Mapping[str, float], title: str = ""):
     """Histograms over experiments of ``columns`` (name -> reference line), at most 3 a row (Fig 2g, 4d-e)."""
-    from .plotting import hist
+    from .plotting import hist, panels
 
-    fig, axes = _plt().subplots(1, len(columns), figsize=(4 * len(columns), 3.0), squeeze=False)
-    for ax, (col, ref) in zip(axes[0], columns.items()):
+    fig, axes = panels(len(columns), height=3.0)
+    for ax, (col, ref) in zip(axes, columns.items()):
         hist(table[col].astype(float), ax=ax, bins=10, xlabel=col, ylabel="experiments", vline=ref, title=title)
     fig.tight_layout()
     return fig
@@ -944,12 +954,12 @@ def scan_cost(record: Mapping[str, Any]) -> pd.DataFrame:
 def fig_mutagenesis_of(results_dir: str | os.PathLike, experiment: str):
     """The GIA mutagenesis L2 logo of an experiment's top k-mer from its battery record (Fig 3b for VTS1);
     ``None`` when the experiment has no record yet."""
-    from .plotting import l2_logo
+    from .plotting import fit_figsize, l2_logo
 
     if not results_path(results_dir, experiment, BATTERY).is_file():
         return None
     mm = read_record(results_dir, experiment, BATTERY, "mutagenesis", kind="battery")
-    fig, ax = _plt().subplots(figsize=(4.5, 2.4))
+    fig, ax = _plt().subplots(figsize=fit_figsize((4.5, 2.4)))
     l2_logo(np.asarray(mm.importance, float), mm.kmer, ax=ax, title=f"{experiment}: GIA mutagenesis of {mm.kmer}")
     fig.tight_layout()
     return fig

@@ -377,7 +377,9 @@ def plot_published(table: pd.DataFrame, columns: Sequence[str], ax: Any = None, 
     rows = [i for i in table.index if not str(i).startswith(("mean", "n (", "paper", "cDeepbind, all"))]
     data = table.loc[rows, [c for c in columns if c in table.columns]]
     if ax is None:
-        _, ax = plt.subplots(figsize=(max(4.5, 0.75 * len(rows) + 2), 3.4))
+        from .plotting import fit_figsize
+
+        _, ax = plt.subplots(figsize=fit_figsize((max(4.5, 0.75 * len(rows) + 2), 3.4)))
     width = 0.8 / max(1, data.shape[1])
     x = np.arange(len(rows))
     for i, col in enumerate(data.columns):
@@ -385,7 +387,7 @@ def plot_published(table: pd.DataFrame, columns: Sequence[str], ax: Any = None, 
     ax.set_xticks(x, rows, rotation=30, ha="right")
     ax.set_ylabel("set-B Pearson r")
     ax.set_ylim(0, 1)
-    ax.legend(fontsize="small", frameon=False, ncol=2, loc="upper left")
+    ax.legend(fontsize="small", frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))  # off the bars
     if title:
         ax.set_title(title)
     return ax
@@ -451,12 +453,10 @@ def run_finding(record: Mapping[str, Any], experiment: str) -> str:
 
 def plot_scatters(frames: Mapping[str, pd.DataFrame], color_label: str | None = None) -> Any:
     """Predicted-vs-measured scatter plots side by side, one per configuration tag of :func:`scatter_frames`."""
-    import matplotlib.pyplot as plt
+    from .plotting import panels, scatter_pred
 
-    from .plotting import scatter_pred
-
-    fig, axes = plt.subplots(1, len(frames), figsize=(5 * len(frames), 4), squeeze=False)
-    for ax, (tag, frame) in zip(axes[0], frames.items()):
+    fig, axes = panels(len(frames), height=3.2)
+    for ax, (tag, frame) in zip(axes, frames.items()):
         cfg = TrainConfig.from_tag(tag)
         scatter_pred(frame, ax=ax, title=f"{cfg.normalization} transform, {INPUT_LABELS[cfg.inputs]}",
                      xlabel="measured (z-scored)", ylabel="predicted", color_label=color_label, cmap="viridis_r")

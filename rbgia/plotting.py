@@ -27,6 +27,12 @@ from .motifs import ic_scaled, kmer_matches, kmer_pfm
 from .records import GC_CONDITIONS, QUANTILES
 
 __all__ = [
+    "BOOK_RC",
+    "book_style",
+    "page_width",
+    "fit_figsize",
+    "panels",
+    "structure_grid",
     "logo",
     "ism_l2_matrix",
     "ism_logo",
@@ -55,9 +61,42 @@ PU_LABELS = ("paired", "unpaired")
 PHIME_LABELS = ("paired", "hairpin", "interior", "multi", "exterior")
 
 
+def page_width() -> float:
+    """The widest a figure may be, in inches: rcParams' width, at most :data:`BOOK_RC`'s (6.2 in).
+
+    At the book's 110 dpi that is 682 px, inside the 688 px content column, so the page shows
+    the figure unscaled and its fonts at their nominal size.
+    """
+    import matplotlib as mpl
+
+    return min(float(mpl.rcParams["figure.figsize"][0]), float(BOOK_RC["figure.figsize"][0]))
+
+
+def fit_figsize(figsize: tuple[float, float]) -> tuple[float, float]:
+    """``figsize`` with its width capped at :func:`page_width` (the height is kept)."""
+    return min(float(figsize[0]), page_width()), float(figsize[1])
+
+
+def panels(n: int, max_per_row: int = 3, height: float = 2.8, **subplot_kw: Any) -> tuple[Figure, list[Axes]]:
+    """A figure of ``n`` panels at the page's width, at most ``max_per_row`` side by side.
+
+    Rows are balanced (4 panels: 2 x 2, 5: 3 + 2); ``height`` is per row; axes left over in
+    the last row are hidden. ``subplot_kw`` goes to ``plt.subplots`` (``sharey=True``, ...).
+    Returns the Figure and the ``n`` Axes in reading order.
+    """
+    n = max(1, int(n))
+    rows = -(-n // max(1, max_per_row))
+    cols = -(-n // rows)
+    fig, grid = plt.subplots(rows, cols, figsize=(page_width(), height * rows), squeeze=False, **subplot_kw)
+    axes = list(grid.ravel())
+    for extra in axes[n:]:
+        extra.set_visible(False)
+    return fig, axes[:n]
+
+
 def _ax(ax: Axes | None, figsize: tuple[float, float] = (5, 4)) -> Axes:
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
+        _, ax = plt.subplots(figsize=fit_figsize(figsize))
     return ax
 
 
@@ -260,6 +299,31 @@ def structure_track(
     return _finish(ax, "position", "probability", title)
 
 
+def structure_grid(
+    seqs: Sequence[str],
+    profiles: Mapping[str, np.ndarray],
+    row_height: float = 1.6,
+) -> Figure:
+    """Structure tracks of several probes at the page's width: one row per probe and profile.
+
+    ``profiles`` maps a name (``"PU"``, ``"PHIME"``) to ``(N, L, C)`` profiles of the ``N``
+    ``seqs``; each probe's rows follow one another, the first titled with the sequence.
+    """
+    if not profiles:
+        raise DataError("no profiles to draw; pass e.g. {'PU': pu, 'PHIME': phime}")
+    arrays = {name: np.asarray(p, float) for name, p in profiles.items()}
+    for name, p in arrays.items():
+        if p.ndim != 3 or len(p) != len(seqs):
+            raise DataError(f"{name} profiles have shape {p.shape} for {len(seqs)} sequences; pass (N, L, C) arrays")
+    fig, axes = panels(len(seqs) * len(arrays), max_per_row=1, height=row_height)
+    cells = [(seq, name, p[i]) for i, seq in enumerate(seqs) for name, p in arrays.items()]
+    for k, (ax, (seq, name, prof)) in enumerate(zip(axes, cells)):
+        structure_track(prof, ax=ax, title=seq if k % len(arrays) == 0 else None)
+        ax.set_ylabel(name)
+        ax.set_xlabel("position" if k == len(cells) - 1 else "")
+    return fig
+
+
 # ---------------------------------------------------------------------------
 # performance
 
@@ -276,6 +340,7 @@ def scatter_pred(
     cmap: str = "viridis",
     s: float = 3,
     alpha: float = 0.5,
+    discrete: bool | None = None,
 ) -> Axes:
     """Predicted vs measured scores with Pearson r; optional colour by a per-probe value.
 
@@ -288,6 +353,9 @@ def scatter_pred(
         Predictions when ``df_or_y`` is an array.
     color : np.ndarray or str, optional
         Per-probe values (or a column name of the DataFrame) for a colour bar.
+    discrete : bool, optional
+        One colour per integer value (mismatch counts), with a colour bar ticked at the
+        integers; ``None``: when ``color`` holds integers spanning at most :data:`MAX_DISCRETE` values.
     """
     if isinstance(df_or_y, pd.DataFrame):
         df = df_or_y
@@ -315,13 +383,40 @@ def scatter_pred(
         if c.shape != y.shape:
             raise DataError(f"color has {c.size} values for {y.size} points; pass one value per probe")
         order = np.argsort(c, kind="stable")  # draw high values last, on top
-        sc = ax.scatter(y[order], p[order], c=c[order], s=s, alpha=alpha, cmap=cmap, rasterized=True, lw=0)
-        ax.figure.colorbar(sc, ax=ax, label=color_label or "")
+        if discrete is None:
+            discrete = is_discrete(c)
+        colors, norm, ticks = _discrete_colors(c, cmap) if discrete else (cmap, None, None)
+        sc = ax.scatter(y[order], p[order], c=c[order], s=s, alpha=alpha, cmap=colors, norm=norm, rasterized=True,
+                        lw=0)
+        bar = ax.figure.colorbar(sc, ax=ax, label=color_label or "", ticks=ticks)
+        if discrete:
+            bar.minorticks_off()
+            bar.solids.set(alpha=1)  # the key shows each class's colour at full strength
     else:
         ax.scatter(y, p, s=s, alpha=alpha, color="C0", rasterized=True, lw=0)
     r = pearson(y, p)
     ax.text(0.03, 0.97, f"r = {r:.3f}\nn = {y.size:,}", transform=ax.transAxes, va="top", ha="left")
     return _finish(ax, xlabel, ylabel, title)
+
+
+MAX_DISCRETE = 12  # at most this many integer values get one colour each (mismatch counts: 0 .. k)
+
+
+def is_discrete(values: np.ndarray, max_levels: int = MAX_DISCRETE) -> bool:
+    """Whether ``values`` are a few integers (counts): finite, whole, spanning at most ``max_levels`` values."""
+    v = np.asarray(values, float).ravel()
+    if not v.size or not np.isfinite(v).all() or not np.array_equal(v, np.round(v)):
+        return False
+    return v.max() - v.min() + 1 <= max_levels
+
+
+def _discrete_colors(values: np.ndarray, cmap: str) -> tuple[Any, Any, list[int]]:
+    """A colour map with one colour per integer from min to max, its norm and the colour bar's ticks."""
+    from matplotlib.colors import BoundaryNorm
+
+    lo, hi = int(np.min(values)), int(np.max(values))
+    n = hi - lo + 1
+    return plt.get_cmap(cmap).resampled(n), BoundaryNorm(np.arange(lo - 0.5, hi + 1.5), n), list(range(lo, hi + 1))
 
 
 def learning_curves(
@@ -381,18 +476,17 @@ def score_hist(
 
     Returns the Figure with one panel per distribution.
     """
-    panels = {"raw": np.asarray(raw, float).ravel()}
+    dists = {"raw": np.asarray(raw, float).ravel()}
     if isinstance(transformed, Mapping):
-        panels |= {str(k): np.asarray(v, float).ravel() for k, v in transformed.items()}
+        dists |= {str(k): np.asarray(v, float).ravel() for k, v in transformed.items()}
     elif transformed is not None:
-        panels["transformed"] = np.asarray(transformed, float).ravel()
+        dists["transformed"] = np.asarray(transformed, float).ravel()
     own = axes is None
     if own:
-        _, grid = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 2.8), squeeze=False)
-        axes = list(grid[0])
-    elif len(axes) != len(panels):
-        raise DataError(f"{len(axes)} axes for {len(panels)} panels; pass one Axes per distribution")
-    for a, (name, v) in zip(axes, panels.items()):
+        _, axes = panels(len(dists), height=2.8)
+    elif len(axes) != len(dists):
+        raise DataError(f"{len(axes)} axes for {len(dists)} panels; pass one Axes per distribution")
+    for a, (name, v) in zip(axes, dists.items()):
         v = v[np.isfinite(v)]
         a.hist(v, bins=bins, color="C0")
         a.set_yscale("log")
@@ -479,7 +573,10 @@ def paired_diff(
             ax.text(i, 1.0, f"{(d > 0).mean():.0%} of {len(d)}", transform=ax.get_xaxis_transform(),
                     ha="center", va="bottom", fontsize="small")
     ax.tick_params(axis="x", rotation=30)
-    return _finish(ax, x, f"Δ {y} ({reference} − method)", title)
+    _finish(ax, x, f"Δ {y} ({reference} − method)", None)
+    if title is not None:  # lifted over the shares written above the boxes
+        ax.set_title(title, pad=plt.rcParams["axes.titlepad"] + 1.6 * plt.rcParams["font.size"])
+    return ax
 
 
 def paired_scatter(
@@ -503,9 +600,9 @@ def paired_scatter(
     lo = float(np.nanmin(pair.to_numpy())) if len(pair) else 0.0
     hi = float(np.nanmax(pair.to_numpy())) if len(pair) else 1.0
     ax.plot([lo, hi], [lo, hi], color="grey", ls="--", lw=1)
-    ax.text(0.03, 0.97, f"{b} better: {(pair[b] > pair[a]).sum()} of {len(pair)}", transform=ax.transAxes,
-            va="top", fontsize="small")
-    return _finish(ax, f"{a} {y}", f"{b} {y}", title)
+    # The count goes under the title, above the axes: inside them it can sit on a point.
+    count = f"{b} better: {(pair[b] > pair[a]).sum()} of {len(pair)}"
+    return _finish(ax, f"{a} {y}", f"{b} {y}", count if title is None else f"{title}\n{count}")
 
 
 # ---------------------------------------------------------------------------
@@ -870,7 +967,7 @@ def kd_regression(
         if len(labels) != x.size:
             raise DataError(f"{len(labels)} labels for {x.size} points; pass one label per point")
         for xi, yi, lab in zip(x, y, labels):
-            ax.annotate(str(lab), (xi, yi), xytext=(3, 3), textcoords="offset points", fontsize="x-small",
+            ax.annotate(str(lab), (xi, yi), xytext=(3, 3), textcoords="offset points", fontsize="small",
                         family="monospace")
     ax.text(0.97, 0.97, f"R² = {fit['r2']:.3f}\np = {fit['p']:.2g}", transform=ax.transAxes, ha="right", va="top")
     return _finish(ax, xlabel, ylabel, title)

@@ -421,11 +421,10 @@ def write_validation(results_dir: str | os.PathLike, validation: Validation, ste
 def fig_additivity(comparisons: Sequence[Comparison]):
     """Observed / additive expectation, model, oracle (and planted signal) with 95% CIs: multiplicity (n / n x 1)
     and each spacing pair (2 copies / 2 x 1). 1 = additive; below 1: sub-additive or hindrance."""
-    import matplotlib.pyplot as plt
+    from .plotting import panels
 
-    fig, axes = plt.subplots(1, max(1, len(comparisons)), figsize=(3.6 * max(1, len(comparisons)), 3.2),
-                             squeeze=False, sharey=True)
-    for ax, c in zip(axes[0], comparisons):
+    fig, axes = panels(len(comparisons), height=3.2, sharey=True)
+    for ax, c in zip(axes, comparisons):
         sides = [("model", c.model, "C0"), ("oracle", c.oracle, "C1"), ("planted signal", c.signal, "grey")]
         for shift, (name, side, colour) in zip((-0.2, 0.0, 0.2), [t for t in sides if t[1] is not None]):
             n = len(side.multiplicity.starts)
@@ -438,25 +437,25 @@ def fig_additivity(comparisons: Sequence[Comparison]):
         ax.axhline(1.0, color="grey", lw=0.8, ls="--")
         ax.set_xticks(np.arange(len(ests)), [e[0] for e in ests], rotation=30)
         ax.set_title(c.experiment)
-    axes[0][0].set_ylabel("observed / additive expectation")
-    axes[0][0].legend(frameon=False)
+    for ax in axes:
+        ax.set_ylabel("observed / additive expectation" if ax.get_subplotspec().is_first_col() else "")
+    axes[0].legend(frameon=False, fontsize="small")
     fig.tight_layout()
     return fig
 
 
 def fig_kmer_panel(comparisons: Sequence[Comparison]):
     """Global importance of each panel k-mer, oracle (x) against model (y), one panel per experiment."""
-    import matplotlib.pyplot as plt
+    from .plotting import panels
 
-    fig, axes = plt.subplots(1, max(1, len(comparisons)), figsize=(3.4 * max(1, len(comparisons)), 3.2),
-                             squeeze=False)
-    for ax, c in zip(axes[0], comparisons):
+    fig, axes = panels(len(comparisons), height=3.2)
+    for ax, c in zip(axes, comparisons):
         both = c.model_panel.set_index("kmer")["mean"].to_frame("model").join(
             c.oracle.scan.set_index("kmer")["mean"].rename("oracle"))
         ax.scatter(both["oracle"], both["model"], s=14, alpha=0.8)
         rho = c.info.get("kmer_spearman")
-        ax.set_title(f"{c.experiment}" + ("" if rho is None else f" (Spearman {rho:.2f})"))
+        ax.set_title(f"{c.experiment}" + ("" if rho is None else f"\n(Spearman {rho:.2f})"))
         ax.set_xlabel("global importance, oracle")
-    axes[0][0].set_ylabel("global importance, model")
+        ax.set_ylabel("global importance, model" if ax.get_subplotspec().is_first_col() else "")
     fig.tight_layout()
     return fig

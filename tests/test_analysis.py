@@ -236,9 +236,16 @@ def test_battery_figures(battery):
     import matplotlib
 
     matplotlib.use("Agg")
+    from rbgia import plotting, report
+
     b, _ = battery
     for fig in (analysis.fig_scan(b), analysis.fig_motifs(b), analysis.fig_multiplicity(b), analysis.fig_spacing(b),
                 analysis.fig_gc(b)):
         assert 1 <= len(fig.axes) <= 3
+    with matplotlib.rc_context():  # the book's style: each figure reads at the page's width (issue 13)
+        plotting.book_style()
+        for make in (analysis.fig_scan, analysis.fig_motifs, analysis.fig_multiplicity, analysis.fig_spacing,
+                     analysis.fig_gc):
+            assert report.check_figure(make(b), warn=False) == [], make.__name__
     table = pd.DataFrame({"a": [1.0, 2.0, math.nan]})
     assert len(analysis.fig_histograms(table, {"a": 1.0}).axes) == 1
