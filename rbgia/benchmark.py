@@ -377,9 +377,9 @@ def plot_published(table: pd.DataFrame, columns: Sequence[str], ax: Any = None, 
     rows = [i for i in table.index if not str(i).startswith(("mean", "n (", "paper", "cDeepbind, all"))]
     data = table.loc[rows, [c for c in columns if c in table.columns]]
     if ax is None:
-        from .plotting import fit_figsize
+        from .plotting import page_width
 
-        _, ax = plt.subplots(figsize=fit_figsize((max(4.5, 0.75 * len(rows) + 2), 3.4)))
+        _, ax = plt.subplots(figsize=(page_width(), 3.4))  # the legend sits beside the bars
     width = 0.8 / max(1, data.shape[1])
     x = np.arange(len(rows))
     for i, col in enumerate(data.columns):

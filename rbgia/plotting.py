@@ -168,6 +168,7 @@ def logo(
     logomaker.Logo(df, ax=ax, color_scheme=color_scheme, **kwargs)
     if kind == "information":
         ax.set_ylim(0, 2)
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))  # positions, not 2.5
     ax.spines[["top", "right"]].set_visible(False)
     return _finish(ax, xlabel, default_ylabel if ylabel is None else ylabel, title)
 

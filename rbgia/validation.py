@@ -423,7 +423,7 @@ def fig_additivity(comparisons: Sequence[Comparison]):
     and each spacing pair (2 copies / 2 x 1). 1 = additive; below 1: sub-additive or hindrance."""
     from .plotting import panels
 
-    fig, axes = panels(len(comparisons), height=3.2, sharey=True)
+    fig, axes = panels(len(comparisons), height=3.2)  # own y scales: a null model's CI dwarfs the others
     for ax, c in zip(axes, comparisons):
         sides = [("model", c.model, "C0"), ("oracle", c.oracle, "C1"), ("planted signal", c.signal, "grey")]
         for shift, (name, side, colour) in zip((-0.2, 0.0, 0.2), [t for t in sides if t[1] is not None]):
