@@ -19,7 +19,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export KERAS_BACKEND := tensorflow
 export PYTHONHASHSEED := 0
 
-.PHONY: all env data notebooks book book-dry-run book-paper test bench workflow clean help
+.PHONY: all env data notebooks book book-check book-dry-run book-paper test bench workflow clean help
 
 all: book
 
@@ -28,6 +28,7 @@ help:
 	@echo "make book-dry-run - list the book's jobs and chapters (snakemake -n)"
 	@echo "make book-paper PROFILE=slurm - the whole book at paper scale over every experiment (workflow/config.paper.yaml)"
 	@echo "make workflow DATA_DIR=... - every experiment of a data folder (workflow/config.scaleout.yaml)"
+	@echo "make book-check - open every page of _build/html in headless Chromium (network off): screenshots, problems"
 	@echo "make test   - set up .venv, run the test suite (what .ci/run calls)"
 	@echo "make bench  - run the training and GIA benchmarks (prints JSON)"
 	@echo "options: TF=gpu for a CUDA TensorFlow, PYTHON=/path/to/python3.11"
@@ -56,6 +57,9 @@ book-paper: data
 
 book: notebooks
 	$(PY) -m rbgia.book build
+
+book-check: env
+	$(PY) -m rbgia.site check _build/html
 
 test: env
 	$(PY) -m pytest -q $(PYTEST_ARGS)

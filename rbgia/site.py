@@ -457,8 +457,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_check.add_argument("--screenshots", default=None,
                          help="folder for one PNG per page (default: screenshots/ beside html_dir)")
     p_check.add_argument("--no-screenshots", action="store_true")
-    p_check.add_argument("--min-image-scale", type=float, default=None,
-                         help="also report figures shrunk below this fraction of their width, e.g. 0.9")
+    p_check.add_argument("--min-image-scale", type=float, default=0.9,
+                         help="report figures shrunk below this fraction of their width (their text shrinks "
+                              "with them; default 0.9, 0 turns it off)")
     p_static = sub.add_parser("install-static", help="copy MathJax and the notebooks into book/_static")
     p_static.add_argument("--root", default=str(REPO))
     args = parser.parse_args(argv)
@@ -469,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         html = Path(args.html_dir)
         shots = None if args.no_screenshots else Path(args.screenshots or html.parent / "screenshots")
         pages = _pages(html)
-        problems = check_pages(html, shots, min_image_scale=args.min_image_scale)
+        problems = check_pages(html, shots, min_image_scale=args.min_image_scale or None)
     except BookError as err:
         print(f"[rbgia.site] ERROR: {err}", file=sys.stderr, flush=True)
         return 2
