@@ -256,6 +256,12 @@ def verdict(tests: pd.DataFrame, alpha: float = 0.05) -> str:
     return "; ".join(parts)
 
 
+def pairs_label(tests: pd.DataFrame) -> str:
+    """How many experiments each of :func:`paired`'s comparisons holds, for a caption ("log - clip: n = 2")."""
+    rows = tests.to_dict("records")
+    return "; ".join(f"{r['comparison']}: n = {r['n']}" for r in rows) if rows else "no pairs"
+
+
 # --------------------------------------------------------------------------- goals and budget
 
 

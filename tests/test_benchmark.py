@@ -102,6 +102,9 @@ def test_paired_differences_and_wilcoxon_match_scipy(records):
     assert row["n"] == 10 and row["reference higher"] == 0
     assert row["pvalue"] == pytest.approx(expected.pvalue) and row["statistic"] == pytest.approx(expected.statistic)
     assert "significant at 0.05" in benchmark.verdict(tests)
+    n_phime = int(wide[["seq", "phime"]].notna().all(axis=1).sum())
+    assert benchmark.pairs_label(tests) == f"seq - pu: n = 10; seq - phime: n = {n_phime}"
+    assert benchmark.pairs_label(tests.iloc[:0]) == "no pairs"
     _, base = benchmark.paired(long, "method", "ResidualBind", ["k-mer ridge", "shallow CNN"], method=None,
                                inputs="seq", normalization="log")
     assert base.set_index("comparison").loc["ResidualBind - k-mer ridge", "median difference"] == pytest.approx(0.1)
