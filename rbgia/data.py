@@ -702,7 +702,8 @@ def _structure_of(
     (``structure-<kind>-L<length>.h5``): experiments that share probes (the 2009 RBPs hold
     subsets of one array design; DeepBind's share all) fold each probe once. A damaged
     store is recomputed; folding adds only the probes it lacks."""
-    wanted = np.unique(np.concatenate([np.char.encode(np.asarray(v, dtype=str), "ascii") for v in seqs.values()]))
+    probes = {name: np.char.encode(np.asarray(v, dtype=str), "ascii") for name, v in seqs.items()}
+    wanted = np.unique(np.concatenate(list(probes.values())))
     path = None if cache_dir is None else cache_dir / f"structure-{kind}-L{length}.h5"
     have = None if path is None else _read_structure_store(path, kind, length)
     keys = np.zeros(0, "S1") if have is None else have[0]
@@ -731,11 +732,7 @@ def _structure_of(
                 f.create_dataset("profile", data=prof).attrs["digest"] = _array_digest(keys) + _array_digest(prof)
 
             _write_h5(path, fill)
-    out = {}
-    for name, split in seqs.items():
-        probes = np.char.encode(np.asarray(split, dtype=str), "ascii") if len(split) else np.zeros(0, "S1")
-        out[name] = prof[np.searchsorted(keys, probes)] if len(probes) else prof[:0]
-    return out
+    return {name: prof[np.searchsorted(keys, split)] for name, split in probes.items()}
 
 
 # ---------------------------------------------------------------------------
