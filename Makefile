@@ -59,7 +59,7 @@ book: notebooks
 	$(PY) -m rbgia.book build
 
 book-check: env
-	$(PY) -m rbgia.site check _build/html
+	$(PY) -m rbgia.book.site check _build/html
 
 test: env
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -17,7 +17,7 @@ Models:
 - ``DATA_DIR:EXPERIMENT``: any other experiment.
 
 Trained models are taken from the book's cache (``--results-dir``, via
-``rbgia.train.train_or_load``); a model that is not cached is skipped unless
+``rbgia.model_cache.train_or_load``); a model that is not cached is skipped unless
 ``--train`` is given, which trains it (``--epochs``, ``--max-probes`` keep that
 tiny on a CPU).
 
@@ -82,11 +82,11 @@ def _cached(results_dir: str, experiment: str) -> bool:
 
 
 def _trained(data_dir: str, experiment: str, args: argparse.Namespace):
-    from rbgia import train
+    from rbgia import model_cache
 
     if not (args.train or _cached(args.results_dir, experiment)):
         return None
-    model, meta, data = train.train_or_load(
+    model, meta, data = model_cache.train_or_load(
         data_dir, experiment, results_dir=args.results_dir, epochs=args.epochs, max_probes=args.max_probes,
         verbose=0,
     )

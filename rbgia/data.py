@@ -429,7 +429,7 @@ def _fit_transform(s: np.ndarray, normalization: str, clip_rule: str, where: str
         p["clip"] = float(np.quantile(s, CLIP_QUANTILE) if clip_rule == "quantile" else s.mean() + CLIP_SD * s.std())
     else:
         p["min"] = float(s.min())
-    t, _ = _apply_transform(s, p, normalization)
+    t, _ = apply_transform(s, p, normalization)
     p["mean"], p["sd"] = float(t.mean()), float(t.std())
     if not p["sd"] > 0:
         raise DataError(
@@ -439,8 +439,9 @@ def _fit_transform(s: np.ndarray, normalization: str, clip_rule: str, where: str
     return p
 
 
-def _apply_transform(s: np.ndarray, p: dict, normalization: str) -> tuple[np.ndarray, int]:
-    """Transformed scores (before z-scoring) and how many were floored at the minimum."""
+def apply_transform(s: np.ndarray, p: Mapping[str, Any], normalization: str) -> tuple[np.ndarray, int]:
+    """Scores ``s`` through a fitted transform ``p`` (a dataset's ``.transform``: ``min`` or ``clip``), before
+    z-scoring; and how many were floored at the minimum."""
     if normalization == "clip":
         return np.minimum(s, p["clip"]), 0
     below = s < p["min"]
@@ -464,7 +465,7 @@ def _normalize(raw: dict[str, np.ndarray], normalization: str, stats: str, clip_
             ys[name] = np.zeros((0, 1), np.float32)
             params[name] = None
             continue
-        t, floored = _apply_transform(s, p, normalization)
+        t, floored = apply_transform(s, p, normalization)
         p["n_floored"] = floored
         ys[name] = ((t - p["mean"]) / p["sd"]).astype(np.float32)[:, None]
         params[name] = p

@@ -7,7 +7,7 @@ background base).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -198,3 +198,24 @@ def embed(
 
 
 __all__ = ["EYE", "embed", "merge_copies", "parse_patterns", "pattern_rows"]
+
+
+def codes_to_kmers(codes: np.ndarray) -> np.ndarray:
+    """k-mers ``(P,)`` (object strings) of base codes ``(P, k)`` (0..3 = ``ACGU``)."""
+    letters = np.array(list(ALPHABET))
+    return np.array(["".join(r) for r in letters[codes]], dtype=object)
+
+
+def kmer_codes(kmers: Iterable[str], k: int | None = None) -> np.ndarray:
+    """Base codes ``(P, k)`` (int64, ``ACGU`` = 0..3) of ``kmers``, all of one length (``k`` when given);
+    :class:`~rbgia.errors.PatternError` for N or other letters, or for mixed lengths."""
+    rows = []
+    for s in kmers:
+        rows_, write, label = pattern_rows(s)
+        if not write.all():
+            raise PatternError(f"k-mer {s!r} contains N; scan only ACGU k-mers")
+        rows.append(rows_.argmax(1))
+    lengths = {len(r) for r in rows}
+    if len(lengths) > 1 or (k is not None and lengths and lengths != {k}):
+        raise PatternError(f"k-mers have lengths {sorted(lengths)}; pass k-mers of one length")
+    return np.array(rows, dtype=np.int64).reshape(len(rows), -1)

@@ -1,9 +1,7 @@
 """Motif experiments of the paper: mutagenesis, multiplicity, spacing, position, GC bias, hairpins.
 
 Every experiment takes a :class:`~rbgia.session.GIA` session first
-(``multiplicity(session, "UGCAUG")``); the older form with a predictor and a background
-(``multiplicity(model, background, "UGCAUG")``, or ``(session, None, ...)``) still works
-(see :func:`takes_session`). A session passed in is never modified.
+(``multiplicity(GIA(model, background), "UGCAUG")``); a session passed in is never modified.
 
 Each result keeps the per-background local importances (``Importance.local``) so that
 the paper's box plots can be drawn (:func:`rbgia.plotting.local_importance_boxplot`),
@@ -17,9 +15,7 @@ of the per-background values.
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,12 +23,12 @@ import numpy as np
 import pandas as pd
 
 from . import paper
-from .embedding import merge_copies, pattern_rows
+from .embedding import codes_to_kmers, kmer_codes, merge_copies, pattern_rows
 from .errors import DataError, PatternError
 from .records import GC_CONDITIONS, make_record
-from .scan import _codes_to_str, _scan_local, _str_to_codes
+from .scan import kmer_local
 from .sequence import clean
-from .session import GIA, UNSET, session
+from .session import GIA, require_session
 from .stats import (
     Estimate,
     Importance,
@@ -49,69 +45,6 @@ from .stemloop import PAPER_PARTNER, PAPER_STEM, check_stem
 ALPHA = 0.05  # significance level of every verdict
 TOLERANCE = 0.1  # additive: the ratio's CI reaches within 10% of the additive expectation
 N_BOOT = 2000
-
-
-# --------------------------------------------------------------------------- the session argument
-def _is_background(value: Any) -> bool:
-    # A background is (N, L, A); a pattern is a string or a (k, 4) matrix: never 3-D.
-    return value is None or (hasattr(value, "ndim") and value.ndim == 3)
-
-
-def takes_session(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Let an experiment ``fn(session, ...)`` also be called the older way.
-
-    Recognised forms: ``fn(session, ...)``; ``fn(predict, background, ...)`` and
-    ``fn(session, None, ...)`` (the second positional is a 3-D background or ``None``);
-    ``background=`` as a keyword. ``task`` / ``batch_size`` go to
-    :func:`rbgia.session.session`: used to build a session from a predictor, an error when
-    they conflict with a given session's.
-    """
-    sig = inspect.signature(fn)
-    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=UNSET) for name in ("task", "batch_size")]
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, task: Any = UNSET, batch_size: Any = UNSET, **kwargs: Any) -> Any:
-        name = fn.__name__
-        if not args:
-            raise DataError(f"{name} needs a GIA session first: {name}(GIA(predict, background), ...)")
-        first, rest = args[0], args[1:]
-        if "background" in kwargs:
-            g = session(first, kwargs.pop("background"), task, batch_size)
-        elif rest and _is_background(rest[0]):
-            g, rest = session(first, rest[0], task, batch_size), rest[1:]
-        elif isinstance(first, GIA):
-            g = session(first, None, task, batch_size)
-        else:
-            raise DataError(
-                f"{name} got a {type(first).__name__} without a background; pass {name}(GIA(predict, background), ...) "
-                f"or {name}(predict, background, ...)"
-            )
-        return fn(g, *rest, **kwargs)
-
-    params = list(sig.parameters.values())
-    wrapper.__signature__ = sig.replace(parameters=params + extra)  # type: ignore[attr-defined]
-    return wrapper
-
-
-class _TableView:
-    """Results that used to be DataFrames: indexing and DataFrame attributes reach ``.table``,
-    so ``res["mean"]``, ``res.iloc[0]`` and ``res.attrs`` keep working."""
-
-    table: pd.DataFrame
-
-    def __getitem__(self, key: Any) -> Any:
-        return self.table[key]
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self.table[key] = value
-
-    def __len__(self) -> int:
-        return len(self.table)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name == "table":
-            raise AttributeError(name)
-        return getattr(self.table, name)
 
 
 def _combine(signs: Sequence[float], local: np.ndarray) -> np.ndarray:
@@ -206,19 +139,19 @@ class MotifMutagenesis:
                            l2=self.l2)
 
 
-@takes_session
 def motif_mutagenesis(session: GIA, kmer: str, start: int = paper.MOTIF_START) -> MotifMutagenesis:
     """Global importance of every single-nucleotide variant of ``kmer`` at ``start`` (paper Fig 2e, 3b).
 
     The wild type and its ``3k`` variants go through the model in one batched pass.
     """
-    wt = _str_to_codes([kmer])[0]
+    session = require_session(session, "motif_mutagenesis")
+    wt = kmer_codes([kmer])[0]
     k = len(wt)
     pos, base = np.divmod(np.arange(4 * k), 4)
     variant = base != wt[pos]
     codes = np.repeat(wt[None], 1 + variant.sum(), axis=0)
     codes[np.arange(1, len(codes)), pos[variant]] = base[variant]
-    local = _scan_local(session, codes, int(start))
+    local = kmer_local(session, codes, int(start))
     s = summary(local)
     grid = {}
     for key in ("mean", "ci_low", "ci_high"):
@@ -231,7 +164,7 @@ def motif_mutagenesis(session: GIA, kmer: str, start: int = paper.MOTIF_START) -
     full[variant] = local[1:]
     delta = grid["mean"] - s["mean"][0]
     return MotifMutagenesis(
-        kmer=_codes_to_str(wt[None])[0],
+        kmer=codes_to_kmers(wt[None])[0],
         importance=grid["mean"],
         ci_low=grid["ci_low"],
         ci_high=grid["ci_high"],
@@ -305,7 +238,6 @@ class Multiplicity:
                            verdict=self.verdict, rule=self.rule, tolerance=self.tolerance, alpha=self.alpha)
 
 
-@takes_session
 def multiplicity(
     session: GIA,
     motif: str,
@@ -334,6 +266,7 @@ def multiplicity(
 
     ``rule`` states the case with its numbers.
     """
+    session = require_session(session, "multiplicity")
     starts = tuple(int(s) for s in starts)
     if not starts:
         raise PatternError("no starts given; pass e.g. starts=rbgia.paper.MULTIPLICITY_STARTS")
@@ -359,8 +292,8 @@ def multiplicity(
 
 # --------------------------------------------------------------------------- spacing
 @dataclass(frozen=True, eq=False)
-class Spacing(_TableView):
-    """Result of :func:`spacing` (indexing reaches ``table``, as when this was a DataFrame).
+class Spacing:
+    """Result of :func:`spacing`.
 
     Attributes
     ----------
@@ -416,7 +349,6 @@ class Spacing(_TableView):
                            skipped=self.skipped, tolerance=self.tolerance, alpha=self.alpha)
 
 
-@takes_session
 def spacing(
     session: GIA,
     motif: str,
@@ -450,6 +382,7 @@ def spacing(
         :class:`~rbgia.errors.PatternError`, or ``"skip"`` the pair. Skipped pairs
         are listed (sorted starts) in ``skipped`` and ``table.attrs["skipped"]``.
     """
+    session = require_session(session, "spacing")
     if on_conflict not in ("raise", "skip"):
         raise PatternError(f"on_conflict={on_conflict!r} is not an option; pass 'raise' or 'skip'")
     motif = clean(motif)
@@ -506,8 +439,8 @@ def spacing(
 
 # --------------------------------------------------------------------------- position
 @dataclass(frozen=True, eq=False)
-class Positional(_TableView):
-    """Result of :func:`positional_scan` (indexing reaches ``table``, as when this was a DataFrame).
+class Positional:
+    """Result of :func:`positional_scan`.
 
     Attributes
     ----------
@@ -533,9 +466,9 @@ class Positional(_TableView):
         return make_record("positional", motif=self.motif, starts=self.starts, importance=self.importances)
 
 
-@takes_session
 def positional_scan(session: GIA, motif: Any, starts: Sequence[int] | None = None) -> Positional:
     """Global importance of ``motif`` at every start (default: 0..L-k); see :class:`Positional`."""
+    session = require_session(session, "positional_scan")
     _, _, label = pattern_rows(motif)
     starts = list(range(session.length - len(label) + 1)) if starts is None else [int(s) for s in starts]
     imps = tuple(session.importances([(motif, s) for s in starts]))
@@ -607,7 +540,6 @@ class GCBias:
                            gc_starts=self.gc_starts, importance=imps, **est, **inter, alpha=self.alpha)
 
 
-@takes_session
 def gc_bias(
     session: GIA,
     motif: str,
@@ -630,6 +562,7 @@ def gc_bias(
     background is tested (paired t-test; CI by paired bootstrap) and gives ``verdict5`` /
     ``verdict3``. All embeddings share each bootstrap draw.
     """
+    session = require_session(session, "gc_bias")
     if gc_starts is None:
         gc_starts = paper.gc_ends(session.length, pattern_rows(gc_motif)[0].shape[0])
     gc_starts = (int(gc_starts[0]), int(gc_starts[1]))
@@ -697,8 +630,8 @@ def folded_as_designed(x: np.ndarray, stem: tuple[int, int], partner: tuple[int,
 
 
 @dataclass(frozen=True, eq=False)
-class Hairpin(_TableView):
-    """Result of :func:`hairpin_context` (indexing reaches ``table``, as when this was a DataFrame).
+class Hairpin:
+    """Result of :func:`hairpin_context`.
 
     Attributes
     ----------
@@ -773,7 +706,6 @@ class Hairpin(_TableView):
                            alpha=self.alpha)
 
 
-@takes_session
 def hairpin_context(
     session: GIA,
     motif: str,
@@ -806,6 +738,7 @@ def hairpin_context(
     background carries the channels, else ``"pu"``/``"phime"``; ``None`` keeps a given
     GIA's setting, else off).
     """
+    session = require_session(session, "hairpin_context")
     if session.stem_loop is not None:
         raise DataError("hairpin_context makes its own stem-loops; pass a session without stem_loop")
     flat = session if recompute_structure is None else session.replace(recompute_structure=recompute_structure)
@@ -857,5 +790,4 @@ __all__ = [
     "multiplicity",
     "positional_scan",
     "spacing",
-    "takes_session",
 ]

@@ -30,10 +30,11 @@ from .experiments import (
     positional_scan,
     spacing,
 )
+from .paper import PAPER_PARTNER, PAPER_STEM
 from .scan import AdaptiveScan, adaptive_kmer_scan, kmer_scan
 from .session import GIA, global_importance
 from .stats import Importance, compare
-from .stemloop import PAPER_PARTNER, PAPER_STEM, add_structure, stem_loop_background
+from .stemloop import add_structure, stem_loop_background
 
 __all__ = [
     "PAPER_PARTNER",

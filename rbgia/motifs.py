@@ -72,6 +72,9 @@ class Motif:
     def consensus(self) -> str:
         return consensus(self.pfm)
 
+#: The RNAcompete motifs of Ray et al. 2013 as shipped in ``data/reference`` (MEME v4).
+RNACOMPETE_MEME = "ray2013_rnacompete_motifs.meme"
+
 
 @dataclass(frozen=True)
 class KmerAlignment:
@@ -708,14 +711,14 @@ def known_motif(
 
     Simulated data: the planted motif in ``data_dir/truth.json``. Real data: the
     consensus of the experiment's RNAcompete motif in
-    ``reference_dir/ray2013_rnacompete_motifs.meme`` when that file has it. Else ``None``.
+    ``reference_dir/``:data:`RNACOMPETE_MEME` when that file has it. Else ``None``.
     """
     truth = Path(data_dir) / "truth.json"
     if truth.is_file():
         exp = load_json(truth).get("experiments", {}).get(str(experiment), {})
         return exp.get("motif")
     if reference_dir is not None:
-        meme = Path(reference_dir) / "ray2013_rnacompete_motifs.meme"
+        meme = Path(reference_dir) / RNACOMPETE_MEME
         if meme.is_file():
             found = read_meme(meme).get(str(experiment))
             if found is not None:

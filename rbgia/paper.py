@@ -1,20 +1,24 @@
-"""The paper's GIA positions in one place: its text, and the public code where they differ.
+"""The paper's GIA positions and motifs in one place: its text, and the public code where they differ.
 
-Koo et al. 2020 give positions 1-based and inclusive in the text; code here uses
-0-based starts (``start`` = 1-based first position - 1). Experiments default to the
-paper's TEXT; the public code's positions are kept as named constants so that a
-chapter can run both and the methods page can list both.
+Koo et al. 2020 give positions 1-based and inclusive in the text; code here uses 0-based starts
+(``start`` = 1-based first position - 1). Experiments default to the paper's TEXT; the public
+code's positions are kept as named constants so that a chapter can run both (:func:`positions`)
+and the methods page can list both. Sequence length and alphabet live in :mod:`rbgia.sequence`.
 """
 
 from __future__ import annotations
 
-from .stemloop import PAPER_PARTNER, PAPER_STEM
+from collections.abc import Mapping
+from typing import Any
 
-SEQ_LENGTH = 41  # RNAcompete probes (shorter ones padded, centred)
+from .errors import DataError
+from .sequence import SEQ_LEN
+
 KMER_LENGTH = 6  # the scans' k
 
-# k-mer scans, motif mutagenesis, the GC-bias motif: 1-based 18-23.
+# k-mer scans, motif mutagenesis, the GC-bias motif, the spacing reference copy: 1-based 18-23.
 MOTIF_START = 17
+SPACING_REFERENCE = MOTIF_START
 
 # Multiplicity (Fig 2b, 2c): 1-based 4-9, 11-16, 18-23 (text).
 MULTIPLICITY_STARTS = (3, 10, 17)
@@ -22,7 +26,7 @@ MULTIPLICITY_STARTS = (3, 10, 17)
 PUBLIC_CODE_MULTIPLICITY_STARTS = (4, 12, 20)
 
 # Spacing (Fig 2d, public code): (16, 20) overlap (UGCAUGCAUG), (15, 21) adjacent, (13, 22) 3 nt apart;
-# one copy at MOTIF_START as the reference. 1-based: 17/21, 16/22, 14/23.
+# one copy at SPACING_REFERENCE as the reference. 1-based: 17/21, 16/22, 14/23.
 SPACING_PAIRS = ((16, 20), (15, 21), (13, 22))
 
 # GC bias (Fig 4c): a 6-nt GC run at the very 5' and 3' ends of a 41-nt probe,
@@ -32,28 +36,84 @@ GC_STARTS = (0, 35)
 PUBLIC_CODE_GC_STARTS = (2, 34)
 GC_MOTIF = "GCGCGC"
 
-# VTS1 hairpin (Fig 3c): stem 1-based 6-16 paired with 23-33 (PAPER_STEM, PAPER_PARTNER),
-# a 6-nt loop at 1-based 17-22 (0-based start 16) holding the top 6-mer.
+# VTS1 hairpin (Fig 3c): stem 1-based 6-16 paired with 23-33, a 6-nt loop at 1-based 17-22
+# (0-based start 16) holding the top 6-mer; the stem position of the motif: 1-based 9-14.
+PAPER_STEM = (5, 16)  # 0-based [5, 16) = 1-based 6-16
+PAPER_PARTNER = (22, 33)  # 0-based [22, 33) = 1-based 23-33
 HAIRPIN_LOOP_START = 16
+HAIRPIN_STEM_START = 8
+
+# RBFOX1 (Fig 2b, 2c): the optimal site and the sub-optimal one the paper embeds beside it.
+RBFOX1_MOTIF = "UGCAUG"
+PAPER_SUBOPTIMAL = {RBFOX1_MOTIF: "AGAAUG"}
+SUBOPTIMAL_FRACTION = 0.3
 
 
-def gc_ends(length: int = SEQ_LENGTH, k: int = KMER_LENGTH) -> tuple[int, int]:
+def gc_ends(length: int = SEQ_LEN, k: int = KMER_LENGTH) -> tuple[int, int]:
     """0-based starts of a ``k``-nt run at the very 5' and 3' ends of ``length`` positions."""
     return 0, int(length) - int(k)
+
+
+#: The battery's embedding positions as the paper's text gives them, and as its public code has them.
+PAPER_POSITIONS: Mapping[str, Any] = {
+    "kmer_start": MOTIF_START, "multiplicity_starts": MULTIPLICITY_STARTS, "gc_starts": GC_STARTS,
+    "loop_start": HAIRPIN_LOOP_START, "stem_start": HAIRPIN_STEM_START,
+}
+PUBLIC_POSITIONS: Mapping[str, Any] = {**PAPER_POSITIONS, "multiplicity_starts": PUBLIC_CODE_MULTIPLICITY_STARTS,
+                                       "gc_starts": PUBLIC_CODE_GC_STARTS}
+
+
+def positions(kind: str = "paper") -> dict[str, Any]:
+    """The multiplicity and GC starts of ``kind``: ``"paper"`` (its text: copies at 0-based 3, 10, 17; GC runs
+    at the very ends) or ``"public"`` (the authors' code: 4, 12, 20; 2 and 34), as keywords of a battery."""
+    table = {"paper": PAPER_POSITIONS, "public": PUBLIC_POSITIONS}
+    if kind not in table:
+        raise DataError(f"positions={kind!r}; pass 'paper' (the paper's text) or 'public' (the authors' code)")
+    return {key: table[kind][key] for key in ("multiplicity_starts", "gc_starts")}
+
+
+def suboptimal_motif(motif: str, kmers: Any, means: Any, fraction: float = SUBOPTIMAL_FRACTION) -> str:
+    """The sub-optimal motif embedded beside ``motif`` in the multiplicity test (Fig 2c).
+
+    For RBFOX1's UGCAUG the paper's own choice, AGAAUG (:data:`PAPER_SUBOPTIMAL`); for any other
+    motif, the scanned k-mer whose global importance is nearest ``fraction`` of the top one's.
+
+    Parameters
+    ----------
+    motif
+        The optimal motif (the battery's: the top k-mer unless one is given).
+    kmers, means
+        The scanned k-mers and their global importances, best first (a scan table's ``kmer`` and
+        ``mean`` columns).
+    """
+    kmers, means = [str(k) for k in kmers], [float(m) for m in means]
+    if not kmers or len(kmers) != len(means):
+        raise DataError(f"{len(kmers)} k-mers with {len(means)} importances; pass a scan's kmer and mean columns")
+    if motif in PAPER_SUBOPTIMAL:
+        return PAPER_SUBOPTIMAL[motif]
+    target = fraction * means[0]
+    return kmers[min(range(len(means)), key=lambda i: abs(means[i] - target))]
 
 
 __all__ = [
     "GC_MOTIF",
     "GC_STARTS",
     "HAIRPIN_LOOP_START",
+    "HAIRPIN_STEM_START",
     "KMER_LENGTH",
     "MOTIF_START",
     "MULTIPLICITY_STARTS",
     "PAPER_PARTNER",
+    "PAPER_POSITIONS",
     "PAPER_STEM",
+    "PAPER_SUBOPTIMAL",
     "PUBLIC_CODE_GC_STARTS",
     "PUBLIC_CODE_MULTIPLICITY_STARTS",
-    "SEQ_LENGTH",
+    "PUBLIC_POSITIONS",
+    "RBFOX1_MOTIF",
     "SPACING_PAIRS",
+    "SPACING_REFERENCE",
     "gc_ends",
+    "positions",
+    "suboptimal_motif",
 ]

@@ -997,7 +997,7 @@ def book_style(**overrides: object) -> dict[str, object]:
     """Apply the book's matplotlib settings (fonts >= 8 pt at display size, 6.2 in wide, 110 dpi).
 
     Chapters call it once after their imports; ``overrides`` are rcParams that win over
-    :data:`BOOK_RC`. Returns the settings applied. ``rbgia.report.check_figure`` checks a figure.
+    :data:`BOOK_RC`. Returns the settings applied. ``rbgia.chapters.report.check_figure`` checks a figure.
     """
     import matplotlib as mpl
 

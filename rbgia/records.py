@@ -1,28 +1,21 @@
-"""The record schema of GIA results: the keys, defined once, and how records are read back.
+"""The record schema of GIA results: the keys, defined once, and records read back by attribute.
 
 Every result object (:class:`rbgia.stats.Importance`, :class:`~rbgia.experiments.MotifMutagenesis`,
 :class:`~rbgia.experiments.Multiplicity`, :class:`~rbgia.experiments.Spacing`,
 :class:`~rbgia.experiments.GCBias`, :class:`~rbgia.experiments.Hairpin`,
-:class:`~rbgia.experiments.Positional`) has ``to_record()``:
-a JSON-ready dict (NaN -> ``None``, numpy -> Python) whose keys are :data:`SCHEMAS` of its
-``kind``. Local importances are summarised by :data:`LOCAL_KEYS` (count, mean, sd, min,
-quantiles, max), never stored in full. k-mer scan tables become records through
-:func:`scan_record`. Chapters write records with :func:`rbgia.results.write_results` and
-read them back with :func:`read_record`, which checks the keys and gives attribute access
-(``rec.structure_effect.seq.mean``), so cross-experiment code names fields through this
-schema instead of string paths copied between notebooks.
+:class:`~rbgia.experiments.Positional`) has ``to_record()``: a JSON-ready dict (NaN -> ``None``,
+numpy -> Python) whose keys are :data:`SCHEMAS` of its ``kind``. Local importances are summarised
+by :data:`LOCAL_KEYS` (count, mean, sd, min, quantiles, max), never stored in full. k-mer scan
+tables become records through :func:`scan_record`. :func:`as_record` gives a record attribute
+access (``rec.structure_effect.mean``) and checks every part of a known kind against its schema.
 
-The chapters' own records are composed of those: ``battery`` (the real-data GIA battery of
-:mod:`rbgia.analysis`, ``05_gia.json``, with its parts ``battery_scan``, ``alignment``, ``ism_gc3``,
-``kd``) and ``structure`` (the VTS1 chapter, ``06_structure_vts1.json``); read them with
-``read_record(..., kind="battery")``. The ground-truth chapter's records (:mod:`rbgia.validation`)
-are ``validation`` with its parts ``validation_comparison`` and ``validation_side``.
+A :class:`Schemas` table holds the kinds one layer knows; the book layer extends this one with its
+chapters' kinds (:mod:`rbgia.chapters.records`). This module reads and writes no files.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .results import read_results
 
 # Quantiles of the local importances kept in a record (enough for a box plot with 2.5-97.5% whiskers).
 QUANTILES: dict[str, float] = {"q025": 0.025, "q25": 0.25, "median": 0.5, "q75": 0.75, "q975": 0.975}
@@ -42,7 +34,7 @@ GC_CONDITIONS: tuple[str, ...] = ("motif", "motif_gc5", "motif_gc3", "gc5", "gc3
 # The columns a scan record keeps per k-mer (those present), ``kmer`` first.
 SCAN_COLUMNS: tuple[str, ...] = ("kmer", "mean", "ci_low", "ci_high", "sd", "pvalue", "qvalue", "n")
 
-SCHEMAS: dict[str, tuple[str, ...]] = {
+_GIA_KINDS: dict[str, tuple[str, ...]] = {
     "importance": ("kind", "mean", "ci_low", "ci_high", "pvalue", "n", "local"),
     "mutagenesis": ("kind", "kmer", "start", "wild_type", "importance", "ci_low", "ci_high", "delta", "l2"),
     "multiplicity": ("kind", "motif", "starts", "include_origin", "copies", "r2", "slope", "intercept",
@@ -58,37 +50,6 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
                 "unstructured_at_loop", "unstructured_at_stem", "loop_minus_stem", "alpha"),
     "positional": ("kind", "motif", "starts", "importance"),
     "scan": ("kind", "n_kmers", "top_kmers"),
-    # --- the real-data chapters (rbgia.analysis): records composed of the records above
-    # the GIA battery of one experiment (05_gia.json): mutagenesis / multiplicity.{optimal,suboptimal} / spacing / gc
-    # are those results' to_record(); top_kmers is scan_record(...)["top_kmers"]; kd and ism_gc3 may be None
-    "battery": ("kind", "experiment", "test_pearson", "background", "background_padding", "known_motif", "motif",
-                "scan", "top_kmers", "mutagenesis", "alignment", "multiplicity", "spacing_reference", "spacing", "gc",
-                "ism_gc3", "kd", "positions", "seconds"),
-    # evaluations: {"exhaustive": n, "adaptive": n}; ranking: the scan the battery ranks by
-    "battery_scan": ("kind", "k", "start", "ranking", "n_kmers", "evaluations", "top10_shared", "top_kmer",
-                     "n_significant_q05", "top_contains_known"),
-    # the GIA alignment motif (motifs.align_kmers) against its best RNAcompete motif; similarity {r, offset, overlap}
-    "alignment": ("kind", "consensus", "top", "reference", "reference_name", "reference_consensus", "n_references",
-                  "similarity"),
-    # ISM of the top predicted probes: 3' vs 5' G/C importance, one-sided Wilcoxon signed-rank (paper Fig 4a)
-    "ism_gc3": ("kind", "n_probes", "window", "gc3_l2", "gc5_l2", "median_difference", "statistic", "pvalue",
-                "verdict"),
-    # ln Kd of the RBFOX1 heptamers regressed on global importance (paper Fig 2f)
-    "kd": ("kind", "r2", "p", "slope", "n", "patterns", "global_importance", "ln_kd", "rbfox1_like"),
-    # the VTS1 chapter (06_structure_vts1.json): test_pearson and structure_effect map model inputs ("seq", "pu")
-    # to the set-B Pearson r and to the hairpin to_record() (mean, ci_low, ci_high: the structure effect)
-    "structure": ("kind", "motif", "top_kmers", "top_kmers_source", "test_pearson", "structure_effect",
-                  "performance"),
-    # --- the ground-truth chapter (rbgia.validation, 10_ground_truth.json): model against oracle
-    # one predictor's analyses: top_kmers is scan_record(...)["top_kmers"], the others those results' to_record()
-    "validation_side": ("kind", "top_kmers", "multiplicity", "spacing", "gc", "hairpin"),
-    # one experiment (also <experiment>/10_ground_truth.json): model / oracle / signal are validation_side records
-    # (signal None without a score transform); table: the comparison table's rows; config: the model's TrainConfig
-    "validation_comparison": ("kind", "experiment", "motif", "panel", "top_kmer", "oracle_top_kmer", "planted_motif",
-                              "n_background", "k", "kmer_spearman", "model", "oracle", "signal", "table", "config"),
-    # the whole part: per_experiment maps each experiment to its validation_comparison record
-    "validation": ("kind", "data_dir", "config", "experiments", "test_pearson", "n_agree", "n_analyses", "table",
-                   "per_experiment"),
 }
 
 
@@ -110,18 +71,6 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
-
-
-def make_record(kind: str, **fields: Any) -> dict[str, Any]:
-    """A JSON-ready record of ``kind`` holding exactly the keys of ``SCHEMAS[kind]`` (in that order)."""
-    if kind not in SCHEMAS:
-        raise DataError(f"record kind {kind!r} is unknown; use one of {sorted(SCHEMAS)}")
-    keys = SCHEMAS[kind]
-    got = {"kind", *fields}
-    if got != set(keys):
-        raise DataError(f"{kind} record has keys {sorted(got)}, the schema {sorted(keys)}; keep them in step")
-    fields["kind"] = kind
-    return {key: jsonable(fields[key]) for key in keys}
 
 
 def local_summary(local: Any) -> dict[str, Any]:
@@ -164,6 +113,63 @@ def scan_record(table: Any, top: int = 10) -> dict[str, Any]:
     return make_record("scan", n_kmers=len(df), top_kmers=rows)
 
 
+class Schemas(Mapping[str, tuple[str, ...]]):
+    """A table of record kinds and their keys: builds records (:meth:`make`) and reads them back
+    (:meth:`read`) checked against it.
+
+    >>> table = Schemas({"pair": ("kind", "a", "b")})
+    >>> table.make("pair", a=1, b=float("nan"))
+    {'kind': 'pair', 'a': 1, 'b': None}
+    """
+
+    def __init__(self, kinds: Mapping[str, Sequence[str]]) -> None:
+        self._kinds = {str(k): tuple(v) for k, v in kinds.items()}
+
+    def __getitem__(self, kind: str) -> tuple[str, ...]:
+        return self._kinds[kind]
+
+    def __iter__(self):
+        return iter(self._kinds)
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+    def extend(self, kinds: Mapping[str, Sequence[str]]) -> Schemas:
+        """A new table with ``kinds`` added (a kind already here is an error: one definition each)."""
+        clash = sorted(set(kinds) & set(self._kinds))
+        if clash:
+            raise DataError(f"record kinds {clash} are defined twice; keep one definition")
+        return Schemas({**self._kinds, **kinds})
+
+    def make(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """A JSON-ready record of ``kind`` holding exactly its keys (in the schema's order)."""
+        if kind not in self._kinds:
+            raise DataError(f"record kind {kind!r} is unknown; use one of {sorted(self._kinds)}")
+        keys = self._kinds[kind]
+        got = {"kind", *fields}
+        if got != set(keys):
+            raise DataError(f"{kind} record has keys {sorted(got)}, the schema {sorted(keys)}; keep them in step")
+        fields["kind"] = kind
+        return {key: jsonable(fields[key]) for key in keys}
+
+    def read(self, obj: Any, where: str = "record") -> Any:
+        """``obj`` (a record, a result object or a list of them) with attribute access, every part of a
+        known kind checked for its keys (:class:`~rbgia.errors.DataError` naming the part otherwise)."""
+        return self._wrap(jsonable(obj), where)
+
+    def _wrap(self, obj: Any, where: str) -> Any:
+        if isinstance(obj, Mapping):
+            kind = obj.get("kind")
+            if isinstance(kind, str) and kind in self._kinds:
+                missing = [k for k in self._kinds[kind] if k not in obj]
+                if missing:
+                    raise DataError(f"{where} is a {kind} record without {missing}; rewrite it with the current rbgia")
+            return Record({k: self._wrap(v, f"{where}.{k}") for k, v in obj.items()})
+        if isinstance(obj, list):
+            return [self._wrap(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+        return obj
+
+
 class Record(dict):
     """A record read back: a dict whose keys are also attributes (``rec.ratio.mean``)."""
 
@@ -174,68 +180,18 @@ class Record(dict):
             raise AttributeError(f"record has no key {name!r}; it has {sorted(self)}") from None
 
 
-def _wrap(obj: Any, where: str) -> Any:
-    if isinstance(obj, Mapping):
-        kind = obj.get("kind")
-        if isinstance(kind, str) and kind in SCHEMAS:
-            missing = [k for k in SCHEMAS[kind] if k not in obj]
-            if missing:
-                raise DataError(f"{where} is a {kind} record without {missing}; rewrite it with the current rbgia")
-        return Record({k: _wrap(v, f"{where}.{k}") for k, v in obj.items()})
-    if isinstance(obj, list):
-        return [_wrap(v, f"{where}[{i}]") for i, v in enumerate(obj)]
-    return obj
+#: The GIA result kinds (the library's).
+SCHEMAS = Schemas(_GIA_KINDS)
 
 
-def as_record(obj: Mapping[str, Any], where: str = "record") -> Record:
-    """Attribute access and schema checks for a record dict (what :func:`read_record` returns)."""
-    return _wrap(jsonable(obj), where)
+def make_record(kind: str, **fields: Any) -> dict[str, Any]:
+    """A JSON-ready record of a GIA ``kind`` holding exactly the keys of ``SCHEMAS[kind]`` (in that order)."""
+    return SCHEMAS.make(kind, **fields)
 
 
-def read_record(
-    results_dir: str | os.PathLike,
-    experiment: str | None,
-    notebook: str,
-    key: str | Sequence[str] | None = None,
-    config: Any = None,
-    kind: str | None = None,
-) -> Any:
-    """Read a record written by :func:`rbgia.results.write_results`, checked against :data:`SCHEMAS`.
-
-    Parameters
-    ----------
-    results_dir, experiment, notebook, config
-        As in :func:`rbgia.results.read_results`.
-    key
-        A top-level key (``"structure_effect"``) or a path of keys (``("multiplicity", "optimal")``)
-        to return only that part.
-    kind
-        The :data:`SCHEMAS` kind the whole record must be (``"battery"``, ``"structure"``); a record
-        without it (written by an older rbgia) is an error naming the fix.
-
-    Returns
-    -------
-    Record
-        Nested :class:`Record` objects (attribute access); every part with a known ``kind``
-        holds all of its schema's keys.
-
-    Raises
-    ------
-    DataError
-        When the record is missing, a key is absent, or a part lacks schema keys.
-    """
-    rec = read_results(results_dir, experiment, notebook, config)
-    where = f"{notebook} record of {experiment}"
-    if kind is not None and (not isinstance(rec, Mapping) or rec.get("kind") != kind):
-        got = rec.get("kind") if isinstance(rec, Mapping) else type(rec).__name__
-        raise DataError(f"{where} is not a {kind} record (kind {got!r}); rerun notebooks/{notebook}.ipynb")
-    path = [key] if isinstance(key, str) else list(key or [])
-    for k in path:
-        if not isinstance(rec, Mapping) or k not in rec:
-            have = sorted(rec) if isinstance(rec, Mapping) else type(rec).__name__
-            raise DataError(f"{where} has no {k!r} (has {have}); rerun notebooks/{notebook}.ipynb")
-        rec, where = rec[k], f"{where}.{k}"
-    return _wrap(rec, where)
+def as_record(obj: Any, where: str = "record") -> Any:
+    """Attribute access and schema checks for a GIA record (or result object): :meth:`Schemas.read`."""
+    return SCHEMAS.read(obj, where)
 
 
 __all__ = [
@@ -246,12 +202,12 @@ __all__ = [
     "Record",
     "SCAN_COLUMNS",
     "SCHEMAS",
+    "Schemas",
     "as_record",
     "estimate_record",
     "importance_record",
     "jsonable",
     "local_summary",
     "make_record",
-    "read_record",
     "scan_record",
 ]

@@ -14,7 +14,7 @@ import math
 import numbers
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .embedding import EYE, pattern_rows
+from . import paper
+from .embedding import EYE, codes_to_kmers, kmer_codes
 from .errors import DataError, PatternError
-from .sequence import ALPHABET
-from .session import GIA, UNSET, session
+from .session import GIA, require_session
 from .stats import bh_qvalues, summary
 from .stemloop import structure_kind
 
@@ -48,24 +48,6 @@ def _kmer_codes(k: int) -> np.ndarray:
     k = _integer("k", k, 1, 10)  # 4**k k-mers are scanned
     n = 4**k
     return ((np.arange(n)[:, None] // 4 ** np.arange(k - 1, -1, -1)[None]) % 4).astype(np.int64)
-
-
-def _codes_to_str(codes: np.ndarray) -> np.ndarray:
-    letters = np.array(list(ALPHABET))
-    return np.array(["".join(r) for r in letters[codes]], dtype=object)
-
-
-def _str_to_codes(kmers: Iterable[str], k: int | None = None) -> np.ndarray:
-    rows = []
-    for s in kmers:
-        rows_, write, label = pattern_rows(s)
-        if not write.all():
-            raise PatternError(f"k-mer {s!r} contains N; scan only ACGU k-mers")
-        rows.append(rows_.argmax(1))
-    lengths = {len(r) for r in rows}
-    if len(lengths) > 1 or (k is not None and lengths and lengths != {k}):
-        raise PatternError(f"k-mers have lengths {sorted(lengths)}; pass k-mers of one length")
-    return np.array(rows, dtype=np.int64).reshape(len(rows), -1)
 
 
 def _table(kmers: np.ndarray, stat: dict[str, np.ndarray], n: np.ndarray | int) -> pd.DataFrame:
@@ -127,16 +109,15 @@ def _duration(secs: float) -> str:
     return f"{secs / 3600:.1f} h"
 
 
-def _kmer_local(g: GIA, codes: np.ndarray, start: int, idx: np.ndarray | None = None, reduce=None) -> np.ndarray | None:
+def _broadcast_local(g: GIA, codes: np.ndarray, start: int, reduce: Any = None) -> np.ndarray | None:
     """Stream k-mers (codes ``(P, k)``) at ``start`` through the model.
 
-    The background (or its rows ``idx``) is broadcast once into a reusable
-    buffer; each chunk only rewrites the k-mer window, so building a batch
-    costs a few percent of predicting it. ``reduce(i0, local_chunk)`` receives
-    ``(m, n)`` local importances; without it the full ``(P, n)`` is returned.
+    The background is broadcast once into a reusable buffer; each chunk only rewrites the
+    k-mer window, so building a batch costs a few percent of predicting it.
+    ``reduce(i0, local_chunk)`` receives ``(m, n)`` local importances; without it the full
+    ``(P, n)`` is returned.
     """
-    bg = g.background if idx is None else g.background[idx]
-    base = g.baseline if idx is None else g.baseline[idx]
+    bg, base = g.background, g.baseline
     n, length, channels = bg.shape
     k = codes.shape[1]
     per = max(1, min(len(codes), g.chunk_size // n))
@@ -156,11 +137,6 @@ def _kmer_local(g: GIA, codes: np.ndarray, start: int, idx: np.ndarray | None = 
     return out
 
 
-def _scan_session(predict: Any, background: Any, task: Any, batch_size: Any, chunk_size: int | None) -> GIA:
-    # a given session is never modified: another chunk size gives a new one sharing f(x)
-    return session(predict, background, task, batch_size, chunk_size=None if chunk_size is None else int(chunk_size))
-
-
 def _check_window(start: int, k: int, length: int) -> None:
     if start < 0 or start + k > length:
         raise PatternError(
@@ -169,45 +145,54 @@ def _check_window(start: int, k: int, length: int) -> None:
         )
 
 
-def _scan_local(g: GIA, codes: np.ndarray, start: int, idx: np.ndarray | None = None, reduce=None):
-    """k-mer local importances: fast broadcast path, or per-config embedding when
-    the GIA rewrites more than the k-mer window (stem-loops, structure)."""
-    _check_window(start, codes.shape[1], g.length)
-    if g.stem_loop is None and structure_kind(g.recompute_structure, g.background.shape[-1]) is None:
-        return _kmer_local(g, codes, start, idx=idx, reduce=reduce)
-    if idx is not None:
-        sub = GIA(g.predict, g.background[idx], stem_loop=None, recompute_structure=g.recompute_structure,
-                  task=g.predict.task, chunk_size=g.chunk_size)
-        sub.stem_loop = g.stem_loop  # already applied to g.background
-        sub._baseline = g.baseline[idx]
-        g = sub
-    local = g.local([(EYE[c], start) for c in codes])
+def kmer_local(session: GIA, codes: np.ndarray, start: int, *, reduce: Any = None) -> np.ndarray | None:
+    """Local importances ``(P, N)`` of the k-mers ``codes`` (``(P, k)`` base codes) at ``start``.
+
+    The fast path rewrites only the k-mer window of a broadcast background; a session that
+    rewrites more than that window (stem-loops, recomputed structure) embeds each k-mer
+    through :meth:`GIA.local`. With ``reduce(i0, chunk)`` the chunks are handed over instead
+    of kept (``None`` is returned).
+    """
+    _check_window(start, codes.shape[1], session.length)
+    if session.stem_loop is None and structure_kind(session.recompute_structure, session.background.shape[-1]) is None:
+        return _broadcast_local(session, codes, start, reduce)
+    local = session.local([(EYE[c], start) for c in codes])
     if reduce is None:
         return local
     reduce(0, local)
     return None
 
 
+def _scan_codes(k: Any, kmers: Sequence[str] | None) -> np.ndarray:
+    if kmers is None:
+        return _kmer_codes(k)
+    if isinstance(kmers, str):
+        raise PatternError(f"kmers={kmers!r} is one string; pass a list of k-mers, e.g. kmers=[{kmers!r}]")
+    codes = kmer_codes(kmers)
+    if codes.shape[0] == 0:
+        raise PatternError("no k-mers to scan; pass a non-empty kmers list")
+    return codes
+
+
 def kmer_scan(
-    predict: Any,
-    background: np.ndarray | None = None,
-    k: int = 6,
-    start: int = 17,
+    session: GIA,
+    k: int = paper.KMER_LENGTH,
+    start: int = paper.MOTIF_START,
     *,
     kmers: Sequence[str] | None = None,
-    task: int | None = UNSET,
-    batch_size: int | None = UNSET,
     chunk_size: int | None = None,
     confirm: bool = False,
 ) -> pd.DataFrame:
     """Global importance of every k-mer embedded at ``start`` (paper: 6-mers at 17).
 
     All ``4**k`` k-mers (or ``kmers``) are streamed through the model in bounded
-    chunks (``chunk_size`` sequences, default 65,536); statistics are reduced per
+    chunks (``chunk_size`` sequences, default the session's); statistics are reduced per
     chunk, so memory stays ``O(chunk + 4**k)`` whatever the background size.
 
     Parameters
     ----------
+    session
+        A :class:`~rbgia.session.GIA` (never modified: another ``chunk_size`` gives a new one).
     confirm
         Run a scan of more than :data:`MAX_EVALUATIONS` model evaluations (else a
         :class:`~rbgia.errors.DataError` gives its cost and the alternatives).
@@ -221,11 +206,11 @@ def kmer_scan(
         (Benjamini-Hochberg over the k-mers scanned; ``df.attrs["qvalue"]`` says
         so), ``n`` (backgrounds).
     """
+    g = require_session(session, "kmer_scan")
+    if chunk_size is not None:
+        g = g.replace(chunk_size=_integer("chunk_size", chunk_size, 1, error=DataError))
     start = _integer("start", start, 0)
-    g = _scan_session(predict, background, task, batch_size, chunk_size)
-    codes = _kmer_codes(k) if kmers is None else _str_to_codes(kmers)
-    if codes.shape[0] == 0:
-        raise PatternError("no k-mers to scan; pass a non-empty kmers list")
+    codes = _scan_codes(k, kmers)
     _check_window(start, codes.shape[1], g.length)
     _check_cost(g, len(codes) * g.n, f"a scan of {len(codes):,} {codes.shape[1]}-mers over {g.n:,} backgrounds",
                 confirm, "scan fewer k-mers (kmers=...) or backgrounds, or use adaptive_kmer_scan")
@@ -235,8 +220,8 @@ def kmer_scan(
         for key, val in summary(local).items():
             parts[key][i0 : i0 + len(local)] = val
 
-    _scan_local(g, codes, start, reduce=reduce)
-    df = _table(_codes_to_str(codes), parts, g.n)
+    kmer_local(g, codes, start, reduce=reduce)
+    df = _table(codes_to_kmers(codes), parts, g.n)
     df = df.sort_values("mean", ascending=False, kind="stable", ignore_index=True)
     df.attrs["qvalue"] = f"Benjamini-Hochberg over the {len(codes)} k-mers scanned"
     return df
@@ -291,10 +276,9 @@ def _record(stat: dict[str, np.ndarray], ns: np.ndarray, which: np.ndarray, loca
 
 
 def adaptive_kmer_scan(
-    predict: Any,
-    background: np.ndarray | None = None,
-    k: int = 6,
-    start: int = 17,
+    session: GIA,
+    k: int = paper.KMER_LENGTH,
+    start: int = paper.MOTIF_START,
     *,
     n_screen: int = 24,
     growth: float = 2.0,
@@ -303,8 +287,6 @@ def adaptive_kmer_scan(
     n_keep: int | None = None,
     max_fraction: float | None = None,
     seed: int | np.random.Generator | None = 0,
-    task: int | None = UNSET,
-    batch_size: int | None = UNSET,
     chunk_size: int | None = None,
     confirm: bool = False,
 ) -> AdaptiveScan:
@@ -331,6 +313,8 @@ def adaptive_kmer_scan(
 
     Parameters
     ----------
+    session
+        A :class:`~rbgia.session.GIA` (never modified).
     n_screen
         Backgrounds in the first round (every k-mer is scored on them).
     growth
@@ -357,78 +341,119 @@ def adaptive_kmer_scan(
         ``table`` (as :func:`kmer_scan`), ``n_evaluations``, ``n_exhaustive``,
         ``n_rescored``, ``speedup``, ``capped``, ``rounds``.
     """
+    g = require_session(session, "adaptive_kmer_scan")
+    if chunk_size is not None:
+        g = g.replace(chunk_size=_integer("chunk_size", chunk_size, 1, error=DataError))
     start = _integer("start", start, 0)
-    g = _scan_session(predict, background, task, batch_size, chunk_size)
     codes = _kmer_codes(k)
-    p, n_bg = len(codes), g.n
-    exhaustive = p * n_bg + n_bg
-    n_screen = _integer("n_screen", n_screen, 2, error=DataError)
-    top = min(_integer("top", top, 1, error=DataError), p)
-    n_keep = top if n_keep is None else min(_integer("n_keep", n_keep, 1, error=DataError), p)
-    if not (isinstance(growth, numbers.Real) and growth > 1):
-        raise DataError(f"growth={growth!r}; pass a number > 1 (the factor by which the backgrounds grow per round)")
-    if not (isinstance(z, numbers.Real) and z > 0):
-        raise DataError(f"z={z!r}; pass a positive number (e.g. 4)")
     _check_window(start, codes.shape[1], g.length)
-    _check_cost(g, p * min(n_screen, n_bg), f"the first round of an adaptive scan of {p:,} {codes.shape[1]}-mers",
-                confirm, "pass a smaller n_screen or k")
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(n_bg)
-    budget = None if max_fraction is None else float(max_fraction) * exhaustive
+    run = _Elimination(g, codes, start, n_screen=n_screen, growth=growth, top=top, z=z, n_keep=n_keep,
+                       max_fraction=max_fraction, seed=seed)
+    _check_cost(g, run.p * min(run.n_screen, g.n), f"the first round of an adaptive scan of {run.p:,} "
+                f"{codes.shape[1]}-mers", confirm, "pass a smaller n_screen or k")
+    run.run()
+    return run.result()
 
-    alive = np.arange(p)
-    local = np.empty((p, 0))
-    stat = {key: np.full(p, np.nan) for key in ("mean", "sd", "ci_low", "ci_high", "pvalue")}
-    ns = np.zeros(p, dtype=np.int64)
-    n_eval, done, capped = n_bg, 0, False  # f(x) on all backgrounds
-    log = []
-    size, first, ucb = min(n_screen, n_bg), True, None
-    while True:
-        m = min(max(top, n_keep), len(alive))
-        if (ucb is not None and budget is not None and size < n_bg
-                and n_eval + len(alive) * (size - done) + m * (n_bg - size) > budget):
-            size, capped = n_bg, True  # out of budget: the most plausible survivors are scored on all
-            rank = np.argsort(-ucb, kind="stable")
-            cut = rank[m:]
-            _record(stat, ns, alive[cut], local[cut], done)
-            alive, local = alive[rank[:m]], local[rank[:m]]
-        new = perm[done:size]
-        local = np.concatenate([local, _scan_local(g, codes[alive], start, idx=new)], axis=1)
-        n_eval += len(alive) * len(new)
-        done = size
-        row = {"backgrounds": size, "alive": len(alive), "evaluations": len(alive) * len(new), "eliminated": 0}
-        log.append(row)
-        if size == n_bg:
-            break
+
+class _Elimination:
+    """The state of one adaptive scan (:func:`adaptive_kmer_scan`): the k-mers alive, their local
+    importances on the backgrounds scored so far, and the statistics of those eliminated."""
+
+    def __init__(self, g: GIA, codes: np.ndarray, start: int, *, n_screen: int, growth: float, top: int, z: float,
+                 n_keep: int | None, max_fraction: float | None, seed: Any) -> None:
+        self.g, self.codes, self.start = g, codes, start
+        self.p, n_bg = len(codes), g.n
+        self.exhaustive = self.p * n_bg + n_bg
+        self.n_screen = _integer("n_screen", n_screen, 2, error=DataError)
+        self.top = min(_integer("top", top, 1, error=DataError), self.p)
+        self.n_keep = self.top if n_keep is None else min(_integer("n_keep", n_keep, 1, error=DataError), self.p)
+        if not (isinstance(growth, numbers.Real) and growth > 1):
+            raise DataError(f"growth={growth!r}; pass a number > 1 (the factor the backgrounds grow by per round)")
+        if not (isinstance(z, numbers.Real) and z > 0):
+            raise DataError(f"z={z!r}; pass a positive number (e.g. 4)")
+        self.growth, self.z = float(growth), float(z)
+        self.perm = np.random.default_rng(seed).permutation(n_bg)
+        self.budget = None if max_fraction is None else float(max_fraction) * self.exhaustive
+        self.alive = np.arange(self.p)
+        self.local = np.empty((self.p, 0))
+        self.stat = {key: np.full(self.p, np.nan) for key in ("mean", "sd", "ci_low", "ci_high", "pvalue")}
+        self.ns = np.zeros(self.p, dtype=np.int64)
+        self.n_eval, self.done, self.capped, self.ucb = n_bg, 0, False, None  # f(x) on all backgrounds
+        self.log: list[dict[str, int]] = []
+
+    def run(self) -> None:
+        """Rounds until every survivor is scored on all backgrounds."""
+        n_bg, size, first = self.g.n, min(self.n_screen, self.g.n), True
+        while True:
+            size = self._maybe_cap(size)
+            row = self._score_to(size)
+            if size == n_bg:
+                break
+            row["eliminated"] = self._eliminate(size, first)
+            first = False
+            # only the top is left: score it on every background at once
+            grown = max(size + 1, math.ceil(size * self.growth))
+            size = n_bg if len(self.alive) <= self.top else min(n_bg, grown)
+
+    def _maybe_cap(self, size: int) -> int:
+        """Out of budget: the most plausible survivors are scored on all backgrounds."""
+        n_bg = self.g.n
+        m = min(max(self.top, self.n_keep), len(self.alive))
+        if self.ucb is None or self.budget is None or size >= n_bg:
+            return size
+        if self.n_eval + len(self.alive) * (size - self.done) + m * (n_bg - size) <= self.budget:
+            return size
+        self.capped = True
+        rank = np.argsort(-self.ucb, kind="stable")
+        cut = rank[m:]
+        _record(self.stat, self.ns, self.alive[cut], self.local[cut], self.done)
+        self.alive, self.local = self.alive[rank[:m]], self.local[rank[:m]]
+        return n_bg
+
+    def _score_to(self, size: int) -> dict[str, int]:
+        """Score the survivors on the backgrounds ``done:size`` of the random order."""
+        new = self.perm[self.done:size]
+        self.local = np.concatenate([self.local, kmer_local(self.g.subset(new), self.codes[self.alive], self.start)],
+                                    axis=1)
+        self.n_eval += len(self.alive) * len(new)
+        self.done = size
+        row = {"backgrounds": size, "alive": len(self.alive), "evaluations": len(self.alive) * len(new),
+               "eliminated": 0}
+        self.log.append(row)
+        return row
+
+    def _eliminate(self, size: int, first: bool) -> int:
+        """Drop the k-mers whose upper bound of the difference with the ``top``-th is below 0."""
+        n_bg, local = self.g.n, self.local
         mean = local.mean(1)
         order = np.argsort(-mean, kind="stable")
-        ref = order[min(top, len(alive)) - 1]
+        ref = order[min(self.top, len(self.alive)) - 1]
         diff_sd = np.std(local - local[ref], axis=1, ddof=1)
-        crit = stats.t.isf(stats.norm.sf(z), size - 1)
-        ucb = mean - mean[ref] + crit * diff_sd / np.sqrt(size) * np.sqrt((n_bg - size) / (n_bg - 1))
-        drop = ucb < 0
+        crit = stats.t.isf(stats.norm.sf(self.z), size - 1)
+        self.ucb = mean - mean[ref] + crit * diff_sd / np.sqrt(size) * np.sqrt((n_bg - size) / (n_bg - 1))
+        drop = self.ucb < 0
         if first:
-            drop[order[:n_keep]] = False
-            first = False
+            drop[order[:self.n_keep]] = False
         if drop.any():
-            _record(stat, ns, alive[drop], local[drop], size)
-            row["eliminated"] = int(drop.sum())
-            alive, local, ucb = alive[~drop], local[~drop], ucb[~drop]
-        # only the top is left: score it on every background at once
-        size = n_bg if len(alive) <= top else min(n_bg, max(size + 1, math.ceil(size * float(growth))))
+            _record(self.stat, self.ns, self.alive[drop], local[drop], size)
+            self.alive, self.local, self.ucb = self.alive[~drop], local[~drop], self.ucb[~drop]
+        return int(drop.sum())
 
-    # Survivors: every background, in background order, so the statistics are the exhaustive scan's.
-    _record(stat, ns, alive, local[:, np.argsort(perm, kind="stable")], n_bg)
-    table = _table(_codes_to_str(codes), stat, ns)
-    table["_stage"] = np.where(ns == n_bg, 0, 1)
-    table = table.sort_values(["_stage", "mean"], ascending=[True, False], kind="stable", ignore_index=True)
-    table = table.drop(columns="_stage")
-    table.attrs["qvalue"] = (
-        f"Benjamini-Hochberg over all {p} k-mers; k-mers eliminated early use the p-value of the backgrounds "
-        "they were scored on (column n)"
-    )
-    rounds = pd.DataFrame(log, columns=["backgrounds", "alive", "evaluations", "eliminated"])
-    return AdaptiveScan(table, int(n_eval), int(exhaustive), int((ns == n_bg).sum()), bool(capped), rounds)
+    def result(self) -> AdaptiveScan:
+        """Survivors scored on every background, in background order: their statistics are the exhaustive scan's."""
+        n_bg = self.g.n
+        _record(self.stat, self.ns, self.alive, self.local[:, np.argsort(self.perm, kind="stable")], n_bg)
+        table = _table(codes_to_kmers(self.codes), self.stat, self.ns)
+        table["_stage"] = np.where(self.ns == n_bg, 0, 1)
+        table = table.sort_values(["_stage", "mean"], ascending=[True, False], kind="stable", ignore_index=True)
+        table = table.drop(columns="_stage")
+        table.attrs["qvalue"] = (
+            f"Benjamini-Hochberg over all {self.p} k-mers; k-mers eliminated early use the p-value of the backgrounds "
+            "they were scored on (column n)"
+        )
+        rounds = pd.DataFrame(self.log, columns=["backgrounds", "alive", "evaluations", "eliminated"])
+        return AdaptiveScan(table, int(self.n_eval), int(self.exhaustive), int((self.ns == n_bg).sum()),
+                            bool(self.capped), rounds)
 
 
-__all__ = ["MAX_EVALUATIONS", "WARN_SECONDS", "AdaptiveScan", "adaptive_kmer_scan", "kmer_scan"]
+__all__ = ["MAX_EVALUATIONS", "WARN_SECONDS", "AdaptiveScan", "adaptive_kmer_scan", "kmer_local", "kmer_scan"]

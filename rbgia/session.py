@@ -23,12 +23,19 @@ DEFAULT_CHUNK = 65_536  # sequences per streamed chunk (~43 MB at 41 x 4 float32
 
 
 def _check_background(background: Any) -> np.ndarray:
+    """The session's own read-only float32 copy of ``background``: the caller's array may change
+    later without changing the session (its cached ``f(x)`` describes this copy)."""
     bg = np.asarray(background)
     if bg.ndim != 3 or bg.shape[-1] < 4:
         raise DataError(f"background must be one-hot (N, L, A>=4); got shape {bg.shape}")
     if bg.shape[0] == 0:
         raise DataError("background has 0 sequences; pass at least one (e.g. rbgia.background.make_background)")
-    return np.ascontiguousarray(bg, dtype=np.float32)
+    return _frozen(np.array(bg, dtype=np.float32, order="C", copy=True))
+
+
+def _frozen(x: np.ndarray) -> np.ndarray:
+    x.flags.writeable = False
+    return x
 
 
 class GIA:
@@ -65,10 +72,11 @@ class GIA:
         chunk_size: int = DEFAULT_CHUNK,
     ) -> None:
         self.predict: Predictor = as_predict(predict, task=task, batch_size=batch_size)
-        bg = _check_background(background)
+        bg = source = _check_background(background)
         if stem_loop is not None:
-            bg = stem_loop_background(bg, *stem_loop)
+            bg = _frozen(stem_loop_background(bg, *stem_loop))
         structure_kind(recompute_structure, bg.shape[-1])  # validate early
+        self._source = source  # as given (before the stem-loop): what replace() rebuilds from
         self.background = bg
         self.stem_loop = stem_loop
         self.recompute_structure = recompute_structure
@@ -92,11 +100,25 @@ class GIA:
             return self
         settings = {"stem_loop": self.stem_loop, "recompute_structure": self.recompute_structure,
                     "chunk_size": self.chunk_size} | changes
-        new = GIA(self.predict, self.background, task=self.predict.task, **settings)
+        new = GIA(self.predict, self._source, task=self.predict.task, **settings)
         same_input = (settings["stem_loop"] == self.stem_loop
                       and settings["recompute_structure"] == self.recompute_structure)
         if same_input:
             new._baseline = self._baseline
+        return new
+
+    def subset(self, idx: Any) -> GIA:
+        """A session on the background rows ``idx`` (same predictor and settings; ``f(x)`` of those rows
+        reused when already computed). The adaptive scan scores its growing subsets through it."""
+        idx = np.asarray(idx)
+        new = object.__new__(GIA)
+        new.predict, new.stem_loop, new.recompute_structure = self.predict, self.stem_loop, self.recompute_structure
+        new.chunk_size = self.chunk_size
+        new._source = _frozen(self._source[idx])
+        new.background = _frozen(self.background[idx])
+        if not len(new.background):
+            raise DataError("subset of 0 backgrounds; pass at least one index")
+        new._baseline = None if self._baseline is None else self._baseline[idx]
         return new
 
     @property
@@ -148,79 +170,49 @@ class GIA:
         return [importance(row) for row in self.local(configs)]
 
 
-class _Unset:
-    """Default of ``task`` / ``batch_size``: the session's own, or the predictor default."""
-
-    def __repr__(self) -> str:
-        return "<session's>"
-
-
-UNSET: Any = _Unset()
-
-
-def session(predict: Any, background: Any = None, task: Any = UNSET, batch_size: Any = UNSET, **kw: Any) -> GIA:
-    """A GIA from ``(predict, background)``, or ``predict`` itself when it is one.
-
-    A GIA passed in is never modified: other settings (``stem_loop``,
-    ``recompute_structure``, ``chunk_size``) give a new session sharing its predictor,
-    background and, where valid, its cached ``f(x)``. ``task`` / ``batch_size`` that
-    differ from a given session's raise :class:`~rbgia.errors.DataError` (they would
-    otherwise be ignored).
-    """
-    kw = {key: val for key, val in kw.items() if val is not None}  # None: inherit / default
-    if isinstance(predict, GIA):
-        if background is not None and background is not predict.background:
-            raise DataError("pass either a GIA object or (predict, background), not a GIA with another background")
-        own = {"task": predict.predict.task, "batch_size": predict.predict.batch_size}
-        for name, value in (("task", task), ("batch_size", batch_size)):
-            if value is not UNSET and value is not None and value != own[name]:
-                raise DataError(
-                    f"{name}={value!r} conflicts with the GIA session's {name}={own[name]!r}; "
-                    f"drop {name}, or build a session with GIA(predict, background, {name}={value!r})"
-                )
-        return predict.replace(**kw)
-    if background is None:
-        raise DataError("no background given; pass background=<(N, L, 4) one-hot> or a GIA object as predict")
-    return GIA(
-        predict,
-        background,
-        task=0 if task is UNSET else task,
-        batch_size=None if batch_size is UNSET else batch_size,
-        **kw,
-    )
+def require_session(session: Any, name: str) -> GIA:
+    """``session`` when it is a :class:`GIA`; else a one-line :class:`~rbgia.errors.DataError` saying how
+    ``name`` is called (every experiment and scan takes a session first)."""
+    if not isinstance(session, GIA):
+        raise DataError(f"{name} takes a GIA session first, not a {type(session).__name__}; "
+                        f"pass {name}(GIA(predict, background), ...)")
+    return session
 
 
 def global_importance(
     predict: Any,
-    background: np.ndarray | None,
+    background: np.ndarray,
     patterns: Any,
-    task: int | None = UNSET,
     *,
-    batch_size: int | None = UNSET,
+    task: int | None = 0,
+    batch_size: int | None = None,
     stem_loop: tuple[tuple[int, int], tuple[int, int]] | None = None,
-    recompute_structure: bool | str | None = None,
+    recompute_structure: bool | str = False,
 ) -> Importance:
-    """Global importance of ``patterns`` embedded in ``background`` (Eq. 2).
+    """Global importance of ``patterns`` embedded in ``background`` (Eq. 2), in one call.
+
+    The one-line form of ``GIA(predict, background, ...).importance(patterns)``; keep a
+    :class:`GIA` to reuse ``f(x)`` over several patterns.
 
     Parameters
     ----------
     predict
-        Keras model, callable, Predictor or a :class:`GIA` (then ``background``
-        may be ``None`` and its cached ``f(x)`` is reused).
+        Keras model, callable or :class:`rbgia.inference.Predictor`.
     background
         One-hot ``(N, L, A)``.
     patterns
         ``(pattern, start)`` or a list of them (see :func:`embed`).
-    stem_loop, recompute_structure
-        As in :class:`GIA`; ``None`` keeps a given GIA's settings (else off).
+    task, batch_size, stem_loop, recompute_structure
+        As in :class:`GIA`.
 
     Returns
     -------
     Importance
         ``local``, ``mean``, ``ci95``, ``pvalue``, ``n``.
     """
-    kw = {"stem_loop": stem_loop, "recompute_structure": recompute_structure}
-    return session(predict, background, task, batch_size, **kw).importance(patterns)
+    session = GIA(predict, background, task=task, batch_size=batch_size, stem_loop=stem_loop,
+                  recompute_structure=recompute_structure)
+    return session.importance(patterns)
 
 
-__all__ = ["DEFAULT_CHUNK", "GIA", "global_importance", "session"]
+__all__ = ["DEFAULT_CHUNK", "GIA", "global_importance", "require_session"]

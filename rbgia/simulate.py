@@ -380,17 +380,6 @@ def scores_from_signal(
     return raw
 
 
-def score_sequences(
-    experiment: str | Experiment,
-    seqs: Sequence[str] | np.ndarray,
-    seed: int | np.random.Generator = 0,
-    n_jobs: int | None = None,
-) -> np.ndarray:
-    """Noisy raw RNAcompete-like scores of ``seqs`` (deterministic under ``seed``)."""
-    exp = _experiment(experiment)
-    return scores_from_signal(exp, signal(exp, seqs, n_jobs=n_jobs), seed)
-
-
 # ----------------------------------------------------------------------------- probes
 
 

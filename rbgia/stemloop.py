@@ -10,10 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import DataError, PatternError
+from .paper import PAPER_PARTNER, PAPER_STEM
 from .sequence import decode
-
-PAPER_STEM = (5, 16)  # 1-based 6-16
-PAPER_PARTNER = (22, 33)  # 1-based 23-33
 
 
 def check_stem(stem: tuple[int, int], partner: tuple[int, int], length: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""The paper's training protocol, resumable checkpoints, and a shared model cache.
+"""The paper's training protocol: the fit loop, resumable from its checkpoints (:mod:`rbgia.checkpoint`).
 
 Protocol (Koo et al. 2020): MSE loss, Adam (lr 1e-3), batch 100; after each epoch
 the validation Pearson r; learning rate x0.3 after 7 epochs without improvement;
@@ -11,14 +11,11 @@ uninterrupted run would have done.
 
 from __future__ import annotations
 
-import inspect
-import json
 import math
 import numbers
 import os
 import time
-import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,17 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._io import _to_builtin, atomic_path, load_json, save_json, write_text
-from .config import TrainConfig
+from .checkpoint import CHECKPOINT_FILE, CHECKPOINT_FORMAT, _read_checkpoint, _restore, _write_checkpoint
 from .data import Split
 from .errors import DataError, ModelError, NonFiniteOutputError
-from .evaluate import evaluate, pearson
-from .paths import require_writable_dir, user_path
-from .results import results_path, write_results
-
-CHECKPOINT_FILE = "checkpoint.npz"
-HISTORY_FILE = "history.csv"
-_FORMAT = 1
+from .evaluate import pearson
+from .paths import require_writable_dir
 
 
 @dataclass(frozen=True)
@@ -85,7 +76,7 @@ class FitResult:
 # --------------------------------------------------------------------------- helpers
 
 
-def _check_number(name: str, value: Any, *, integer: bool, low: float, high: float = math.inf,
+def check_number(name: str, value: Any, *, integer: bool, low: float, high: float = math.inf,
                   low_open: bool = False) -> None:
     """One-line :class:`ModelError` for a numeric argument of the wrong type or out of range."""
     kind = numbers.Integral if integer else numbers.Real
@@ -98,7 +89,7 @@ def _check_number(name: str, value: Any, *, integer: bool, low: float, high: flo
         raise ModelError(f"{name}={value!r} is out of range; pass {what} {rng}")
 
 
-def _check_fit_args(**args: Any) -> None:
+def check_fit_args(**args: Any) -> None:
     """Check :func:`fit`'s numeric arguments (those given) before any work."""
     rules: dict[str, dict[str, Any]] = {
         "epochs": {"integer": True, "low": 0}, "batch_size": {"integer": True, "low": 1},
@@ -110,7 +101,7 @@ def _check_fit_args(**args: Any) -> None:
     }
     for name, value in args.items():
         if name in rules and not (name == "max_epochs_this_call" and value is None):
-            _check_number(name, value, **rules[name])
+            check_number(name, value, **rules[name])
 
 
 def _diverged(epoch: int, what: str, lr: float) -> ModelError:
@@ -172,51 +163,6 @@ def _set_epoch_seeds(states: list[Any], seed: int, epoch: int) -> None:
 
 
 # ------------------------------------------------------------------ checkpoint I/O
-
-
-def _write_checkpoint(ckdir: Path, model: Any, opt: Any, best: list[np.ndarray] | None, state: dict) -> None:
-    arrays: dict[str, np.ndarray] = {}
-    for i, v in enumerate(model.variables):
-        arrays[f"model_{i}"] = np.asarray(v.numpy())
-    for i, v in enumerate(opt.variables):
-        arrays[f"opt_{i}"] = np.asarray(v.numpy())
-    for i, w in enumerate(best or []):
-        arrays[f"best_{i}"] = w
-    arrays["state"] = np.frombuffer(json.dumps(state).encode(), dtype=np.uint8)
-    with atomic_path(ckdir / CHECKPOINT_FILE) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-    history = pd.DataFrame(state["history"])
-    write_text(ckdir / HISTORY_FILE, history.to_csv(index=False))
-
-
-def _read_checkpoint(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    fix = f"delete {path.parent} or call fit with resume=False to start over"
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        state = json.loads(arrays.pop("state").tobytes().decode())
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-        raise ModelError(f"checkpoint {path} is unreadable ({type(exc).__name__}: {exc}); {fix}") from exc
-    if state.get("format") != _FORMAT:
-        raise ModelError(f"checkpoint {path} has format {state.get('format')!r}, expected {_FORMAT}; {fix}")
-    return state, arrays
-
-
-def _restore(path: Path, arrays: dict, model: Any, opt: Any) -> list[np.ndarray] | None:
-    fix = f"delete {path.parent} or call fit with resume=False to start over"
-    groups = {"model": model.variables, "opt": opt.variables}
-    for prefix, variables in groups.items():
-        saved = [arrays.get(f"{prefix}_{i}") for i in range(len(variables))]
-        extra = sum(1 for k in arrays if k.startswith(prefix + "_")) - len(variables)
-        bad = [i for i, (v, a) in enumerate(zip(variables, saved)) if a is None or tuple(a.shape) != tuple(v.shape)]
-        if bad or extra:
-            raise ModelError(f"checkpoint {path} was written for a different model ({prefix} variables differ); {fix}")
-    for prefix, variables in groups.items():
-        for i, v in enumerate(variables):
-            v.assign(arrays[f"{prefix}_{i}"])
-    n_best = sum(1 for k in arrays if k.startswith("best_"))
-    return [arrays[f"best_{i}"] for i in range(n_best)] if n_best else None
 
 
 # ---------------------------------------------------------------------------- fit
@@ -304,7 +250,7 @@ def fit(
     import tensorflow as tf
 
     t_call = time.perf_counter()
-    _check_fit_args(epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay, decay_patience=decay_patience,
+    check_fit_args(epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay, decay_patience=decay_patience,
                     patience=patience, min_delta=min_delta, seed=seed, valid_batch_size=valid_batch_size,
                     max_epochs_this_call=max_epochs_this_call)
     if checkpoint_dir is not None:
@@ -346,7 +292,7 @@ def fit(
 
     ckdir = Path(checkpoint_dir) if checkpoint_dir is not None else None
     ckpath = ckdir / CHECKPOINT_FILE if ckdir is not None else None
-    state = {"format": _FORMAT, "params": params, "epoch": 0, "best_epoch": 0, "best_valid_pearson": None,
+    state = {"format": CHECKPOINT_FORMAT, "params": params, "epoch": 0, "best_epoch": 0, "best_valid_pearson": None,
              "wait": 0, "wait_lr": 0, "stopped_early": False, "history": []}
     best: list[np.ndarray] | None = None
     if resume and (ckpath is None or not ckpath.exists()):
@@ -474,391 +420,6 @@ def fit(
 # ----------------------------------------------------------------- saving, cache
 
 
-def save_model(model: Any, path: str | os.PathLike, metadata: dict | None = None) -> Path:
-    """Save ``model`` in native ``.keras`` format, with ``metadata`` as ``<path>.json``.
-
-    Both files are written atomically (the model first, so metadata never
-    describes a model that is not there).
-    """
-    path = Path(path)
-    if path.suffix != ".keras":
-        raise ModelError(f"model path {path} does not end in .keras; use the native .keras format")
-    with atomic_path(path) as tmp:
-        model.save(tmp)
-    save_json(Path(f"{path}.json"), dict(metadata or {}))
-    return path
-
-
-def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
-    """Load a model saved by :func:`save_model`; returns ``(model, metadata)``."""
-    import keras
-
-    path = Path(path)
-    if not path.exists():
-        raise ModelError(f"no model at {path}; train one with rbgia.train.train_or_load or check the path")
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as exc:  # Keras raises many kinds on a damaged archive
-        raise ModelError(f"model file {path} is unreadable ({type(exc).__name__}); delete it and train again") from exc
-    meta_path = Path(f"{path}.json")
-    metadata = load_json(meta_path, fix=f"delete {path} and {meta_path} and train again") if meta_path.exists() else {}
-    return model, metadata
-
-
-def _jsonable(obj: Any) -> Any:
-    """What the metadata reads like after a round trip through disk (NaN -> None)."""
-    return json.loads(json.dumps(_to_builtin(obj), default=str))
-
-
-# fit arguments that do not change which model comes out (or are train_or_load's own)
-_NOT_IDENTITY = ("verbose", "on_epoch_end", "max_epochs_this_call", "valid_batch_size", "deterministic", "jit_compile")
-
-
-def _fit_defaults() -> dict[str, Any]:
-    """The training settings of :func:`fit` (not ``epochs``, ``patience``, ``seed``) with their defaults."""
-    keep = ("batch_size", "lr", "lr_decay", "decay_patience", "min_delta")
-    return {k: p.default for k, p in inspect.signature(fit).parameters.items() if k in keep}
-
-
-def _say(message: str) -> None:
-    """One line about what the model cache did: always shown (``verbose`` only governs per-epoch lines)."""
-    print(f"rbgia.train: {message}", flush=True)
-
-
-def _identity(params: Mapping[str, Any]) -> dict[str, Any]:
-    """What makes two cached models the same model: every parameter but the epoch budget."""
-    return {k: v for k, v in params.items() if k != "epochs"}
-
-
-def _epochs_done(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """Epochs of a cached model: ``trained_for`` (its budget), ``run``, ``best``, ``stopped_early``."""
-    metrics = meta.get("metrics") or {}
-    run = int(metrics.get("epochs_run") or 0)
-    return {"trained_for": int((meta.get("params") or {}).get("epochs") or run), "run": run,
-            "best": metrics.get("best_epoch"), "stopped_early": bool(metrics.get("stopped_early"))}
-
-
-def _with_request(meta: dict, epochs: int) -> dict:
-    """``meta`` of a loaded model with this call's request in ``meta["epochs"]`` (the file is not changed)."""
-    done = _epochs_done(meta)
-    return {**meta, "epochs": {"requested": epochs, "trained_for": done["trained_for"], "run": done["run"],
-                               "best": done["best"], "stopped_early": done["stopped_early"]}}
-
-
-def train_or_load(
-    data_dir: str | os.PathLike,
-    experiment: str,
-    config: TrainConfig | Mapping[str, Any] | str | None = None,
-    *,
-    normalization: str | None = None,
-    inputs: str | None = None,
-    variant: str | None = None,
-    seed: int | None = None,
-    results_dir: str | os.PathLike = "results",
-    epochs: int = 300,
-    patience: int = 25,
-    valid_frac: float = 0.1,
-    data_seed: int = 0,
-    stats: str = "train",
-    clip_rule: str = "quantile",
-    max_probes: int | None = None,
-    retrain: bool = False,
-    verbose: int = 1,
-    **fit_kwargs: Any,
-) -> tuple[Any, dict, Any]:
-    """The model cache notebooks share: load the dataset, then reuse or train ResidualBind.
-
-    The model lives at ``results_dir/<experiment>/models/<config.tag>.keras`` with its metadata beside it
-    (``.keras.json``) and its checkpoint under ``results_dir/<experiment>/checkpoints/<config.tag>/``. A cached
-    model made from the same data files (fingerprint) and settings (everything but ``epochs``) is
-
-    - loaded unchanged (files untouched) when ``epochs`` is no more than it was trained for, or it stopped early:
-      a cached model is never replaced by a less-trained one unless ``retrain=True``;
-    - trained on from its checkpoint when more ``epochs`` are asked for.
-
-    Other settings or data train a new model. One line (shown whatever ``verbose``) says what was done and why.
-
-    Parameters
-    ----------
-    data_dir, experiment, valid_frac, stats, clip_rule, max_probes
-        Passed to :func:`rbgia.data.load_rnacompete` (with ``seed=data_seed``).
-    config
-        The training configuration (:class:`rbgia.config.TrainConfig`, a mapping or a tag);
-        ``normalization``, ``inputs``, ``variant``, ``seed`` may be given as keywords instead.
-        ``seed`` seeds the initial weights and the training run.
-    results_dir
-        Root of the cache.
-    epochs, patience, **fit_kwargs
-        Passed to :func:`fit` (checked before any work).
-    retrain
-        Ignore a cached model and its checkpoint: train from scratch, replacing them.
-    verbose
-        1: one line per epoch while training.
-
-    Returns
-    -------
-    (keras.Model, dict, RNAcompeteData)
-        The model, its metadata and the dataset. The metadata holds ``params``, ``config``, ``metrics``
-        (``test_pearson``, ``best_epoch``, ``epochs_run``, ``stopped_early``, ...), ``history`` (the CSV path) and
-        ``epochs``: ``requested`` (this call), ``trained_for`` (the model's epoch budget), ``run``, ``best``,
-        ``stopped_early``.
-
-    Raises
-    ------
-    ModelError
-        A bad numeric argument, or a training that diverged (non-finite loss or predictions).
-    DataError
-        ``results_dir`` is not writable while a model must be trained; a truncated metadata or params file.
-    """
-    cfg = TrainConfig.coerce(config, normalization=normalization, inputs=inputs, variant=variant, seed=seed)
-    _check_fit_args(epochs=epochs, patience=patience, **fit_kwargs)
-    from . import data as rdata
-    from .model import residualbind
-
-    exp_dir = user_path(results_dir) / experiment
-    path = exp_dir / "models" / f"{cfg.tag}.keras"
-    meta_path = Path(f"{path}.json")
-    ckdir = exp_dir / "checkpoints" / cfg.tag
-    params_file = ckdir / "params.json"
-    if not (path.is_file() and meta_path.is_file()):
-        require_writable_dir(results_dir, "results_dir")  # training is certain: say so before loading data
-    dataset = rdata.load_rnacompete(
-        data_dir, experiment, normalization=cfg.normalization, inputs=cfg.inputs, valid_frac=valid_frac,
-        seed=data_seed, stats=stats, clip_rule=clip_rule, max_probes=max_probes,
-    )
-    params = _jsonable({
-        "data_dir": str(user_path(data_dir).resolve()), "experiment": experiment, **cfg.as_dict(),
-        "valid_frac": valid_frac, "data_seed": data_seed, "stats": stats, "clip_rule": clip_rule,
-        **({"max_probes": max_probes} if max_probes is not None else {}),
-        "data_key": dataset.info.get("key") if hasattr(dataset, "info") else None,
-        "epochs": epochs, "patience": patience,
-        # fit's defaults spelled in, so a model trained with decay_patience=7 given matches one trained without
-        **{k: fit_kwargs.get(k, v) for k, v in _fit_defaults().items()},
-        **{k: v for k, v in sorted(fit_kwargs.items()) if k not in _NOT_IDENTITY},
-    })
-    retrain_fix = "pass retrain=True to train it again"
-    resume: bool | None = None
-    if retrain:
-        resume, why = False, "retrain=True: training"
-    elif path.is_file() and meta_path.is_file():
-        old = load_json(meta_path, fix=f"delete {path} and {meta_path}, or {retrain_fix}")
-        old_params = old.get("params") if isinstance(old, dict) else None
-        diff = sorted(k for k in {*_identity(params), *_identity(old_params or {})}
-                      if _identity(params).get(k) != _identity(old_params or {}).get(k))
-        if not diff:
-            done = _epochs_done(old)
-            if epochs <= done["trained_for"] or done["stopped_early"]:
-                # Never replace a cached model by a less-trained one: load it, files untouched.
-                model, meta = load_model(path)
-                check_inputs(model, dataset.test.x, "dataset")
-                fewer = epochs < done["trained_for"] and not done["stopped_early"]
-                _say(f"loaded {path}: trained for {done['trained_for']} epochs ({done['run']} run, best "
-                     f"{done['best']}{', stopped early' if done['stopped_early'] else ''}), {epochs} requested"
-                     + (f"; {retrain_fix} for {epochs} epochs" if fewer else ""))
-                return model, _with_request(meta, epochs), dataset
-            resume, why = (True if (ckdir / CHECKPOINT_FILE).is_file() else None), (
-                f"{path} has {done['run']} epochs, {epochs} requested: resuming")
-        else:
-            resume, why = False, f"{path} was trained with other {', '.join(diff)}: training again"
-    else:
-        why = f"no model at {path}: training"
-    if resume is None and params_file.is_file():
-        saved = load_json(params_file, fix=f"delete {ckdir}, or {retrain_fix}")
-        if _identity(saved if isinstance(saved, dict) else {}) != _identity(params):
-            resume = False  # the checkpoint belongs to other settings
-        elif (ckdir / CHECKPOINT_FILE).is_file():
-            why += " (resuming its checkpoint)"
-    require_writable_dir(results_dir, "results_dir")
-    _say(f"{why} {cfg.tag} for {epochs} epochs")
-    save_json(params_file, params)
-    model = residualbind(dataset.train.x.shape[1:], cfg.variant, seed=cfg.seed)
-    result = fit(model, dataset, epochs=epochs, patience=patience, seed=cfg.seed, checkpoint_dir=ckdir,
-                 resume=resume, verbose=verbose, **fit_kwargs)
-    epochs_meta = {"requested": epochs, "trained_for": epochs, "run": result.epochs_run, "best": result.best_epoch,
-                   "stopped_early": result.stopped_early}
-    if not result.finished:
-        # An interrupted call (max_epochs_this_call): nothing to cache yet.
-        return model, {"params": params, "finished": False, "epochs_run": result.epochs_run,
-                       "epochs": epochs_meta}, dataset
-    test = evaluate(model, dataset.test)
-    import keras
-
-    meta = _jsonable({
-        "params": params,
-        "experiment": experiment, **cfg.as_dict(), "config": cfg.as_dict(),
-        "data_dir": params["data_dir"], "transform": getattr(dataset, "transform", None),
-        "metrics": {
-            "test_pearson": test["pearson"], "test_spearman": test["spearman"],
-            "n_test": test["n"], "best_valid_pearson": result.best_valid_pearson,
-            "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "stopped_early": result.stopped_early,
-        },
-        "epochs": epochs_meta,
-        "n_params": int(model.count_params()),
-        "history": str(ckdir / HISTORY_FILE),
-        "versions": {"keras": keras.__version__, "numpy": np.__version__},
-        "finished": True,
-    })
-    save_model(model, path, meta)
-    _say(f"saved {path}: {result.epochs_run} epochs run, best {result.best_epoch}"
-         f"{', stopped early' if result.stopped_early else ''} (test r = {meta['metrics']['test_pearson']})")
-    return model, meta, dataset
-
-
 # --------------------------------------------------------------------------- training records
 
 
-@dataclass(frozen=True)
-class TrainedConfig:
-    """One training configuration of one experiment, evaluated and recorded.
-
-    Attributes
-    ----------
-    record
-        What was written to ``path`` (see :func:`train_and_record`).
-    path
-        The JSON record.
-    model
-        The ResidualBind Keras model (``None`` when the record was reused unloaded).
-    data
-        The :class:`rbgia.data.RNAcompeteData` it was trained on (``None`` likewise).
-    history
-        Per-epoch training history (``epoch``, ``loss``, ``valid_pearson``, ``lr``, ...),
-        as :func:`rbgia.plotting.learning_curves` reads it.
-    baselines
-        Fitted baseline predictors by name (``kmer_ridge``, ``shallow_cnn``) when trained.
-    """
-
-    record: dict
-    path: Path
-    model: Any = None
-    data: Any = None
-    history: pd.DataFrame = field(default_factory=pd.DataFrame)
-    baselines: dict = field(default_factory=dict)
-
-
-TRAIN_NOTEBOOK = "02_residualbind"
-
-
-def _history(meta: Mapping[str, Any]) -> pd.DataFrame:
-    path = meta.get("history")
-    if not path or not Path(path).is_file():
-        return pd.DataFrame(columns=["epoch", "loss", "valid_pearson", "lr"])
-    return pd.read_csv(path)
-
-
-def _metrics(predict: Any, split: Any) -> dict[str, float]:
-    m = evaluate(predict, split)
-    return {"test_pearson": m["pearson"], "test_spearman": m["spearman"]}
-
-
-def train_and_record(
-    data_dir: str | os.PathLike,
-    experiment: str,
-    config: TrainConfig | Mapping[str, Any] | str | None = None,
-    *,
-    normalization: str | None = None,
-    inputs: str | None = None,
-    variant: str | None = None,
-    seed: int | None = None,
-    results_dir: str | os.PathLike = "results",
-    epochs: int = 10,
-    patience: int = 25,
-    decay_patience: int = 7,
-    max_probes: int | None = None,
-    baselines: bool = True,
-    kmer_k: Sequence[int] = (1, 2, 3, 4, 5, 6),
-    kmer_alpha: Sequence[float] = (0.1, 1.0, 10.0, 100.0),
-    cnn_epochs: int | None = None,
-    reuse_record: bool = False,
-    notebook: str = TRAIN_NOTEBOOK,
-    verbose: int = 0,
-) -> TrainedConfig:
-    """Train (or load, via :func:`train_or_load`) ResidualBind for one
-    configuration, fit the baselines on the same split, evaluate on set B and write
-    the record ``results_dir/<experiment>/<notebook>.<config_tag>.json``.
-
-    The record holds ``config``, ``data_dir``, ``n_train``/``n_valid``/``n_test``,
-    ``test_pearson``, ``test_spearman``, ``valid_pearson`` (best epoch), the epochs used:
-    ``epochs`` (requested by this call), ``epochs_trained_for`` (the model's budget: more
-    when a longer-trained cached model was loaded), ``epochs_run``, ``best_epoch``,
-    ``stopped_early``; ``patience``, ``decay_patience``, ``transform`` (fitted on the training split) and,
-    with ``baselines``, ``baselines.kmer_ridge`` / ``baselines.shallow_cnn`` (each
-    ``test_pearson``, ``test_spearman``) - the schema :func:`collect` flattens.
-
-    Parameters
-    ----------
-    data_dir, experiment, config, normalization, inputs, variant, seed, results_dir, epochs, max_probes
-        As in :func:`train_or_load` (the model cache is shared).
-    patience, decay_patience
-        Early stopping and learning-rate decay patience (epochs without improvement), passed to
-        :func:`fit`; the record keeps them with ``stopped_early`` (early stopping reached).
-    baselines
-        Also fit ridge regression on k-mer counts (``kmer_k``, ``kmer_alpha`` chosen on
-        validation) and a shallow DeepBind-like CNN (``cnn_epochs``, default ``epochs``).
-    reuse_record
-        Return an existing record without loading anything when it was made from the
-        same data folder (with any ``epochs``: the record says which) and has baselines
-        if asked for.
-    verbose
-        Passed to training (1: one line per epoch).
-    """
-    from .data import fingerprint
-
-    cfg = TrainConfig.coerce(config, normalization=normalization, inputs=inputs, variant=variant, seed=seed)
-    _check_fit_args(epochs=epochs, patience=patience, decay_patience=decay_patience)
-    if cnn_epochs is not None:
-        _check_number("cnn_epochs", cnn_epochs, integer=True, low=0)
-    config = cfg.as_dict()
-    path = results_path(results_dir, experiment, notebook, config)
-    data_key = str(Path(data_dir).resolve())
-    files_key = fingerprint(data_dir, experiment)
-    if reuse_record and path.is_file():
-        old = load_json(path)
-        # Any epochs: a record from a longer run (the workflow's) is better, not stale;
-        # but data files rewritten since make it stale.
-        if (old.get("data_dir"), old.get("data_fingerprint")) == (data_key, files_key) and (
-            not baselines or old.get("baselines")
-        ):
-            return TrainedConfig(old, path)
-    require_writable_dir(path.parent, "results_dir")  # before training, not when the record is written
-    model, meta, data = train_or_load(data_dir, experiment, cfg, results_dir=results_dir, epochs=int(epochs),
-                                      patience=int(patience), decay_patience=int(decay_patience),
-                                      max_probes=max_probes, verbose=verbose)
-    metrics = meta.get("metrics", {})
-    epochs_used = meta.get("epochs") or _with_request(meta, int(epochs))["epochs"]
-    record: dict[str, Any] = {
-        "data_dir": data_key,
-        "data_fingerprint": files_key,
-        "epochs": int(epochs),
-        "n_train": len(data.train.x),
-        "n_valid": len(data.valid.x),
-        "n_test": len(data.test.x),
-        "test_pearson": metrics.get("test_pearson"),
-        "test_spearman": metrics.get("test_spearman"),
-        "valid_pearson": metrics.get("best_valid_pearson"),
-        "best_epoch": epochs_used["best"],
-        "epochs_run": epochs_used["run"],
-        "epochs_trained_for": epochs_used["trained_for"],
-        "patience": int(patience),
-        "decay_patience": int(decay_patience),
-        "stopped_early": bool(epochs_used["stopped_early"]),
-        "n_params": meta.get("n_params"),
-        "transform": {k: data.transform.get(k)
-                      for k in ("normalization", "stats", "clip_rule", "min", "clip", "mean", "sd")},
-    }
-    fitted: dict[str, Any] = {}
-    if baselines:
-        from .baselines import KmerRidge
-        from .model import deepbind_cnn
-
-        ridge = KmerRidge(k=tuple(kmer_k), alpha=list(kmer_alpha)).fit(data.train, data.valid)
-        cnn = deepbind_cnn(data.train.x.shape[1:], seed=cfg.seed)
-        cnn_fit = fit(cnn, data, epochs=int(cnn_epochs or epochs), seed=cfg.seed, verbose=0)
-        fitted = {"kmer_ridge": ridge, "shallow_cnn": cnn}
-        record["baselines"] = {
-            "kmer_ridge": {**_metrics(ridge, data.test), "k": list(kmer_k), "alpha": ridge.alpha_},
-            "shallow_cnn": {**_metrics(cnn, data.test), "epochs": cnn_fit.epochs_run,
-                            "valid_pearson": cnn_fit.best_valid_pearson},
-        }
-    write_results(results_dir, experiment, notebook, record, config)
-    return TrainedConfig(load_json(path), path, model, data, _history(meta), fitted)

@@ -1,4 +1,4 @@
-"""rbgia.benchmark: the Performance chapter's tables from training records (no model is trained here)."""
+"""rbgia.chapters.performance: the Performance chapter's tables from training records (no model is trained here)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from rbgia import benchmark, results
+from rbgia.chapters import performance, results, training
+from rbgia.config import TrainConfig
 from rbgia.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,7 +26,7 @@ def _write(res: Path, data_dir: Path, exp: str, r: float, *, normalization: str 
     if baselines:
         rec["baselines"] = {"kmer_ridge": {"test_pearson": r - 0.1, "test_spearman": r - 0.15},
                             "shallow_cnn": {"test_pearson": r - 0.2, "test_spearman": r - 0.25}}
-    cfg = results.config_dict(normalization, inputs)
+    cfg = TrainConfig(normalization, inputs).as_dict()
     results.write_results(res, exp, "02_residualbind", {**rec, "config": cfg}, cfg)
 
 
@@ -49,17 +50,17 @@ def records(tmp_path):
 
 def test_load_reads_only_the_given_data_folders(records, tmp_path):
     res, d09, d13 = records
-    long = benchmark.load(res, [d09, d13])
+    long = performance.load(res, [d09, d13])
     assert set(long["experiment"]) == set(RBPS_2009 + EXPS_2013)
     assert long["pearson"].max() < 0.9  # the 0.99 record of another folder is left out
     assert set(long["method"]) == {"ResidualBind", "k-mer ridge", "shallow CNN"}
     assert set(long["dataset"]) == {"rnacompete2009", "rnacompete2013_sample"}
     with pytest.raises(DataError, match="training jobs"):
-        benchmark.load(res, [tmp_path / "nothing"])
+        performance.load(res, [tmp_path / "nothing"])
 
 
 def test_reported_keeps_the_source_column():
-    rep = benchmark.reported(REFERENCE)
+    rep = performance.reported(REFERENCE)
     raw = pd.read_csv(REFERENCE / "reported_results.csv", comment="#")
     assert len(rep) == len(raw) and set(rep["source"]) == set(raw["source"])
     vts1 = rep[rep["dataset"] == "rnacompete2009:VTS1"].set_index("inputs")["mean"]
@@ -69,7 +70,7 @@ def test_reported_keeps_the_source_column():
 
 def test_compare_2009_states_n_and_quotes_the_paper(records):
     res, d09, d13 = records
-    table = benchmark.compare_2009(benchmark.load(res, [d09, d13]), REFERENCE)
+    table = performance.compare_2009(performance.load(res, [d09, d13]), REFERENCE)
     ours = table.loc[RBPS_2009, "ResidualBind sequence"]
     assert table.loc["mean over the RBPs here", "ResidualBind sequence"] == pytest.approx(ours.mean())
     n = table.loc["n (RBPs in that mean)"]
@@ -85,7 +86,7 @@ def test_compare_2009_states_n_and_quotes_the_paper(records):
 
 def test_compare_2013_beside_published(records):
     res, d09, d13 = records
-    table = benchmark.compare_2013(benchmark.load(res, [d09, d13]), REFERENCE)
+    table = performance.compare_2013(performance.load(res, [d09, d13]), REFERENCE)
     assert list(table.index) == ["RNCMPT00001 (A1CF)", "RNCMPT00002 (ANKHD1)"]
     pub = pd.read_csv(REFERENCE / "published_pearson_per_experiment.tsv", sep="\t", comment="#").set_index("experiment")
     assert table["ThermoNet (full data)"].tolist() == pub.loc[EXPS_2013, "ThermoNet"].tolist()
@@ -94,31 +95,31 @@ def test_compare_2013_beside_published(records):
 
 def test_paired_differences_and_wilcoxon_match_scipy(records):
     res, d09, d13 = records
-    long = benchmark.load(res, [d09, d13])
-    wide, tests = benchmark.paired(long, "inputs", "seq", ["pu", "phime"], normalization="log")
+    long = performance.load(res, [d09, d13])
+    wide, tests = performance.paired(long, "inputs", "seq", ["pu", "phime"], normalization="log")
     assert len(wide) == 10 and (wide["seq - pu"] < 0).all()  # reference - other, as the paired_diff plots
     row = tests.set_index("comparison").loc["seq - pu"]
     expected = stats.wilcoxon(wide["seq"], wide["pu"])
     assert row["n"] == 10 and row["reference higher"] == 0
     assert row["pvalue"] == pytest.approx(expected.pvalue) and row["statistic"] == pytest.approx(expected.statistic)
-    assert "significant at 0.05" in benchmark.verdict(tests)
+    assert "significant at 0.05" in performance.verdict(tests)
     n_phime = int(wide[["seq", "phime"]].notna().all(axis=1).sum())
-    assert benchmark.pairs_label(tests) == f"seq - pu: n = 10; seq - phime: n = {n_phime}"
-    assert benchmark.pairs_label(tests.iloc[:0]) == "no pairs"
-    _, base = benchmark.paired(long, "method", "ResidualBind", ["k-mer ridge", "shallow CNN"], method=None,
+    assert performance.pairs_label(tests) == f"seq - pu: n = 10; seq - phime: n = {n_phime}"
+    assert performance.pairs_label(tests.iloc[:0]) == "no pairs"
+    _, base = performance.paired(long, "method", "ResidualBind", ["k-mer ridge", "shallow CNN"], method=None,
                                inputs="seq", normalization="log")
     assert base.set_index("comparison").loc["ResidualBind - k-mer ridge", "median difference"] == pytest.approx(0.1)
 
 
 def test_wilcoxon_without_differences_is_no_test():
-    out = benchmark.wilcoxon([0.5, 0.6, 0.7], [0.5, 0.6, 0.7])
+    out = performance.wilcoxon([0.5, 0.6, 0.7], [0.5, 0.6, 0.7])
     assert out["n"] == 3 and out["pvalue"] is None and out["statistic"] is None
-    assert benchmark.wilcoxon([0.5, np.nan], [0.4, 0.3])["n"] == 1
+    assert performance.wilcoxon([0.5, np.nan], [0.4, 0.3])["n"] == 1
 
 
 def test_goals_read_targets_and_report_budget(records):
     res, d09, d13 = records
-    g = benchmark.goals(benchmark.load(res, [d09, d13]), REFERENCE).set_index("goal")
+    g = performance.goals(performance.load(res, [d09, d13]), REFERENCE).set_index("goal")
     raw = pd.read_csv(REFERENCE / "reported_results.csv", comment="#")
     vts1 = raw[raw["dataset"] == "rnacompete2009:VTS1"].set_index("inputs")["mean"]
     assert g.loc["VTS1 sequence", "target"] == vts1["sequence"]
@@ -134,15 +135,15 @@ def test_goals_read_targets_and_report_budget(records):
 
 def test_findings_and_record_from_numbers(records):
     res, d09, d13 = records
-    long = benchmark.load(res, [d09, d13])
-    _, m = benchmark.paired(long, "method", "ResidualBind", ["k-mer ridge"], method=None, inputs="seq",
+    long = performance.load(res, [d09, d13])
+    _, m = performance.paired(long, "method", "ResidualBind", ["k-mer ridge"], method=None, inputs="seq",
                             normalization="log")
-    _, n = benchmark.paired(long, "normalization", "log", ["clip"], inputs="seq")
-    _, k = benchmark.paired(long, "inputs", "seq", ["pu"], normalization="log")
-    text = benchmark.findings(long, REFERENCE, m, n, k)
+    _, n = performance.paired(long, "normalization", "log", ["clip"], inputs="seq")
+    _, k = performance.paired(long, "inputs", "seq", ["pu"], normalization="log")
+    text = performance.findings(long, REFERENCE, m, n, k)
     assert "Wilcoxon p" in text and "early stopping was reached by 1 of 40" in text
-    rec = benchmark.record(long, benchmark.compare_2009(long, REFERENCE), benchmark.compare_2013(long, REFERENCE),
-                           benchmark.goals(long, REFERENCE), m, n, k)
+    rec = performance.record(long, performance.compare_2009(long, REFERENCE), performance.compare_2013(long, REFERENCE),
+                           performance.goals(long, REFERENCE), m, n, k)
     results.write_results(res, None, "03_benchmark", rec, allow_nan=True)  # JSON-ready
     assert rec["n_experiments"] == 10 and "log-phime-paper-s0" in rec["configs"]
 
@@ -151,15 +152,15 @@ def test_run_table_and_finding():
     rec = {"test_pearson": 0.7, "test_spearman": 0.6, "n_train": 100, "epochs": 8, "epochs_run": 4, "best_epoch": 1,
            "patience": 3, "stopped_early": True,
            "baselines": {"kmer_ridge": {"test_pearson": 0.5, "test_spearman": 0.4}}}
-    assert benchmark.run_table(rec)["method"].tolist() == ["ResidualBind", "k-mer ridge"]
-    assert "early stopping was reached" in benchmark.run_finding(rec, "VTS1")
-    assert benchmark.run_budget({**rec, "stopped_early": False})["early stopping reached"].iloc[0] == "no (epoch cap)"
+    assert training.run_table(rec)["method"].tolist() == ["ResidualBind", "k-mer ridge"]
+    assert "early stopping was reached" in training.run_finding(rec, "VTS1")
+    assert training.run_budget({**rec, "stopped_early": False})["early stopping reached"].iloc[0] == "no (epoch cap)"
 
 
 def test_paired_compares_only_equal_budgets(records):
     res, d09, d13 = records
     _write(res, d09, "VTS1", 0.9, inputs="pu", epochs=2)  # +PU at 2 epochs against sequence at 8: left out
-    wide, tests = benchmark.paired(benchmark.load(res, [d09, d13]), "inputs", "seq", ["pu"], normalization="log")
+    wide, tests = performance.paired(performance.load(res, [d09, d13]), "inputs", "seq", ["pu"], normalization="log")
     row = tests.set_index("comparison").loc["seq - pu"]
     assert row["n"] == 9 and row["unequal budget"] == 1
     assert np.isnan(wide.loc["VTS1", "seq - pu"]) and wide.loc["VTS1", "pu"] == 0.9

@@ -1,4 +1,4 @@
-"""rbgia.results (record paths, atomic JSON, collect) and rbgia.book (papermill runner,
+"""rbgia.chapters.results (record paths, atomic JSON, collect) and rbgia.book (papermill runner,
 parameters, resumability, failures, skipped chapters, the Jupyter Book build) on toy
 notebooks; the real notebooks are exercised in test_notebooks.py."""
 
@@ -15,7 +15,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from rbgia import book, results
+from rbgia import book
+from rbgia.book import params
+from rbgia.chapters import results
+from rbgia.config import TrainConfig
 from rbgia.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,14 +28,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_config_tag_and_paths(tmp_path):
-    assert results.config_tag() == "log-seq-paper-s0"
-    assert results.config_tag("clip", "phime", "public", 3) == "clip-phime-public-s3"
+    assert TrainConfig().tag == "log-seq-paper-s0"
+    assert TrainConfig("clip", "phime", "public", 3).tag == "clip-phime-public-s3"
     p = results.results_path(tmp_path, "SIMRBFOX1", "02_residualbind", {"normalization": "clip"})
     assert p == tmp_path / "SIMRBFOX1" / "02_residualbind.clip-seq-paper-s0.json"
     across = results.results_path(tmp_path, None, "notebooks/03_benchmark.ipynb")
     assert across == tmp_path / "_all" / "03_benchmark.json"
     with pytest.raises(DataError, match="file name"):
-        results.config_tag("log-x")
+        TrainConfig(normalization="log-x")
     with pytest.raises(DataError, match="unknown keys"):
         results.results_path(tmp_path, "E", "02_residualbind", {"epochs": 3})
     with pytest.raises(DataError, match="folder name"):
@@ -42,7 +45,7 @@ def test_config_tag_and_paths(tmp_path):
 def test_write_read_collect(tmp_path):
     for exp, r in (("B", 0.5), ("A", 0.7)):
         for norm in ("log", "clip"):
-            cfg = results.config_dict(normalization=norm)
+            cfg = TrainConfig(normalization=norm).as_dict()
             record = {"test_pearson": np.float32(r), "curve": [1, 2], "baselines": {"ridge": {"test_pearson": 0.1}}}
             results.write_results(tmp_path, exp, "02_residualbind", record, cfg)
     results.write_results(tmp_path, "A", "04_ism", {"n": 3})
@@ -137,7 +140,7 @@ def test_parameters_and_toc(toy, tmp_path):
     spec = book.load_parameters(toy, data_dir="other")
     assert spec["01_a"]["parameters"]["data_dir"] == "other"
     assert spec["02_b"]["parameters"]["data_dir"] == "data/real" and spec["02_b"]["requires"] == ["data/real"]
-    params = book.notebook_parameters("01_a", toy / "notebooks" / "01_a.ipynb", spec)
+    params = book.plan(toy, data_dir="other").chapter("01_a").parameters
     assert params == {"data_dir": "other", "results_dir": "results", "n": 3}  # 'unused' not declared: dropped
 
 
@@ -312,15 +315,16 @@ def test_repo_book_is_consistent():
     assert names, "_toc.yml lists no notebooks"
     spec = book.load_parameters(REPO)
     tiny = book.load_parameters(REPO, TINY)
-    for the_plan in (book.plan(REPO), book.plan(REPO, TINY)):
+    repo_plan = book.plan(REPO)
+    for the_plan in (repo_plan, book.plan(REPO, TINY)):
         assert [r.name for r in the_plan.chapters] == names
-        assert the_plan.job_names.keys() == book.plan(REPO).job_names.keys()  # the same jobs, so `needs` reads alike
+        assert the_plan.job_names.keys() == repo_plan.job_names.keys()  # the same jobs, so `needs` reads alike
     for name in names:
         src = REPO / "notebooks" / f"{name}.ipynb"
         assert src.is_file(), f"{src} missing"
         assert name in spec, f"book/parameters.yml has no entry for {name}"
         assert name in tiny, f"tests/tiny_parameters.yml has no entry for {name}"
-        book.notebook_parameters(name, src, spec)  # declared names only
+        assert set(repo_plan.chapter(name).parameters) <= set(params.declared_parameters(src))  # declared only
         nb = nbformat.read(src, as_version=4)
         assert nb.metadata["kernelspec"]["name"] == "python3" and nb.metadata["language_info"]["name"] == "python"
         code = [c for c in nb.cells if c.cell_type == "code"]

@@ -17,7 +17,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from rbgia import analysis, benchmark, plotting, report  # noqa: E402
+from rbgia import plotting  # noqa: E402
+from rbgia.chapters import gc, performance, report  # noqa: E402
 from rbgia.data import one_hot  # noqa: E402
 
 
@@ -107,12 +108,12 @@ FIGURES = {
                                                       "ci_high": [1, .7, .5, .35, .25]})),
     "kd_regression": lambda: plotting.kd_regression([0.2, 0.5, 0.9, 1.4], [-1.0, -1.8, -2.9, -3.5],
                                                     labels=["UGCAUG", "UGCACG", "UGCAUA", "AGCAUG"]),
-    "benchmark.plot_published": lambda: benchmark.plot_published(_published(), list(_published().columns),
+    "performance.plot_published": lambda: performance.plot_published(_published(), list(_published().columns),
                                                                  title="2009 RNAcompete, set B"),
-    "benchmark.plot_scatters": lambda: benchmark.plot_scatters({"clip-seq-paper-s0": _scatter_frame(),
+    "performance.plot_scatters": lambda: performance.plot_scatters({"clip-seq-paper-s0": _scatter_frame(),
                                                                 "log-seq-paper-s0": _scatter_frame()},
                                                                color_label="mismatches to the motif"),
-    "analysis.fig_histograms": lambda: analysis.fig_histograms(
+    "gc.fig_histograms": lambda: gc.fig_histograms(
         pd.DataFrame({"effect 5'": RNG.normal(1, 0.2, 20), "effect 3'": RNG.normal(1, 0.2, 20),
                       "5' - 3'": RNG.normal(0, 0.2, 20)}), {"effect 5'": 1.0, "effect 3'": 1.0, "5' - 3'": 0.0}),
 }

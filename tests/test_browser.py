@@ -1,4 +1,4 @@
-"""The rendered book in a real browser: headless Chromium, network off (rbgia.site.check_pages).
+"""The rendered book in a real browser: headless Chromium, network off (rbgia.book.site.check_pages).
 
 A small synthetic Jupyter Book (math, a figure, a wide report.table) is built with the
 project's _config.yml and checked page by page; hand-written pages with raw TeX, a
@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rbgia import report, site
-from rbgia.book import BookError
+from rbgia.book import BookError, site
+from rbgia.chapters import report
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -234,8 +234,8 @@ def test_each_check_can_fail(chromium, bad_site):
 @pytest.mark.slow
 def test_cli_checks_a_built_book(chromium, bad_site, tmp_path):
     shots = tmp_path / "shots"
-    proc = subprocess.run([sys.executable, "-m", "rbgia.site", "check", str(bad_site), "--screenshots", str(shots)],
-                          capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run([sys.executable, "-m", "rbgia.book.site", "check", str(bad_site), "--screenshots",
+                           str(shots)], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 1, proc.stderr
     assert f"{len(BAD_PAGES)} pages checked" in proc.stdout and "missing.png" in proc.stdout
     assert len(list(shots.glob("*.png"))) == len(BAD_PAGES)

@@ -7,7 +7,8 @@ import json
 
 import numpy as np
 import pytest
-from numpy.lib.stride_tricks import sliding_window_view
+from toy_models import CODE, L, hits
+from toy_models import base_codes as _codes
 
 from rbgia import paper
 from rbgia.data import one_hot
@@ -27,19 +28,7 @@ from rbgia.experiments import (
 from rbgia.records import SCHEMAS
 from rbgia.session import GIA
 
-L = 41
-CODE = {c: i for i, c in enumerate("ACGU")}
 GU = "GUUUGU"  # G/U only: never occurs by chance in A/C backgrounds
-
-
-def _codes(x: np.ndarray) -> np.ndarray:
-    return np.where(x[..., :4].sum(-1) > 0, x[..., :4].argmax(-1), -1)
-
-
-def hits(x: np.ndarray, motif: str) -> np.ndarray:
-    """(N, windows) bool: ``motif`` starts at each window."""
-    target = np.array([CODE[c] for c in motif])
-    return (sliding_window_view(_codes(x), len(target), axis=1) == target).all(-1)
 
 
 def weighted_copies(x: np.ndarray, motif: str = GU) -> np.ndarray:
@@ -78,26 +67,25 @@ def _json(record: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- the session argument
-def test_session_and_legacy_forms_agree_and_the_session_is_not_modified(ac_bg):
+def test_experiments_take_a_session_and_never_modify_it(ac_bg):
     g = GIA(weighted_copies, ac_bg)
     before = (g.chunk_size, g.stem_loop, g.recompute_structure, g.background.copy())
     new = multiplicity(g, GU, paper.PUBLIC_CODE_MULTIPLICITY_STARTS)
-    for legacy in (multiplicity(weighted_copies, ac_bg, GU, paper.PUBLIC_CODE_MULTIPLICITY_STARTS),
-                   multiplicity(g, None, GU, paper.PUBLIC_CODE_MULTIPLICITY_STARTS),
-                   multiplicity(weighted_copies, GU, paper.PUBLIC_CODE_MULTIPLICITY_STARTS, background=ac_bg)):
-        np.testing.assert_array_equal(legacy.table["mean"], new.table["mean"])
-    np.testing.assert_array_equal(spacing(g, GU).table["mean"], spacing(weighted_copies, ac_bg, GU).table["mean"])
+    again = multiplicity(GIA(weighted_copies, ac_bg), GU, paper.PUBLIC_CODE_MULTIPLICITY_STARTS)
+    np.testing.assert_array_equal(again.table["mean"], new.table["mean"])
+    np.testing.assert_array_equal(spacing(g, GU).table["mean"], spacing(GIA(weighted_copies, ac_bg), GU).table["mean"])
     pos = positional_scan(g, GU, [3, 9])
-    np.testing.assert_array_equal(pos["mean"], positional_scan(g, None, GU, [3, 9])["mean"])
+    fresh = positional_scan(GIA(weighted_copies, ac_bg), GU, [3, 9])
+    np.testing.assert_array_equal(pos.table["mean"], fresh.table["mean"])
     assert pos.importances[1].local.shape == (len(ac_bg),) and list(pos.local_effects()) == ["start 3", "start 9"]
     assert list(_json(pos.to_record())) == list(SCHEMAS["positional"])
     hairpin_context(g, GU, 16, 7, fold_check=False, recompute_structure=False)
     assert (g.chunk_size, g.stem_loop, g.recompute_structure) == before[:3]
     np.testing.assert_array_equal(g.background, before[3])
-    with pytest.raises(DataError, match="task=1 conflicts with the GIA session's task=0"):
-        multiplicity(g, GU, task=1)
-    with pytest.raises(DataError, match="without a background"):
-        multiplicity(weighted_copies, GU)
+    for call in (lambda: multiplicity(weighted_copies, GU), lambda: gc_bias(weighted_copies, GU),
+                 lambda: hairpin_context(weighted_copies, GU, 16, 7)):
+        with pytest.raises(DataError, match=r"takes a GIA session first.*\(GIA\(predict, background\), \.\.\.\)"):
+            call()
     with pytest.raises(DataError, match="without stem_loop"):
         hairpin_context(GIA(weighted_copies, ac_bg, stem_loop=(paper.PAPER_STEM, paper.PAPER_PARTNER)), GU, 16, 7)
 
@@ -257,7 +245,7 @@ def test_structure_effect_is_a_difference_in_differences(acgu_bg):
                        unp.unstructured_at_stem.local)
     assert se.mean == pytest.approx(((il - ul) - (ist - us)).mean())
     assert unp.n_designed == len(acgu_bg) and unp.n_folded >= 0.8 * len(acgu_bg)
-    assert list(unp["position"]) == ["loop", "stem", "loop", "stem"]  # the old table still answers
+    assert list(unp.table["position"]) == ["loop", "stem", "loop", "stem"]
     rec = _json(unp.to_record())
     assert list(rec)[:5] == ["kind", "mean", "ci_low", "ci_high", "pvalue"] and rec["n_folded"] == unp.n_folded
     assert rec["mean"] == pytest.approx(se.mean) and rec["in_loop"]["local"]["n"] == len(acgu_bg)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats
+from toy_models import CODE, L, W, counter, keras_conv, pwm
 
 from rbgia.background import profile_background
 from rbgia.data import decode, one_hot
@@ -28,32 +28,6 @@ from rbgia.gia import (
     stem_loop_background,
 )
 from rbgia.paper import PUBLIC_CODE_GC_STARTS
-
-L = 41
-RNG = np.random.default_rng(0)
-W = RNG.normal(size=(L, 4))
-CODE = {c: i for i, c in enumerate("ACGU")}
-
-
-def pwm(x: np.ndarray) -> np.ndarray:
-    """Additive model: sum over positions of W[pos, base]."""
-    return np.einsum("nla,la->n", x[..., :4], W)
-
-
-def _codes(x: np.ndarray) -> np.ndarray:
-    return np.where(x[..., :4].sum(-1) > 0, x[..., :4].argmax(-1), -1)
-
-
-def counter(motif: str):
-    """Model = number of occurrences of ``motif``."""
-    target = np.array([CODE[c] for c in motif])
-
-    def f(x):
-        win = sliding_window_view(_codes(x), len(target), axis=1)
-        return (win == target).all(-1).sum(-1).astype(np.float64)
-
-    return f
-
 
 M6 = np.random.default_rng(1).normal(size=(6, 4)) * 1.5
 
@@ -210,8 +184,8 @@ def test_background_predictions_are_cached(bg):
 
     g = GIA(f, bg, batch_size=10_000)  # one model call per chunk
     kmer_scan(g, k=2, start=5)
-    multiplicity(g, None, "GG", (1, 10))
-    global_importance(g, None, ("A", 3))
+    multiplicity(g, "GG", (1, 10))
+    g.importance(("A", 3))
     # f(background) once, then the 16 2-mers, the 2 multiplicity configs, the single pattern
     assert calls == [len(bg), 16 * len(bg), 2 * len(bg), len(bg)]
     assert g.predict.n_evaluated == len(bg) * (1 + 16 + 2 + 1)
@@ -220,17 +194,17 @@ def test_background_predictions_are_cached(bg):
 def test_errors_on_bad_background_and_model(bg):
     with pytest.raises(DataError, match="0 sequences"):
         global_importance(pwm, bg[:0], ("A", 0))
-    with pytest.raises(DataError, match="no background"):
+    with pytest.raises(DataError, match=r"takes a GIA session first.*kmer_scan\(GIA\(predict, background\)"):
         kmer_scan(pwm, None)
     with pytest.raises(ModelError, match=r"shape \(199,\) for 200 sequences"):
         global_importance(lambda x: pwm(x)[:-1], bg, ("A", 0))
     with pytest.raises(PatternError, match="outside the sequence"):
-        kmer_scan(pwm, bg, k=6, start=36)
+        kmer_scan(GIA(pwm, bg), k=6, start=36)
 
 
 # --------------------------------------------------------------------------- k-mer scans
 def test_kmer_scan_equals_naive_loop(bg):
-    fast = kmer_scan(pwm, bg, k=3, start=20, chunk_size=1000)  # several chunks
+    fast = kmer_scan(GIA(pwm, bg), k=3, start=20, chunk_size=1000)  # several chunks
     assert len(fast) == 64 and fast["kmer"].is_unique
     assert fast["mean"].is_monotonic_decreasing
     base = pwm(bg)
@@ -243,14 +217,10 @@ def test_kmer_scan_equals_naive_loop(bg):
 
 @pytest.mark.slow  # XLA compiles a few shapes (seconds on a shared CPU)
 def test_kmer_scan_keras_fast_path_equals_naive(bg):
-    keras = pytest.importorskip("keras")
-    keras.utils.set_random_seed(1)
-    inp = keras.Input((L, 4))
-    h = keras.layers.Conv1D(6, 7, activation="relu")(inp)
-    out = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling1D()(h))
-    model = keras.Model(inp, out)
+    pytest.importorskip("keras")
+    model = keras_conv(1, filters=6, width=7, pool="average")
     kmers = ["UGCAUG", "AAAAAA", "GCGCGC", "ACGUAC", "CCCUUU"]
-    fast = kmer_scan(model, bg, k=6, start=17, kmers=kmers, batch_size=256).set_index("kmer")
+    fast = kmer_scan(GIA(model, bg, batch_size=256), k=6, start=17, kmers=kmers).set_index("kmer")
     base = model.predict(bg, verbose=0)[:, 0]
     for kmer in kmers:
         naive = (model.predict(embed(bg, (kmer, 17)), verbose=0)[:, 0] - base).mean()
@@ -259,7 +229,7 @@ def test_kmer_scan_keras_fast_path_equals_naive(bg):
 
 def test_kmer_scan_finds_the_scored_kmer(bg):
     motif = counter("GGAUCC")
-    top = kmer_scan(lambda x: motif(x) + 0.05 * pwm(x), bg[:50], k=6, start=17)
+    top = kmer_scan(GIA(lambda x: motif(x) + 0.05 * pwm(x), bg[:50]), k=6, start=17)
     assert len(top) == 4096 and top["kmer"].iloc[0] == "GGAUCC"
     assert top["mean"].iloc[0] > top["mean"].iloc[1] + 0.5
 
@@ -281,7 +251,7 @@ def test_adaptive_scan_matches_exhaustive_top10_with_5x_fewer_evaluations(src):
 # --------------------------------------------------------------------------- experiments
 def test_motif_mutagenesis_additive_is_exact(bg):
     kmer, start = "UGCAUG", 17
-    res = motif_mutagenesis(pwm, bg, kmer, start)
+    res = motif_mutagenesis(GIA(pwm, bg), kmer, start)
     wt = global_importance(pwm, bg, (kmer, start)).mean
     cols = np.arange(start, start + 6)
     wt_w = W[cols, [CODE[c] for c in kmer]]
@@ -293,27 +263,27 @@ def test_motif_mutagenesis_additive_is_exact(bg):
 
 
 def test_multiplicity_counting_model_is_linear(ac_bg):
-    res = multiplicity(counter(GU), ac_bg, GU, (4, 12, 20))
+    res = multiplicity(GIA(counter(GU), ac_bg), GU, (4, 12, 20))
     assert list(res.table["count"]) == [1, 2, 3]
     np.testing.assert_allclose(res.table["mean"], [1, 2, 3])
     assert res.r2 == pytest.approx(1.0) and res.slope == pytest.approx(1.0)
-    assert multiplicity(counter(GU), ac_bg, GU, include_origin=True).r2 == pytest.approx(1.0)
+    assert multiplicity(GIA(counter(GU), ac_bg), GU, include_origin=True).r2 == pytest.approx(1.0)
     # a saturating model is not linear
     sat = lambda x: 1.0 - 0.3 ** counter(GU)(x)  # noqa: E731
-    assert multiplicity(sat, ac_bg, GU).r2 < 0.95
+    assert multiplicity(GIA(sat, ac_bg), GU).r2 < 0.95
     # a flat response has no defined R^2
-    assert np.isnan(multiplicity(lambda x: np.minimum(counter(GU)(x), 1.0), ac_bg, GU).r2)
+    assert np.isnan(multiplicity(GIA(lambda x: np.minimum(counter(GU)(x), 1.0), ac_bg), GU).r2)
 
 
 def test_spacing_merges_overlaps(ac_bg):
-    df = spacing(counter(GU), ac_bg, GU)
+    df = spacing(GIA(counter(GU), ac_bg), GU).table
     assert list(df["start_1"]) == [16, 15, 13, 17]
     assert list(df["gap"].iloc[:3]) == [-2, 0, 3] and pd.isna(df["gap"].iloc[3])
     # GUUUGUUUGU (overlap at 16, 20 like UGCAUGCAUG) holds two copies; each pair gives 2
     np.testing.assert_allclose(df["mean"], [2, 2, 2, 1])
     np.testing.assert_allclose(df["ratio"], [2, 2, 2, 1])
     with pytest.raises(PatternError, match="different letters"):
-        spacing(pwm, ac_bg, "ACGUAC", [(10, 12)])
+        spacing(GIA(pwm, ac_bg), "ACGUAC", [(10, 12)])
     assert df.attrs["skipped"] == []
 
 
@@ -321,27 +291,27 @@ def test_spacing_skips_conflicting_pairs(ac_bg):
     # GUUUGU at 16 and 18 would need both U and G at 18; at 16 and 20 the overlap agrees
     pairs = [(16, 20), (18, 16), (13, 22)]
     with pytest.raises(PatternError, match="different letters"):
-        spacing(counter(GU), ac_bg, GU, pairs)
-    df = spacing(counter(GU), ac_bg, GU, pairs, on_conflict="skip")
+        spacing(GIA(counter(GU), ac_bg), GU, pairs)
+    df = spacing(GIA(counter(GU), ac_bg), GU, pairs, on_conflict="skip").table
     assert df.attrs["skipped"] == [(16, 18)]
     assert list(df["start_1"]) == [16, 13, 17] and list(df["start_2"].iloc[:2]) == [20, 22]
     np.testing.assert_allclose(df["ratio"], [2, 2, 1])
     # every pair skipped: only the reference row is left
-    only_ref = spacing(counter(GU), ac_bg, GU, [(16, 18)], on_conflict="skip")
+    only_ref = spacing(GIA(counter(GU), ac_bg), GU, [(16, 18)], on_conflict="skip").table
     assert list(only_ref["start_1"]) == [17] and only_ref.attrs["skipped"] == [(16, 18)]
     with pytest.raises(PatternError, match="'raise' or 'skip'"):
-        spacing(counter(GU), ac_bg, GU, pairs, on_conflict="drop")
+        spacing(GIA(counter(GU), ac_bg), GU, pairs, on_conflict="drop")
 
 
 def test_positional_scan(bg):
-    df = positional_scan(pwm, bg, "GCAU")
+    df = positional_scan(GIA(pwm, bg), "GCAU").table
     assert list(df["start"]) == list(range(L - 3))
     for s in (0, 20, 37):
         assert df["mean"].iloc[s] == pytest.approx(global_importance(pwm, bg, ("GCAU", s)).mean, abs=1e-9)
 
 
 def test_gc_bias_additive(bg):
-    res = gc_bias(pwm, bg, "UGCAUG", gc_starts=PUBLIC_CODE_GC_STARTS, seed=0, n_boot=500)
+    res = gc_bias(GIA(pwm, bg), "UGCAUG", gc_starts=PUBLIC_CODE_GC_STARTS, seed=0, n_boot=500)
     m = res.motif.mean
     g5 = global_importance(pwm, bg, ("GCGCGC", 2)).mean
     g3 = global_importance(pwm, bg, ("GCGCGC", 34)).mean
@@ -355,19 +325,19 @@ def test_gc_bias_additive(bg):
 
 def test_gc_bias_of_a_null_predictor_is_nan(bg, recwarn):
     # the motif alone has importance exactly 0: the ratios are undefined, not an error
-    res = gc_bias(lambda x: np.zeros(len(x)), bg, "UGCAUG", seed=0, n_boot=100)
+    res = gc_bias(GIA(lambda x: np.zeros(len(x)), bg), "UGCAUG", seed=0, n_boot=100)
     assert res.motif.mean == 0.0
     for value in (res.effect5, res.effect3, res.diff, *res.effect5_ci, *res.effect3_ci, *res.diff_ci):
         assert np.isnan(value)
     # GC alone has an effect, the motif none: still NaN (not inf)
-    gc_only = gc_bias(counter("GCGCGC"), bg, "AAAAAA", seed=0, n_boot=100)
+    gc_only = gc_bias(GIA(counter("GCGCGC"), bg), "AAAAAA", seed=0, n_boot=100)
     assert gc_only.motif.mean == 0.0 and gc_only.gc3.mean > 0
     assert np.isnan(gc_only.effect3) and np.isnan(gc_only.effect3_ci[0])
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
 def test_hairpin_context_additive(bg):
-    df = hairpin_context(pwm, bg, "GCUGGC", loop_start=16, stem_start=7)
+    df = hairpin_context(GIA(pwm, bg), "GCUGGC", loop_start=16, stem_start=7).table
     assert list(df["context"]) == ["stem-loop", "stem-loop", "unstructured", "unstructured"]
     # additive model: loop positions are the same bases with or without the stem
     assert df["mean"].iloc[0] == pytest.approx(df["mean"].iloc[2], abs=1e-9)
@@ -383,20 +353,16 @@ def test_hairpin_context_with_structure_model(bg):
         assert x.shape[-1] == 6
         return x[:, 5:16, 4].mean(1)
 
-    df = hairpin_context(paired_stem, bg[:20], "GCUGG", 16, 8, recompute_structure="pu")
+    df = hairpin_context(GIA(paired_stem, bg[:20]), "GCUGG", 16, 8, recompute_structure="pu").table
     sl, flat = df["baseline_mean"].iloc[0], df["baseline_mean"].iloc[2]
     assert sl > 0.8 and sl > flat + 0.2
     # a motif in the stem keeps it paired (partner re-complemented)
     assert abs(df["mean"].iloc[1]) < 0.1
 
 
-def test_a_session_passed_in_is_never_modified_and_conflicting_task_is_an_error():
+def test_a_session_passed_in_is_never_modified():
     bg = profile_background(one_hot(["ACGU" * 10 + "A"] * 20), n=20, seed=0)
     session = GIA(pwm, bg)
     scan = kmer_scan(session, k=2, start=5, chunk_size=7)
     assert session.chunk_size != 7 and len(scan) == 16
-    with pytest.raises(DataError, match="task=1 conflicts with the GIA session's task=0"):
-        kmer_scan(session, k=2, start=5, task=1)
-    with pytest.raises(DataError, match="batch_size=3 conflicts"):
-        global_importance(session, None, ("UGCAUG", 17), batch_size=3)
     assert session.replace(chunk_size=session.chunk_size) is session

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from toy_models import keras_conv
 
 from rbgia.errors import DataError, ModelError
 from rbgia.inference import _COMPILED, Predictor, as_predict
@@ -19,14 +20,8 @@ def _x(n: int, length: int = 41, channels: int = 4, seed: int = 0) -> np.ndarray
 
 @pytest.fixture(scope="module")
 def keras_model():
-    keras = pytest.importorskip("keras")
-    keras.utils.set_random_seed(0)
-    inp = keras.Input((41, 4))
-    h = keras.layers.Conv1D(8, 5, activation="relu")(inp)
-    h = keras.layers.GlobalMaxPooling1D()(h)
-    h = keras.layers.Dropout(0.5)(h)  # must be off at inference
-    out = keras.layers.Dense(2)(h)
-    return keras.Model(inp, out)
+    pytest.importorskip("keras")
+    return keras_conv(0, outputs=2, dropout=0.5)  # the dropout must be off at inference
 
 
 def test_keras_compiled_matches_model(keras_model):
@@ -136,14 +131,14 @@ def _strings(x):
 
 def _runs():
     """Every entry point that calls a model: GIA, the k-mer scans and ISM."""
-    from rbgia.gia import adaptive_kmer_scan, global_importance, kmer_scan
+    from rbgia.gia import GIA, adaptive_kmer_scan, global_importance, kmer_scan
     from rbgia.mutagenesis import ism
 
     bg = _x(35)
     return {
         "global_importance": lambda f: global_importance(f, bg, ("UGCAUG", 17)),
-        "kmer_scan": lambda f: kmer_scan(f, bg, k=2, start=5),
-        "adaptive_kmer_scan": lambda f: adaptive_kmer_scan(f, bg, k=2, start=5, n_screen=10),
+        "kmer_scan": lambda f: kmer_scan(GIA(f, bg), k=2, start=5),
+        "adaptive_kmer_scan": lambda f: adaptive_kmer_scan(GIA(f, bg), k=2, start=5, n_screen=10),
         "ism": lambda f: ism(f, bg[:7]),
     }
 

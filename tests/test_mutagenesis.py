@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from toy_models import L, W, keras_conv, pwm
 
 from rbgia.data import one_hot
 from rbgia.errors import DataError, ModelError
 from rbgia.mutagenesis import ism, ism_l2
-
-L = 41
-W = np.random.default_rng(0).normal(size=(L, 4))
-
-
-def pwm(x):
-    return np.einsum("nla,la->n", x[..., :4], W)
 
 
 def _seqs(n, seed=0, length=L):
@@ -39,12 +33,8 @@ def test_ism_additive_is_exact_with_padding():
 
 @pytest.mark.slow  # XLA compiles a few shapes (seconds on a shared CPU)
 def test_ism_equals_naive_loop_on_nonlinear_keras_model():
-    keras = pytest.importorskip("keras")
-    keras.utils.set_random_seed(0)
-    inp = keras.Input((L, 4))
-    h = keras.layers.Conv1D(8, 5, activation="relu")(inp)
-    out = keras.layers.Dense(1)(keras.layers.GlobalMaxPooling1D()(h))
-    model = keras.Model(inp, out)
+    pytest.importorskip("keras")
+    model = keras_conv(0)
     x = one_hot(_seqs(3, seed=1))
     d = ism(model, x, batch_size=64)
     base = model.predict(x, verbose=0)[:, 0]

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from rbgia import book, results
+from rbgia import book
+from rbgia.chapters import results
+from rbgia.config import TrainConfig
 from rbgia.data import shipped_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,7 +47,7 @@ def test_05_gia_tiny(tiny):
     _run("05_gia", tiny["root"], **tiny["params"], experiment="SIMRBFOX1", k=4, n_screen=20,
          reference_motif="RNCMPT00168")
     rec = results.read_results(tiny["res"], "SIMRBFOX1", "05_gia")
-    assert rec["config"] == results.config_dict() and rec["background"] == {"kind": "profile", "n": 50}
+    assert rec["config"] == TrainConfig().as_dict() and rec["background"] == {"kind": "profile", "n": 50}
     top = rec["top_kmers"]
     assert len(top) == 10 and all(len(t["kmer"]) == 4 and _finite(t["mean"]) for t in top)
     assert [t["mean"] for t in top] == sorted((t["mean"] for t in top), reverse=True)

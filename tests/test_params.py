@@ -1,6 +1,6 @@
-"""rbgia.params: a notebook's parameters validated in one call (issue 11, cases 11 and 12).
+"""rbgia.book.params: a notebook's parameters validated in one call (issue 11, cases 11 and 12).
 
-Before rbgia.params, ``papermill ... -p epochs ten`` failed deep inside ``fit`` with a raw
+Before rbgia.book.params, ``papermill ... -p epochs ten`` failed deep inside ``fit`` with a raw
 TypeError after the data was loaded, and ``-p num_backgroud 7`` ran with the default; each
 test below fails without the module (ImportError) or the runner's check.
 """
@@ -12,7 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rbgia import book, params
+from rbgia import book
+from rbgia.book import params
 from rbgia.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -138,7 +139,7 @@ def test_every_notebooks_defaults_are_valid():
         defaults = params.declared_defaults(path)
         if defaults:
             params.validate({k: v for k, v in defaults.items() if v is not params._UNPARSED}, path)
-        assert defaults.keys() == book.declared_parameters(path).keys()  # one reading: papermill's
+        assert defaults.keys() == params.declared_parameters(path).keys()  # one reading: papermill's
 
 
 @pytest.mark.slow
@@ -147,7 +148,7 @@ def test_in_a_notebook_the_table_shows_once_and_a_bad_value_stops_the_cell(nb, t
     import papermill
 
     root = nb.parents[1]
-    nb.write_text(nb.read_text().replace("params.check", "__import__('rbgia.params').params.check"))
+    nb.write_text(nb.read_text().replace("params.check", "__import__('rbgia.book.params').book.params.check"))
     out = tmp_path / "out.ipynb"
     book.execute(nb, out, {"epochs": 3}, root=root)
     shown = [o for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", [])

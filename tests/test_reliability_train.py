@@ -19,11 +19,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rbgia import results
+from rbgia.chapters import results
+from rbgia.chapters.training import train_and_record
 from rbgia.config import TrainConfig
 from rbgia.data import RNAcompeteData, Split
 from rbgia.errors import DataError, ModelError
-from rbgia.train import fit, load_model, save_model, train_and_record, train_or_load
+from rbgia.model_cache import load_model, save_model, train_or_load
+from rbgia.train import fit
 
 REPO = Path(__file__).resolve().parents[1]
 TAG = TrainConfig().tag

@@ -1,4 +1,4 @@
-"""rbgia.report: numbers, tables, captions and rerun commands as the book shows them."""
+"""rbgia.chapters.report: numbers, tables, captions and rerun commands as the book shows them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from rbgia import plotting, report  # noqa: E402
+from rbgia import plotting  # noqa: E402
+from rbgia.chapters import report  # noqa: E402
 from rbgia.errors import DataError  # noqa: E402
 
 

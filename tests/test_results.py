@@ -1,4 +1,4 @@
-"""rbgia.results.write_results: NaN/inf are refused unless ``allow_nan`` (then null).
+"""rbgia.chapters.results.write_results: NaN/inf are refused unless ``allow_nan`` (then null).
 
 Record paths, reading and collecting are tested in tests/test_book.py.
 """
@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from rbgia import results
+from rbgia.chapters import results
 from rbgia.errors import DataError
 
 
@@ -56,7 +56,7 @@ def test_reuse_record_only_while_the_data_files_are_unchanged(sim_dir, tmp_path)
     import os
     import shutil
 
-    from rbgia.train import train_and_record
+    from rbgia.chapters.training import train_and_record
 
     data_dir = tmp_path / "data"
     data_dir.mkdir()
@@ -76,12 +76,12 @@ def test_train_config_is_the_one_configuration():
     from rbgia.config import TrainConfig
 
     cfg = TrainConfig()
-    assert cfg.tag == "log-seq-paper-s0" == results.config_tag()
+    assert cfg.tag == "log-seq-paper-s0"
     assert cfg.as_dict() == {"normalization": "log", "inputs": "seq", "variant": "paper", "seed": 0}
     other = cfg.replace(normalization="clip", seed=3)
     assert other.tag == "clip-seq-paper-s3" and TrainConfig.from_tag(other.tag) == other
     assert TrainConfig.from_dict({"inputs": "pu"}) == TrainConfig(inputs="pu")
-    assert results.config_dict(other) == other.as_dict() == results.config_dict("clip", seed=3)
+    assert TrainConfig.coerce(other.tag).as_dict() == other.as_dict() == TrainConfig("clip", seed=3).as_dict()
     assert results.CONFIG_KEYS == TrainConfig.field_names()
     assert results.results_path("r", "A", "02_residualbind", other).name == "02_residualbind.clip-seq-paper-s3.json"
     with pytest.raises(DataError, match=r"unknown keys \['epochs'\]"):
@@ -94,5 +94,3 @@ def test_train_config_is_the_one_configuration():
     with pytest.raises(DataError, match="pass the configuration once"):
         TrainConfig.coerce(cfg, seed=1)
     assert TrainConfig.coerce(cfg.as_dict(), seed=0) == cfg == TrainConfig.coerce(None)
-    grid = results.benchmark_grid(other, normalizations=("log",), inputs_kinds=("seq", "pu"))
-    assert [TrainConfig.from_dict(c).tag for c in grid] == ["clip-seq-paper-s3", "log-seq-paper-s3", "clip-pu-paper-s3"]

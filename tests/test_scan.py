@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from toy_models import L, W, pwm, pwm_of
 
 from rbgia import scan
 from rbgia.background import profile_background
@@ -14,16 +15,13 @@ from rbgia.scan import adaptive_kmer_scan, kmer_scan
 from rbgia.session import GIA
 from rbgia.stats import bh_qvalues
 
-L = 41
-W = np.random.default_rng(0).normal(size=(L, 4))
-R = np.random.default_rng(1).normal(size=(L, 4))
+_NOISE = pwm_of(np.random.default_rng(1).normal(size=(L, 4)))
 
 
 def toy(x: np.ndarray) -> np.ndarray:
     """Additive PWM plus a deterministic non-additive 'noise' term: local importances
     vary across backgrounds (sd ~2.5) while the ranking of k-mers is the PWM's."""
-    x = x[..., :4]
-    return np.einsum("nla,la->n", x, W) + np.sin(2.0 * np.einsum("nla,la->n", x, R))
+    return pwm(x) + np.sin(2.0 * _NOISE(x))
 
 
 @pytest.fixture(scope="module")
@@ -137,9 +135,9 @@ def test_numeric_arguments_are_checked(small, fn, kwargs, match):
 def test_huge_scan_needs_confirm_and_names_its_cost(small):
     bg = np.repeat(small.background, 17, axis=0)[:1000]
     with pytest.raises(DataError, match=r"262,144,000 model evaluations, ~.* predictions/s; pass confirm=True"):
-        kmer_scan(toy, bg, k=9, start=10)
+        kmer_scan(GIA(toy, bg), k=9, start=10)
     with pytest.raises(DataError, match=r"first round of an adaptive scan of 262,144 9-mers is 104,857,600 model ev"):
-        adaptive_kmer_scan(toy, bg, k=9, start=10, n_screen=400)
+        adaptive_kmer_scan(GIA(toy, bg), k=9, start=10, n_screen=400)
 
 
 def test_confirm_runs_and_slow_scans_warn(small, monkeypatch):

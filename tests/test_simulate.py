@@ -215,7 +215,7 @@ def test_hur_additive_u_rich():
 def test_null_signal_constant():
     seqs = sim.sample_probes(200, seed=5)
     assert (sim.signal("SIMNULL", seqs) == 0).all()
-    y = sim.score_sequences("SIMNULL", seqs, seed=5)
+    y = sim.scores_from_signal(sim.EXPERIMENTS["SIMNULL"], sim.signal("SIMNULL", seqs), seed=5)
     assert abs(np.corrcoef(y, sim.signal("SIMRBFOX1", seqs))[0, 1]) < 0.25
 
 

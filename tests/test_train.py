@@ -14,7 +14,8 @@ from rbgia.errors import ModelError
 from rbgia.evaluate import evaluate, pearson
 from rbgia.inference import as_predict
 from rbgia.model import deepbind_cnn, residualbind
-from rbgia.train import fit, load_model, save_model, train_or_load
+from rbgia.model_cache import load_model, save_model, train_or_load
+from rbgia.train import fit
 
 MOTIF = [3, 2, 1, 0, 3, 2]  # UGCAUG
 

@@ -1,4 +1,4 @@
-"""rbgia.validation: model against oracle on planted truth, with toy predictors and tiny simulated data."""
+"""rbgia.chapters.validation: model against oracle on planted truth, with toy predictors and tiny simulated data."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from rbgia import records, results, sequence, simulate, validation
+from rbgia import records, sequence, simulate
+from rbgia.chapters import records as chapter_records
+from rbgia.chapters import results, validation
 from rbgia.errors import DataError
 
 RBFOX1 = simulate.EXPERIMENTS["SIMRBFOX1"]
@@ -102,7 +104,7 @@ def test_records_follow_the_schema_and_read_back_by_attribute(background, tmp_pa
     v = validation.Validation([c], {"SIMRBFOX1": 0.5}, {"SIMRBFOX1": RBFOX1.truth()}, "sim", {"seed": 0})
     validation.write_validation(tmp_path, v)
     rec = validation.read_validation(tmp_path)
-    assert rec.kind == "validation" and set(records.SCHEMAS["validation"]) <= set(rec)
+    assert rec.kind == "validation" and set(chapter_records.SCHEMAS["validation"]) <= set(rec)
     one = rec.per_experiment.SIMRBFOX1
     assert one.kind == "validation_comparison" and one.config.seed == 0 and one.motif == "UGCAUG"
     assert one.model.kind == one.oracle.kind == "validation_side" and one.signal is None

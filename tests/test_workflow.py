@@ -208,7 +208,7 @@ def test_slurm_profile_puts_the_gpu_on_job_runs_only(tmp_path):
 
 
 def test_summary_counts_experiments_and_pearson_per_configuration(tmp_path, capsys):
-    from rbgia.results import write_results
+    from rbgia.chapters.results import write_results
 
     summary = _load_script("summary")
     r = {"A": 0.5, "B": 0.7, "C": 0.9}
@@ -234,7 +234,7 @@ def test_summary_counts_experiments_and_pearson_per_configuration(tmp_path, caps
 
 def test_scripts_end_user_errors_with_one_error_line(tmp_path):
     """Issue 11, case 20: a workflow script's user error is one `error:` line and exit code 2."""
-    from rbgia.results import write_results
+    from rbgia.chapters.results import write_results
 
     write_results(tmp_path, "A", TRAIN_NB, {"test_pearson": 0.5}, config={"normalization": "log"})
     scripts = REPO / "workflow" / "scripts"
@@ -281,13 +281,14 @@ def _stand_in_notebooks(folder: Path) -> Path:
 
     write(
         TRAIN_NB,
-        "from pathlib import Path\nfrom rbgia import results\nfrom rbgia.config import TrainConfig",
+        "from pathlib import Path\nfrom rbgia.chapters import results\nfrom rbgia.config import TrainConfig",
         "if Path(results_dir, 'FAIL_' + experiment).exists():\n    raise RuntimeError('planted failure')",
         "cfg = TrainConfig.from_tag(config)\n"
         "results.write_results(results_dir, experiment, '02_residualbind', {'test_pearson': len(experiment) / 10}, "
         "config=cfg)",
     )
-    write(GIA_NB, "from rbgia import results\nresults.write_results(results_dir, experiment, '05_gia', {'done': 1})")
+    write(GIA_NB, "from rbgia.chapters import results\n"
+          "results.write_results(results_dir, experiment, '05_gia', {'done': 1})")
     return folder
 
 

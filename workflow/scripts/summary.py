@@ -7,7 +7,7 @@ time for the progress of a running (or failed) workflow::
     python workflow/scripts/summary.py --results-dir results --experiments E1 E2 --tags log-seq-paper-s0
 
 It reads the training notebook's records (``<results_dir>/<experiment>/02_residualbind.<tag>.json``)
-through :func:`rbgia.results.collect` and prints one row per configuration:
+through :func:`rbgia.chapters.results.collect` and prints one row per configuration:
 experiments done (of those expected when ``--experiments`` is given), and mean, sd,
 median, min and max of the test Pearson r; ``--out`` and ``--table`` write the summary
 and the per-experiment table as TSV (atomically).
@@ -23,9 +23,9 @@ from pathlib import Path
 import pandas as pd
 
 from rbgia._io import write_text
+from rbgia.chapters.results import collect
 from rbgia.config import TrainConfig
 from rbgia.errors import RbgiaError
-from rbgia.results import collect
 
 CONFIG_KEYS = TrainConfig.field_names()
 

@@ -18,24 +18,27 @@ from __future__ import annotations
 
 import html
 import math
+import os
 import re
 import shlex
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .. import motifs as rmotifs
+from ..errors import DataError
 
 SMALLEST_P = 1e-300  # below this a float p-value has underflowed: print "< 1e-300", never 0
 MISSING = "–"  # NaN / None in tables and prose
 CHAPTER_DIR = "notebooks"
 # The workflow's output for a chapter: `snakemake ... <target>` re-executes it (and the jobs it needs).
 SNAKEMAKE_TARGET = "notebooks/executed/{stem}.ipynb"
-# Where the build copies the clean chapter notebooks (rbgia.site.install_static), relative to a chapter page.
+# Where the build copies the clean chapter notebooks (rbgia.book.site.install_static), relative to a chapter page.
 NOTEBOOK_DOWNLOAD = "../../_static/download/{stem}.ipynb"
 CSS_DPI = 96  # CSS pixels per inch: how big a figure's pixels show on the page
 COLUMN_PX = 688  # the book theme's content column (article less padding) in a 1280 px window, measured
@@ -494,3 +497,32 @@ def check_figure(
         for p in problems:
             warnings.warn(f"figure: {p}", UserWarning, stacklevel=2)
     return problems
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def experiment_label(data_dir: str | os.PathLike, experiment: str, reference_dir: str | os.PathLike | None = None
+                     ) -> str:
+    """``"RNCMPT00001 (A1CF), 2013-RNAcompete sample"``: the data a caption names."""
+    name = ""
+    if reference_dir is not None and (Path(reference_dir) / rmotifs.RNACOMPETE_MEME).is_file():
+        found = rmotifs.read_meme(Path(reference_dir) / rmotifs.RNACOMPETE_MEME).get(experiment)
+        name = f" ({found.name})" if found is not None and found.name else ""
+    where = str(data_dir).rstrip("/").split("/")[-1]
+    kind = {"rnacompete2009": "2009-RNAcompete", "rnacompete2013_sample": "2013-RNAcompete sample"}.get(where, where)
+    return f"{experiment}{name}, {kind}"
+
+
+def _f(v: Any, spec: str) -> str:
+    """A number for prose; ``n/a`` for a missing (None/NaN) statistic."""
+    return "n/a" if v is None or (isinstance(v, float) and not np.isfinite(v)) else format(v, spec)
+
+
+def verdict_counts(table: pd.DataFrame, column: str = "verdict") -> str:
+    """``"additive: 7, sub-additive: 3 (n = 10)"``: the words a chapter prints, counted from a table."""
+    counts = table[column].value_counts()
+    return ", ".join(f"{k}: {v}" for k, v in counts.items()) + f" (n = {int(counts.sum())})"

@@ -17,46 +17,20 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._io import load_json, save_json
-from .config import TrainConfig
-from .errors import DataError
-from .paths import require_writable_dir, user_path
+from .._io import load_json, save_json
+from ..config import TrainConfig
+from ..errors import DataError
+from ..paths import require_writable_dir, user_path
 
 ALL = "_all"
 CONFIG_KEYS = TrainConfig.field_names()
-
-
-def config_dict(config: TrainConfig | Mapping[str, Any] | str | None = None, inputs: str | None = None,
-                variant: str | None = None, seed: int | None = None, *,
-                normalization: str | None = None) -> dict[str, Any]:
-    """The training configuration as a plain dict (thin wrapper over :class:`rbgia.config.TrainConfig`).
-
-    Called as before, ``config_dict("log", "seq", "paper", 0)`` or with keywords; a
-    :class:`TrainConfig` or mapping is accepted as the first argument.
-    """
-    return _config(config, normalization, inputs, variant, seed).as_dict()
-
-
-def config_tag(config: TrainConfig | Mapping[str, Any] | str | None = None, inputs: str | None = None,
-               variant: str | None = None, seed: int | None = None, *,
-               normalization: str | None = None) -> str:
-    """File-name tag of a training configuration, e.g. ``"log-seq-paper-s0"`` (see :attr:`TrainConfig.tag`)."""
-    return _config(config, normalization, inputs, variant, seed).tag
-
-
-def _config(config: Any, normalization: str | None, inputs: str | None, variant: str | None,
-            seed: int | None) -> TrainConfig:
-    # Backward compatible: a first positional string is the normalization, as it used to be.
-    if isinstance(config, str):
-        config, normalization = None, config
-    return TrainConfig.coerce(config, normalization=normalization, inputs=inputs, variant=variant, seed=seed)
 
 
 def _tag(config: str | Mapping[str, Any] | TrainConfig | None) -> str | None:
@@ -239,87 +213,4 @@ def collect(results_dir: str | os.PathLike, notebook: str, on_error: str = "rais
 
 # --------------------------------------------------------------------------- benchmark tables
 
-BASELINE_LABELS = {"kmer_ridge": "k-mer ridge", "shallow_cnn": "shallow CNN"}
-_REPORTED_INPUTS = {"sequence": "seq", "sequence+PU": "pu", "sequence+PHIME": "phime", "": "seq"}
 
-
-def benchmark_grid(
-    config: TrainConfig | Mapping[str, Any] | str | None = None,
-    inputs: str | None = None,
-    variant: str | None = None,
-    seed: int | None = None,
-    normalizations: Sequence[str] = ("log", "clip"),
-    inputs_kinds: Sequence[str] = ("seq", "pu", "phime"),
-    *,
-    normalization: str | None = None,
-) -> list[dict[str, Any]]:
-    """The configurations a benchmark compares: the reference one (``config``, see
-    :class:`rbgia.config.TrainConfig`) first, then the other ``normalizations`` (same
-    inputs) and the other ``inputs_kinds`` (same normalization), as plain dicts."""
-    ref = _config(config, normalization, inputs, variant, seed)
-    grid = [ref, *(ref.replace(normalization=str(n)) for n in normalizations),
-            *(ref.replace(inputs=str(k)) for k in inputs_kinds)]
-    out: list[dict[str, Any]] = []
-    for cfg in grid:
-        if cfg.as_dict() not in out:
-            out.append(cfg.as_dict())
-    return out
-
-
-def benchmark_table(records: pd.DataFrame) -> pd.DataFrame:
-    """Long table of set-B Pearson r from :func:`collect` of the training notebook.
-
-    One row per experiment, configuration and method: ``method`` is ``ResidualBind``
-    or a baseline label (``k-mer ridge``, ``shallow CNN``) for the records that hold
-    baselines. Columns: ``experiment``, ``normalization``, ``inputs``, ``variant``,
-    ``seed``, ``epochs``, ``method``, ``pearson``, ``spearman``.
-    """
-    keys = ["experiment", *CONFIG_KEYS]
-    cols = [*keys, "epochs", "method", "pearson", "spearman"]
-    if records.empty:
-        return pd.DataFrame(columns=cols)
-    parts = [records.assign(method="ResidualBind", pearson=records["test_pearson"], spearman=records["test_spearman"])]
-    for key, label in BASELINE_LABELS.items():
-        col = f"baselines.{key}.test_pearson"
-        if col in records.columns:
-            sub = records[records[col].notna()]
-            parts.append(sub.assign(method=label, pearson=sub[col], spearman=sub[f"baselines.{key}.test_spearman"]))
-    long = pd.concat(parts, ignore_index=True)
-    for c in cols:
-        if c not in long.columns:
-            long[c] = None
-    return long[cols].reset_index(drop=True)
-
-
-def read_reported(path: str | os.PathLike, dataset: str | None = "rnacompete2013") -> pd.DataFrame:
-    """The paper's reported numbers (``reported_results.csv``) for one dataset (``None``: every dataset).
-
-    Returns columns ``method``, ``inputs`` (``seq``/``pu``/``phime``), ``normalization``,
-    ``mean``, ``sd`` (Pearson r over experiments, as published), then ``dataset``,
-    ``source`` (paper text or public notebook) and ``figure``.
-
-    Raises
-    ------
-    DataError
-        When the file is missing (with where it is expected).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"reported results {path} not found; pass reference_dir pointing at the folder holding it")
-    df = pd.read_csv(path, comment="#", dtype={"inputs": str}).fillna({"inputs": ""})
-    df = df[((df["dataset"] == dataset) if dataset is not None else True) & (df["metric"] == "pearson")].copy()
-    df["inputs"] = df["inputs"].map(lambda v: _REPORTED_INPUTS.get(str(v), str(v)))
-    return df[["method", "inputs", "normalization", "mean", "sd", "dataset", "source", "figure"]].reset_index(drop=True)
-
-
-def summarize(long: pd.DataFrame, reported: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Mean, sd and count of set-B Pearson r per method and configuration, beside the
-    reported numbers (``reported_mean``, ``reported_sd``) where the paper has them.
-    Missing values are ``None`` (JSON-ready)."""
-    keys = ["method", "normalization", "inputs"]
-    out = long.groupby(keys)["pearson"].agg(["mean", "std", "count"]).reset_index()
-    if reported is not None and not reported.empty:
-        rep = reported.rename(columns={"mean": "reported_mean", "sd": "reported_sd"})
-        out = out.merge(rep, on=keys, how="left")
-    out = out.astype(object)
-    return out.where(out.notna(), None)

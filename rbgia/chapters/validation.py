@@ -27,19 +27,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import background as backgrounds
-from . import paper, records, simulate
-from .config import TrainConfig
-from .data import _apply_transform
-from .errors import DataError
-from .experiments import gc_bias, hairpin_context, multiplicity, spacing
-from .motifs import kmer_matches
-from .scan import adaptive_kmer_scan, kmer_scan
-from .session import GIA
-from .stats import bh_qvalues
+from .. import background as backgrounds
+from .. import paper, records, simulate
+from ..config import TrainConfig
+from ..data import apply_transform
+from ..errors import DataError
+from ..experiments import gc_bias, hairpin_context, multiplicity, spacing
+from ..motifs import kmer_matches
+from ..scan import adaptive_kmer_scan, kmer_scan
+from ..session import GIA
+from ..stats import bh_qvalues
+from .records import make_record, read_record
 
 STEM = "10_ground_truth"  # the chapter's notebook stem: its records are named after it
-STEM_START = 8
 COLUMNS = ["experiment", "analysis", "statistic", "model", "model CI low", "model CI high", "model verdict",
            "oracle", "oracle CI low", "oracle CI high", "oracle verdict", "agree", "signal", "signal verdict"]
 
@@ -83,7 +83,7 @@ def oracle(experiment: str, transform: Mapping[str, Any] | None = None) -> Calla
     def predict(x: np.ndarray) -> np.ndarray:
         if transform is None:
             return simulate.signal(experiment, np.asarray(x)[..., :4])
-        t, _ = _apply_transform(simulate.expected_score(experiment, np.asarray(x)[..., :4]), dict(transform),
+        t, _ = apply_transform(simulate.expected_score(experiment, np.asarray(x)[..., :4]), dict(transform),
                                 transform["normalization"])
         return (t - transform["mean"]) / transform["sd"]
 
@@ -104,7 +104,7 @@ class Side:
 
     def to_record(self) -> dict[str, Any]:
         """Record of kind ``validation_side``: the scan's top 10 k-mers and each experiment's record."""
-        return records.make_record(
+        return make_record(
             "validation_side", top_kmers=records.scan_record(self.scan)["top_kmers"],
             multiplicity=self.multiplicity.to_record(), spacing=self.spacing.to_record(), gc=self.gc.to_record(),
             hairpin=self.hairpin.to_record())
@@ -114,7 +114,7 @@ def run_side(
     session: GIA, motif: str, scan: pd.DataFrame, *, kmer_start: int = paper.MOTIF_START,
     multiplicity_starts: Sequence[int] = paper.MULTIPLICITY_STARTS,
     spacing_pairs: Sequence[Sequence[int]] = paper.SPACING_PAIRS, loop_start: int = paper.HAIRPIN_LOOP_START,
-    stem_start: int = STEM_START, n_boot: int = 2000, seed: int = 0,
+    stem_start: int = paper.HAIRPIN_STEM_START, n_boot: int = 2000, seed: int = 0,
 ) -> Side:
     """The book's motif experiments on ``motif`` through one session, beside a given ``scan`` table."""
     pairs = [tuple(int(s) for s in p) for p in spacing_pairs]
@@ -159,7 +159,7 @@ class Comparison:
         """Record of kind ``validation_comparison``: every side's record (``signal`` None without a
         transform), the :attr:`info` fields and the comparison table's rows; ``config`` is the
         model's training configuration (None when not known)."""
-        return records.make_record(
+        return make_record(
             "validation_comparison", experiment=self.experiment, motif=self.motif, panel=self.panel, **self.info,
             model=self.model.to_record(), oracle=self.oracle.to_record(),
             signal=None if self.signal is None else self.signal.to_record(),
@@ -167,7 +167,7 @@ class Comparison:
 
 
 def compare(
-    model: Any, background: np.ndarray, experiment: str, truth: Mapping[str, Any], *, k: int = 6,
+    model: Any, background: np.ndarray, experiment: str, truth: Mapping[str, Any], *, k: int = paper.KMER_LENGTH,
     kmer_start: int = paper.MOTIF_START, n_screen: int = 50, n_random_kmers: int = 20, seed: int = 0,
     transform: Mapping[str, Any] | None = None, **experiment_kw: Any,
 ) -> Comparison:
@@ -346,7 +346,7 @@ class Validation:
     def to_record(self) -> dict[str, Any]:
         """Record of kind ``validation``: experiments, the comparison table, per-experiment records."""
         table = self.table
-        return records.make_record(
+        return make_record(
             "validation", data_dir=self.data_dir, config=self.config,
             experiments=[c.experiment for c in self.comparisons], test_pearson=self.test_pearson,
             n_agree=int(table["agree"].sum()), n_analyses=len(table), table=table.to_dict("records"),
@@ -366,7 +366,7 @@ def validate(
     experiment's training probes (``background`` kind, ``num_background``) and the analyses seeded by
     ``compare_kw["seed"]``, by default the configuration's seed.
     """
-    from .train import train_or_load
+    from ..model_cache import train_or_load
 
     truth = planted_truth(data_dir)
     names = [e for e in (experiments or truth) if e in simulate.EXPERIMENTS]
@@ -403,9 +403,9 @@ def model_summary(validation: Validation) -> pd.DataFrame:
 
 def read_validation(results_dir: str | os.PathLike, experiment: str | None = None, stem: str = STEM) -> Any:
     """The part's record (kind ``validation``) or, for an ``experiment``, its ``validation_comparison``
-    record, read back through :func:`rbgia.records.read_record` (attribute access, schema checked)."""
+    record, read back through :func:`rbgia.chapters.records.read_record` (attribute access, schema checked)."""
     kind = "validation" if experiment is None else "validation_comparison"
-    return records.read_record(results_dir, experiment, stem, kind=kind)
+    return read_record(results_dir, experiment, stem, kind=kind)
 
 
 def write_validation(results_dir: str | os.PathLike, validation: Validation, stem: str = STEM) -> Path:
@@ -421,7 +421,7 @@ def write_validation(results_dir: str | os.PathLike, validation: Validation, ste
 def fig_additivity(comparisons: Sequence[Comparison]):
     """Observed / additive expectation, model, oracle (and planted signal) with 95% CIs: multiplicity (n / n x 1)
     and each spacing pair (2 copies / 2 x 1). 1 = additive; below 1: sub-additive or hindrance."""
-    from .plotting import panels
+    from ..plotting import panels
 
     fig, axes = panels(len(comparisons), height=3.2)  # own y scales: a null model's CI dwarfs the others
     for ax, c in zip(axes, comparisons):
@@ -446,7 +446,7 @@ def fig_additivity(comparisons: Sequence[Comparison]):
 
 def fig_kmer_panel(comparisons: Sequence[Comparison]):
     """Global importance of each panel k-mer, oracle (x) against model (y), one panel per experiment."""
-    from .plotting import panels
+    from ..plotting import panels
 
     fig, axes = panels(len(comparisons), height=3.2)
     for ax, c in zip(axes, comparisons):

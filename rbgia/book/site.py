@@ -2,8 +2,8 @@
 
 Usage::
 
-    python -m rbgia.site install-static          # MathJax + clean notebooks into book/_static (the build does this)
-    python -m rbgia.site check _build/html       # open every page in headless Chromium, network off
+    python -m rbgia.book.site install-static     # MathJax + clean notebooks into book/_static (the build does this)
+    python -m rbgia.book.site check _build/html  # open every page in headless Chromium, network off
 
 ``install_static``, run at every HTML build by this module as a Sphinx extension
 (``_config.yml``: ``extra_extensions``), copies MathJax 3 (from the ``django-static-mathjax``
@@ -33,7 +33,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .book import REPO, BookError
+from .spec import REPO, BookError
 
 STATIC = "book/_static"
 MATHJAX_PACKAGE = "django-static-mathjax"  # PyPI name; imports as `mathjax`, ships MathJax's es5 bundle
@@ -133,7 +133,7 @@ def install_mathjax(root: str | os.PathLike = REPO) -> Path:
 
 def install_notebooks(root: str | os.PathLike = REPO) -> Path:
     """Copy the chapter notebooks (committed without outputs) into ``book/_static/download/``,
-    where each chapter's "download the notebook" link (:func:`rbgia.report.rerun`) points.
+    where each chapter's "download the notebook" link (:func:`rbgia.chapters.report.rerun`) points.
 
     Not ``_static/notebooks``: Sphinx skips static files that match ``exclude_patterns``, and
     sphinx-external-toc excludes ``notebooks/<name>.ipynb`` (a source not in the toc).
@@ -183,7 +183,7 @@ def _unique_scripts(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app) -> dict[str, bool]:
-    """Sphinx extension (``_config.yml``: ``sphinx.extra_extensions: [rbgia.site]``): every HTML build,
+    """Sphinx extension (``_config.yml``: ``sphinx.extra_extensions: [rbgia.book.site]``): every HTML build,
     however started (``make book``, ``jupyter-book build .``), serves MathJax and the notebooks from
     ``_static`` and renders each page's scripts once."""
     app.connect("builder-inited", _install_for_build)
@@ -450,7 +450,7 @@ def check_pages(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rbgia.site", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m rbgia.book.site", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_check = sub.add_parser("check", help="open every page in headless Chromium (network off) and list problems")
     p_check.add_argument("html_dir", nargs="?", default=str(REPO / "_build" / "html"))
@@ -465,19 +465,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "install-static":
-            print(f"[rbgia.site] MathJax {mathjax_version()} at {install_static(args.root)}", flush=True)
+            print(f"[rbgia.book.site] MathJax {mathjax_version()} at {install_static(args.root)}", flush=True)
             return 0
         html = Path(args.html_dir)
         shots = None if args.no_screenshots else Path(args.screenshots or html.parent / "screenshots")
         pages = _pages(html)
         problems = check_pages(html, shots, min_image_scale=args.min_image_scale or None)
     except BookError as err:
-        print(f"[rbgia.site] ERROR: {err}", file=sys.stderr, flush=True)
+        print(f"[rbgia.book.site] ERROR: {err}", file=sys.stderr, flush=True)
         return 2
     for p in problems:
-        print(f"[rbgia.site] {p}", flush=True)
+        print(f"[rbgia.book.site] {p}", flush=True)
     where = f"; screenshots in {shots}" if shots else ""
-    print(f"[rbgia.site] {len(pages)} pages checked, {len(problems)} problems{where}", flush=True)
+    print(f"[rbgia.book.site] {len(pages)} pages checked, {len(problems)} problems{where}", flush=True)
     return 1 if problems else 0
 
 

@@ -2,7 +2,7 @@
 published numbers, paired comparisons of configurations with a Wilcoxon signed-rank test, and the goals.
 
 Everything reads the training records that the ``02_residualbind`` jobs write
-(``results_dir/<experiment>/02_residualbind.<config_tag>.json``, see :func:`rbgia.train.train_and_record`)
+(``results_dir/<experiment>/02_residualbind.<config_tag>.json``, see :func:`rbgia.chapters.training.train_and_record`)
 and the reference tables shipped under ``data/reference/``; nothing here trains a model::
 
     long = benchmark.load(results_dir, [data_2009, data_2013])      # one row per experiment x config x method
@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import TrainConfig
-from .errors import DataError
-from .results import BASELINE_LABELS, benchmark_table, collect, read_reported
-from .stats import wilcoxon_paired
+from ..config import TrainConfig
+from ..errors import DataError
+from ..stats import wilcoxon_paired
+from .results import CONFIG_KEYS, collect
+from .training import BASELINE_LABELS, TRAIN_NOTEBOOK, mismatches
 
-TRAIN_NOTEBOOK = "02_residualbind"
 PUBLISHED_2009 = "published_pearson_2009.tsv"
 PUBLISHED_2013 = "published_pearson_per_experiment.tsv"
 REPORTED = "reported_results.csv"
@@ -45,7 +45,7 @@ def load(results_dir: str | os.PathLike, data_dirs: Sequence[str | os.PathLike],
     """Set-B Pearson r of every training record made from ``data_dirs``, one row per experiment,
     configuration and method (ResidualBind, k-mer ridge, shallow CNN).
 
-    Columns: those of :func:`rbgia.results.benchmark_table` plus ``dataset`` (the data folder's name), the
+    Columns: those of :func:`rbgia.chapters.performance.benchmark_table` plus ``dataset`` (the data folder's name), the
     budget of the ResidualBind run (``epochs_run``, ``best_epoch``, ``patience``, ``stopped_early``, ``n_train``)
     and ``budget``: the epochs the model was trained for (``epochs_trained_for``, else the epoch cap).
 
@@ -355,9 +355,9 @@ def scatter_frames(results_dir: str | os.PathLike, data_dir: str | os.PathLike, 
     DataError
         When a model is missing (with the job to run).
     """
-    from .data import load_rnacompete
-    from .evaluate import scatter_data
-    from .train import load_model
+    from ..data import load_rnacompete
+    from ..evaluate import scatter_data
+    from ..model_cache import load_model
 
     out: dict[str, pd.DataFrame] = {}
     for config in configs:
@@ -383,7 +383,7 @@ def plot_published(table: pd.DataFrame, columns: Sequence[str], ax: Any = None, 
     rows = [i for i in table.index if not str(i).startswith(("mean", "n (", "paper", "cDeepbind, all"))]
     data = table.loc[rows, [c for c in columns if c in table.columns]]
     if ax is None:
-        from .plotting import page_width
+        from ..plotting import page_width
 
         _, ax = plt.subplots(figsize=(page_width(), 3.4))  # the legend sits beside the bars
     width = 0.8 / max(1, data.shape[1])
@@ -402,64 +402,9 @@ def plot_published(table: pd.DataFrame, columns: Sequence[str], ax: Any = None, 
 # --------------------------------------------------------------------------- one training run (02_residualbind)
 
 
-def run_budget(record: Mapping[str, Any]) -> pd.DataFrame:
-    """One row: the epochs allowed and run, the best epoch, the patience and whether early stopping was reached."""
-    stopped = record.get("stopped_early")
-    return pd.DataFrame([{
-        "epoch cap": record.get("epochs"), "epochs run": record.get("epochs_run"),
-        "best epoch": record.get("best_epoch"), "early-stopping patience": record.get("patience"),
-        "LR-decay patience": record.get("decay_patience"),
-        "early stopping reached": "yes" if stopped else "no (epoch cap)",
-        "training probes": record.get("n_train"), "validation Pearson r": record.get("valid_pearson"),
-    }])
-
-
-def run_table(record: Mapping[str, Any]) -> pd.DataFrame:
-    """Set-B Pearson r and Spearman rho of ResidualBind and the baselines of one training record."""
-    rows = [{"method": "ResidualBind", "test_pearson": record["test_pearson"],
-             "test_spearman": record["test_spearman"]}]
-    for key, m in (record.get("baselines") or {}).items():
-        rows.append({"method": BASELINE_LABELS.get(key, key), "test_pearson": m["test_pearson"],
-                     "test_spearman": m["test_spearman"]})
-    return pd.DataFrame(rows)
-
-
-def mismatches(seqs: Sequence[str], motif: str | None) -> np.ndarray | None:
-    """Mismatches of each probe's best match to ``motif`` (``None`` without a motif)."""
-    if not motif:
-        return None
-    from .motifs import motif_matches
-
-    return motif_matches(seqs, motif)["mismatches"].to_numpy()
-
-
-def scatter_summary(frame: pd.DataFrame, motif: str | None) -> dict[str, Any]:
-    """What a predicted-vs-measured scatter shows, for the record: Pearson r and, with a motif, the mean
-    prediction per number of mismatches to it."""
-    from .evaluate import pearson
-
-    out: dict[str, Any] = {"motif": motif, "pearson": pearson(frame["y"], frame["pred"])}
-    if motif and "color" in frame.columns:
-        means = frame.groupby("color")["pred"].mean()
-        out["mean_pred_by_mismatches"] = {str(int(k)): float(v) for k, v in means.items()}
-    return out
-
-
-def run_finding(record: Mapping[str, Any], experiment: str) -> str:
-    """The closing sentence of a training page, from the record's numbers."""
-    base = record.get("baselines") or {}
-    vs = ", ".join(f"{BASELINE_LABELS.get(k, k)} {m['test_pearson']:.3f}" for k, m in base.items())
-    stop = ("early stopping was reached" if record.get("stopped_early")
-            else f"training stopped at the epoch cap ({record.get('epochs')}) before early stopping")
-    return (f"On {experiment} ({record.get('n_train')} training probes), ResidualBind reached set-B Pearson r = "
-            f"{record['test_pearson']:.3f} (best epoch {record.get('best_epoch')} of {record.get('epochs_run')} run; "
-            f"{stop}, patience {record.get('patience')})"
-            + (f"; the baselines on the same split: {vs}." if vs else "."))
-
-
 def plot_scatters(frames: Mapping[str, pd.DataFrame], color_label: str | None = None) -> Any:
     """Predicted-vs-measured scatter plots side by side, one per configuration tag of :func:`scatter_frames`."""
-    from .plotting import panels, scatter_pred
+    from ..plotting import panels, scatter_pred
 
     fig, axes = panels(len(frames), height=3.2)
     for ax, (tag, frame) in zip(axes, frames.items()):
@@ -528,17 +473,54 @@ def record(long: pd.DataFrame, t2009: pd.DataFrame, t2013: pd.DataFrame, goal_ta
 # --------------------------------------------------------------------------- the data (01_data)
 
 
-def data_table(data_dirs: Sequence[str | os.PathLike], seed: int = 0, max_probes: int | None = None) -> pd.DataFrame:
-    """Every experiment of ``data_dirs``: probes per set, NaN scores dropped, and the train / validation / test
-    split sizes the book trains on (:func:`rbgia.data.load_rnacompete`, log transform, cached)."""
-    from .data import list_experiments, load_rnacompete
 
-    rows = []
-    for folder in data_dirs:
-        for exp in list_experiments(folder):
-            d = load_rnacompete(folder, exp, seed=seed, max_probes=max_probes)
-            rows.append({"dataset": Path(folder).name, "experiment": exp, "probes in set A": d.info["n_probes"]["A"],
-                         "probes in set B": d.info["n_probes"]["B"],
-                         "NaN scores dropped": sum(d.info["n_dropped"].values()), "training": len(d.train),
-                         "validation": len(d.valid), "test (set B)": len(d.test)})
-    return pd.DataFrame(rows)
+
+
+
+_REPORTED_INPUTS = {"sequence": "seq", "sequence+PU": "pu", "sequence+PHIME": "phime", "": "seq"}
+
+
+def benchmark_table(records: pd.DataFrame) -> pd.DataFrame:
+    """Long table of set-B Pearson r from :func:`collect` of the training notebook.
+
+    One row per experiment, configuration and method: ``method`` is ``ResidualBind``
+    or a baseline label (``k-mer ridge``, ``shallow CNN``) for the records that hold
+    baselines. Columns: ``experiment``, ``normalization``, ``inputs``, ``variant``,
+    ``seed``, ``epochs``, ``method``, ``pearson``, ``spearman``.
+    """
+    keys = ["experiment", *CONFIG_KEYS]
+    cols = [*keys, "epochs", "method", "pearson", "spearman"]
+    if records.empty:
+        return pd.DataFrame(columns=cols)
+    parts = [records.assign(method="ResidualBind", pearson=records["test_pearson"], spearman=records["test_spearman"])]
+    for key, label in BASELINE_LABELS.items():
+        col = f"baselines.{key}.test_pearson"
+        if col in records.columns:
+            sub = records[records[col].notna()]
+            parts.append(sub.assign(method=label, pearson=sub[col], spearman=sub[f"baselines.{key}.test_spearman"]))
+    long = pd.concat(parts, ignore_index=True)
+    for c in cols:
+        if c not in long.columns:
+            long[c] = None
+    return long[cols].reset_index(drop=True)
+
+
+def read_reported(path: str | os.PathLike, dataset: str | None = "rnacompete2013") -> pd.DataFrame:
+    """The paper's reported numbers (``reported_results.csv``) for one dataset (``None``: every dataset).
+
+    Returns columns ``method``, ``inputs`` (``seq``/``pu``/``phime``), ``normalization``,
+    ``mean``, ``sd`` (Pearson r over experiments, as published), then ``dataset``,
+    ``source`` (paper text or public notebook) and ``figure``.
+
+    Raises
+    ------
+    DataError
+        When the file is missing (with where it is expected).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"reported results {path} not found; pass reference_dir pointing at the folder holding it")
+    df = pd.read_csv(path, comment="#", dtype={"inputs": str}).fillna({"inputs": ""})
+    df = df[((df["dataset"] == dataset) if dataset is not None else True) & (df["metric"] == "pearson")].copy()
+    df["inputs"] = df["inputs"].map(lambda v: _REPORTED_INPUTS.get(str(v), str(v)))
+    return df[["method", "inputs", "normalization", "mean", "sd", "dataset", "source", "figure"]].reset_index(drop=True)

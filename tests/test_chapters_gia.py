@@ -1,5 +1,5 @@
-"""rbgia.analysis: the verdicts come out right on toy predictors whose rule is known, and the battery's
-record round-trips through the tables the across-experiment chapters draw."""
+"""rbgia.chapters (the real-data GIA chapters): the verdicts come out right on toy predictors whose rule is
+known, and the battery's record round-trips through the tables the across-experiment chapters draw."""
 
 from __future__ import annotations
 
@@ -9,45 +9,39 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from toy_models import counter as count
+from toy_models import hits as _windows
+from toy_models import motif_gc_interaction
 
-from rbgia import analysis, records, results
+from rbgia import gia, motifs
+from rbgia import records as gia_records
+from rbgia.chapters import across, battery, gc, ism, records, report, results, vts1
 from rbgia.data import shipped_data_dir
-from rbgia.sequence import one_hot
+from rbgia.errors import DataError
 
 REFERENCE = shipped_data_dir("reference")
 RNG = np.random.default_rng(0)
-
-
-def _windows(x: np.ndarray, motif: str) -> np.ndarray:
-    """(N, L-k+1) bool: an exact copy of ``motif`` starts at each position."""
-    code = one_hot([motif], length=len(motif))[0]
-    w = np.lib.stride_tricks.sliding_window_view(np.asarray(x)[..., :4], len(motif), axis=1)  # (N, W, 4, k)
-    return np.einsum("nwak,ka->nw", w, code) >= len(motif) - 1e-6
 
 
 def _bg(n: int = 80, length: int = 41) -> np.ndarray:
     return np.eye(4, dtype=np.float32)[RNG.integers(0, 4, size=(n, length))]
 
 
-def count(motif: str):
-    return lambda x: _windows(x, motif).sum(1).astype(float)
-
-
 def test_reference_motifs_follow_the_2009_to_2013_map():
-    assert [m.id for m in analysis.reference_motifs("RNCMPT00001", REFERENCE)] == ["RNCMPT00001"]
-    hur = analysis.reference_motifs("HuR", REFERENCE)
+    assert [m.id for m in battery.reference_motifs("RNCMPT00001", REFERENCE)] == ["RNCMPT00001"]
+    hur = battery.reference_motifs("HuR", REFERENCE)
     assert len(hur) == 5 and {m.name for m in hur} == {"HuR"}
-    assert analysis.reference_motifs("VTS1", REFERENCE) == []  # not in the 2013 compendium
-    out = analysis.compare_with_reference(analysis.rmotifs.kmer_pfm("UUUUUUU"), "HuR", REFERENCE)
-    assert out["n_references"] == 5 and out["reference"] in {m.id for m in hur} and -1 <= out["r"] <= 1
+    assert battery.reference_motifs("VTS1", REFERENCE) == []  # not in the 2013 compendium
+    out = battery.compare_with_reference(motifs.kmer_pfm("UUUUUUU"), "HuR", REFERENCE)
+    assert out.n_references == 5 and out.reference in {m.id for m in hur} and -1 <= out.r <= 1
 
 
 def test_multiplicity_verdict_additive_and_sub_additive():
     bg = _bg()
-    add = analysis.multiplicity_test(analysis.GIA(count("UGCAUG"), bg), "UGCAUG", (3, 10, 17), n_boot=200)
+    add = gia.multiplicity(gia.GIA(count("UGCAUG"), bg), "UGCAUG", (3, 10, 17), n_boot=200)
     assert add.verdict == "additive" and add.ratio.mean == pytest.approx(3.0, abs=0.05)
     saturating = lambda x: np.minimum(_windows(x, "UGCAUG").sum(1), 1).astype(float)  # noqa: E731
-    sub = analysis.multiplicity_test(analysis.GIA(saturating, bg), "UGCAUG", (3, 10, 17), n_boot=200)
+    sub = gia.multiplicity(gia.GIA(saturating, bg), "UGCAUG", (3, 10, 17), n_boot=200)
     assert sub.verdict == "sub-additive" and sub.ratio.mean == pytest.approx(1.0, abs=0.05)
     assert add.local.shape == (3, len(bg)) and add.r2 > 0.99
 
@@ -64,8 +58,8 @@ def test_spacing_calls_hindrance_only_for_close_pairs():
                     last = s
         return out
 
-    df = analysis.spacing_test(analysis.GIA(hindered, _bg()), "UGCAUG", [(16, 20), (15, 21), (10, 22)], 17,
-                               n_boot=200)
+    df = gia.spacing(gia.GIA(hindered, _bg()), "UGCAUG", [(16, 20), (15, 21), (10, 22)], 17, on_conflict="skip",
+                     n_boot=200)
     assert list(df.verdicts) == ["hindrance", "hindrance", "additive"]
     assert df.single.mean == pytest.approx(1.0, abs=0.05)
 
@@ -73,10 +67,10 @@ def test_spacing_calls_hindrance_only_for_close_pairs():
 def test_gc_amplifies_or_adds():
     gc3 = lambda x: _windows(x[:, 35:], "GCGCGC").any(1).astype(float)  # noqa: E731
     motif = count("UGCAUG")
-    amp = analysis.gc_test(analysis.GIA(lambda x: motif(x) * (1 + gc3(x)), _bg()), "UGCAUG", 17, n_boot=200)
+    amp = gia.gc_bias(gia.GIA(motif_gc_interaction(), _bg()), "UGCAUG", 17, n_boot=200)
     assert amp.verdict3 == "amplifies" and amp.verdict5 == "adds"  # GC 5': 0
-    assert amp.effect3 == pytest.approx(2.0, abs=0.1) and analysis.bias_end(amp) == "3'"
-    add = analysis.gc_test(analysis.GIA(lambda x: motif(x) + gc3(x), _bg()), "UGCAUG", 17, n_boot=200)
+    assert amp.effect3 == pytest.approx(2.0, abs=0.1) and gc.bias_end(amp) == "3'"
+    add = gia.gc_bias(gia.GIA(lambda x: motif(x) + gc3(x), _bg()), "UGCAUG", 17, n_boot=200)
     assert add.verdict3 == "adds"  # GC alone has the effect it adds to the motif
     assert add.gc3.mean == pytest.approx(1.0, abs=0.05)
 
@@ -84,7 +78,7 @@ def test_gc_amplifies_or_adds():
 def test_structure_effect_is_a_difference_in_differences():
     bg = _bg(60)
     position = lambda x: 0.5 * _windows(x[:, 16:22], "GCUGGC").any(1)  # noqa: E731 - a position effect only
-    flat = analysis.hairpin_test(position, bg, "GCUGGC", 16, 8, n_boot=200)
+    flat = gia.hairpin_context(gia.GIA(position, bg), "GCUGGC", 16, 8, n_boot=200)
     assert flat.verdict in ("no structure effect", "undetermined")
     assert abs(flat.structure_effect.mean) < 0.05
 
@@ -94,11 +88,11 @@ def test_structure_effect_is_a_difference_in_differences():
         paired = (x4[:, 5:16] * comp).sum((1, 2)) >= 10
         return (_windows(x4[:, 16:22], "GCUGGC").any(1) & paired).astype(float)
 
-    hp = analysis.hairpin_test(loop_only, bg, "GCUGGC", 16, 8, n_boot=200)
+    hp = gia.hairpin_context(gia.GIA(loop_only, bg), "GCUGGC", 16, 8, n_boot=200)
     assert hp.structure_effect.ci_low > 0.5
     assert hp.verdict == ("prefers loop" if hp.n_folded >= 30 else "undetermined")
     assert hp.n_designed == 60 and 0 <= hp.n_folded <= 60
-    table = analysis.structure_table({"toy": hp, "flat": flat.to_record()})  # result objects or their records
+    table = vts1.structure_table({"toy": hp, "flat": flat.to_record()})  # result objects or their records
     assert list(table.columns[1:5]) == ["hairpin loop", "hairpin stem", "unstructured at loop", "unstructured at stem"]
     assert table["structure effect"].tolist() == pytest.approx([hp.structure_effect.mean, flat.structure_effect.mean])
 
@@ -113,10 +107,10 @@ def test_ism_gc3_finds_a_3_prime_bias():
     x = _bg(30)
     f = lambda z: z[:, 34:, 1:3].sum((1, 2)) + 0.1 * z[:, :, 0].sum(1)  # noqa: E731 - G/C in the 3' end
     split = _split(x, f(x))
-    rec = analysis.ism_gc3(f, split, n_top=10)
-    assert rec["verdict"] == "3' bias" and rec["gc3_l2"] > rec["gc5_l2"] and rec["n_probes"] == 10
-    flat = analysis.ism_gc3(lambda z: z[:, :, 0].sum(1), split, n_top=10)
-    assert flat["verdict"] == "no 3' bias"
+    rec = gc.ism_gc3(f, split, n_top=10)
+    assert rec.verdict == "3' bias" and rec.gc3_l2 > rec.gc5_l2 and rec.n_probes == 10
+    flat = gc.ism_gc3(lambda z: z[:, :, 0].sum(1), split, n_top=10)
+    assert flat.verdict == "no 3' bias"
 
 
 def test_probe_choice_and_ism_table():
@@ -124,27 +118,27 @@ def test_probe_choice_and_ism_table():
     f = count("GCUGG")
     split = _split(x, f(x) + RNG.normal(0, 0.1, len(x)))
     pred = f(x)
-    chosen = analysis.motif_probes(split, pred, "GCUGG", (0, 2), n=1)
+    chosen = ism.motif_probes(split, pred, "GCUGG", (0, 2), n=1)
     assert chosen["kind"].tolist() == ["0 mismatches", "2 mismatches"]
-    deltas, table = analysis.ism_probes(f, split, chosen, "GCUGG")
+    deltas, table = ism.ism_probes(f, split, chosen, "GCUGG")
     assert deltas.shape == (2, 41, 4) and table.loc[0, "ratio"] > 1
-    hl = analysis.high_low_probes(split, pred, "GCUGG", n=2)
+    hl = ism.high_low_probes(split, pred, "GCUGG", n=2)
     assert hl["kind"].tolist() == ["high", "high", "low", "low"] and (hl["mismatches"] == 0).all()
 
 
 @pytest.fixture(scope="module")
-def battery(tmp_path_factory):
+def battery_run(tmp_path_factory):
     x = _bg(400)
     f = lambda z: count("UGCAUG")(z) + 0.3 * count("GCAUG")(z)  # noqa: E731
     y = f(x) + RNG.normal(0, 0.1, len(x))
     data = SimpleNamespace(train=_split(x[:300], y[:300]), test=_split(x[300:], y[300:]))
-    b = analysis.run_battery(f, data, "RNCMPT00168", reference_dir=REFERENCE, num_background=40, k=3,
+    b = battery.run_battery(f, data, "RNCMPT00168", reference_dir=REFERENCE, num_background=40, k=3,
                              kmer_start=17, scan="both", n_screen=10, n_boot=100, n_ism=5)
     return b, tmp_path_factory.mktemp("res")
 
 
-def test_battery_record_and_tables(battery):
-    b, res = battery
+def test_battery_record_and_tables(battery_run):
+    b, res = battery_run
     rec = b.to_record()
     assert rec["scan"]["evaluations"]["exhaustive"] == 4**3 * 40 + 40 and rec["scan"]["top10_shared"] >= 8
     assert rec["motif"] == rec["top_kmers"][0]["kmer"] and "qvalue" in rec["top_kmers"][0]
@@ -154,17 +148,17 @@ def test_battery_record_and_tables(battery):
     assert rec["gc"]["interaction3"]["verdict"] in {"amplifies", "dampens", "adds"}
     assert rec["ism_gc3"]["n_probes"] == 5 and rec["positions"]["gc_starts"] == [0, 35]
     for e in ("RNCMPT00168", "OTHER"):
-        analysis.write_battery(res, b, {"experiment": e, "test_pearson": 0.5})
-    recs = analysis.read_batteries(res, ["RNCMPT00168", "OTHER"])
+        battery.write_battery(res, b, {"experiment": e, "test_pearson": 0.5})
+    recs = battery.read_batteries(res, ["RNCMPT00168", "OTHER"])
     assert list(recs) == ["RNCMPT00168", "OTHER"]
-    assert len(analysis.supplementary_table1(recs)) == 2
-    mt = analysis.multiplicity_table(recs)
-    assert len(mt) == 2 and analysis.verdict_counts(mt).endswith("(n = 2)")
-    gt = analysis.gc_table(recs)
+    assert len(across.supplementary_table1(recs)) == 2
+    mt = across.multiplicity_table(recs)
+    assert len(mt) == 2 and report.verdict_counts(mt).endswith("(n = 2)")
+    gt = gc.gc_table(recs)
     assert set(gt["3' verdict"]) <= {"amplifies", "dampens", "adds"}
-    assert len(analysis.spacing_table(recs)) == 2 * 3 and len(analysis.scan_table(recs)) == 2
-    with pytest.raises(analysis.DataError, match="MISSING"):
-        analysis.read_batteries(res, ["MISSING"])
+    assert len(across.spacing_table(recs)) == 2 * 3 and len(across.scan_table(recs)) == 2
+    with pytest.raises(DataError, match="MISSING"):
+        battery.read_batteries(res, ["MISSING"])
 
 
 def _schema_only(obj):
@@ -175,10 +169,10 @@ def _schema_only(obj):
     return [_schema_only(v) for v in obj] if isinstance(obj, list) else obj
 
 
-def test_battery_record_round_trips_through_read_record(battery):
-    b, res = battery
-    analysis.write_battery(res, b, {"test_pearson": 0.5, "config": {"seed": 0}})
-    rec = records.read_record(res, "RNCMPT00168", analysis.BATTERY, kind="battery")
+def test_battery_record_round_trips_through_read_record(battery_run):
+    b, res = battery_run
+    battery.write_battery(res, b, {"test_pearson": 0.5, "config": {"seed": 0}})
+    rec = records.read_record(res, "RNCMPT00168", battery.BATTERY, kind="battery")
     assert set(records.SCHEMAS["battery"]) <= set(rec) and rec.kind == "battery" and rec.config.seed == 0
     parts = {"mutagenesis": rec.mutagenesis, "multiplicity": rec.multiplicity.optimal, "spacing": rec.spacing,
              "gc_bias": rec.gc, "battery_scan": rec.scan, "alignment": rec.alignment, "ism_gc3": rec.ism_gc3}
@@ -188,37 +182,38 @@ def test_battery_record_round_trips_through_read_record(battery):
     assert rec.multiplicity.optimal.ratio.mean == pytest.approx(b.multiplicity["optimal"].ratio.mean)
     assert rec.spacing.pairs[0].vs_additive.ci_low == pytest.approx(b.spacing.vs_additive[0].ci_low)
     assert [t.kmer for t in rec.top_kmers] == b.scan["kmer"].head(10).tolist() and rec.test_pearson == 0.5
-    assert analysis.top_kmers_of(res, "RNCMPT00168")[0].kmer == rec.motif
-    results.write_results(res, "OLD", analysis.BATTERY, {"multiplicity": {"optimal": {"ratio": 3.0}}})
-    with pytest.raises(analysis.DataError, match="not a battery record"):  # a record of the old layout
-        analysis.read_batteries(res, ["OLD"])
+    assert battery.top_kmers_of(res, "RNCMPT00168")[0].kmer == rec.motif
+    results.write_results(res, "OLD", battery.BATTERY, {"multiplicity": {"optimal": {"ratio": 3.0}}})
+    with pytest.raises(DataError, match="not a battery record"):  # a record of the old layout
+        battery.read_batteries(res, ["OLD"])
 
 
-def test_tables_read_only_schema_fields(battery):
+def test_tables_read_only_schema_fields(battery_run):
     """Every table over experiments gives the same rows from records cut down to the schema's keys, and a
     record lacking a schema key is refused by name (not read as a KeyError or a silent None)."""
-    b, res = battery
+    b, res = battery_run
     full = {e: records.as_record(b.to_record() | {"experiment": e, "test_pearson": 0.5}) for e in ("A", "B")}
     cut = {e: records.as_record(_schema_only(dict(r))) for e, r in full.items()}
-    for table in (analysis.supplementary_table1, analysis.scan_table, analysis.multiplicity_table,
-                  analysis.spacing_table, analysis.gc_table):
+    for table in (across.supplementary_table1, across.scan_table, across.multiplicity_table,
+                  across.spacing_table, gc.gc_table):
         pd.testing.assert_frame_equal(table(cut), table(full))
         assert len(table(cut)) >= 1
-    assert analysis.battery_findings(cut["A"]) == analysis.battery_findings(b.to_record())
+    assert battery.battery_findings(cut["A"]) == battery.battery_findings(b.to_record())
     broken = b.to_record() | {"experiment": "BROKEN"}
     del broken["multiplicity"]["optimal"]["ratio"]
-    results.write_results(res, "BROKEN", analysis.BATTERY, broken, allow_nan=True)
-    with pytest.raises(analysis.DataError, match=r"multiplicity record without \['ratio'\]"):
-        analysis.read_batteries(res, ["BROKEN"])
+    results.write_results(res, "BROKEN", battery.BATTERY, broken, allow_nan=True)
+    with pytest.raises(DataError, match=r"multiplicity record without \['ratio'\]"):
+        battery.read_batteries(res, ["BROKEN"])
 
 
-def test_structure_record_keeps_the_vts1_layout(battery, tmp_path):
-    b, _ = battery
+def test_structure_record_keeps_the_vts1_layout(battery_run, tmp_path):
+    b, _ = battery_run
     bg = _bg(30)
-    tests = {kind: analysis.hairpin_test(count("GCUGGC"), bg, "GCUGGC", 16, 8, n_boot=50) for kind in ("seq", "pu")}
+    tests = {kind: gia.hairpin_context(gia.GIA(count("GCUGGC"), bg), "GCUGGC", 16, 8, n_boot=50)
+             for kind in ("seq", "pu")}
     models = {kind: (None, {"metrics": {"test_pearson": r}}, None) for kind, r in (("seq", 0.6), ("pu", 0.7))}
-    top = records.scan_record(b.scan)["top_kmers"]
-    rec = analysis.structure_record(models, tests, motif="GCUGGC", top_kmers=top, top_kmers_source="05_gia record",
+    top = gia_records.scan_record(b.scan)["top_kmers"]
+    rec = vts1.structure_record(models, tests, motif="GCUGGC", top_kmers=top, top_kmers_source="05_gia record",
                                     epochs=1)
     results.write_results(tmp_path, "VTS1", "06_structure_vts1", rec, allow_nan=True)
     back = records.read_record(tmp_path, "VTS1", "06_structure_vts1", kind="structure")
@@ -227,25 +222,25 @@ def test_structure_record_keeps_the_vts1_layout(battery, tmp_path):
         effect = back.structure_effect[kind]
         assert effect.kind == "hairpin" and {"mean", "ci_low", "ci_high"} <= set(effect)
         assert effect.mean == pytest.approx(tests[kind].structure_effect.mean) and effect.n_designed == 30
-    with pytest.raises(analysis.DataError, match="twice"):
-        analysis.structure_record(models, tests, motif="GCUGGC", top_kmers=top, top_kmers_source="x",
+    with pytest.raises(DataError, match="twice"):
+        vts1.structure_record(models, tests, motif="GCUGGC", top_kmers=top, top_kmers_source="x",
                                   test_pearson={})
 
 
-def test_battery_figures(battery):
+def test_battery_figures(battery_run):
     import matplotlib
 
     matplotlib.use("Agg")
-    from rbgia import plotting, report
+    from rbgia import plotting
 
-    b, _ = battery
-    for fig in (analysis.fig_scan(b), analysis.fig_motifs(b), analysis.fig_multiplicity(b), analysis.fig_spacing(b),
-                analysis.fig_gc(b)):
+    b, _ = battery_run
+    for fig in (battery.fig_scan(b), battery.fig_motifs(b), battery.fig_multiplicity(b), battery.fig_spacing(b),
+                gc.fig_gc(b)):
         assert 1 <= len(fig.axes) <= 3
     with matplotlib.rc_context():  # the book's style: each figure reads at the page's width (issue 13)
         plotting.book_style()
-        for make in (analysis.fig_scan, analysis.fig_motifs, analysis.fig_multiplicity, analysis.fig_spacing,
-                     analysis.fig_gc):
+        for make in (battery.fig_scan, battery.fig_motifs, battery.fig_multiplicity, battery.fig_spacing,
+                     gc.fig_gc):
             assert report.check_figure(make(b), warn=False) == [], make.__name__
     table = pd.DataFrame({"a": [1.0, 2.0, math.nan]})
-    assert len(analysis.fig_histograms(table, {"a": 1.0}).axes) == 1
+    assert len(gc.fig_histograms(table, {"a": 1.0}).axes) == 1

@@ -26,11 +26,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .background import KINDS as BACKGROUND_KINDS
-from .background import PADDINGS
-from .config import INPUT_KINDS, NORMALIZATIONS, VARIANTS, TrainConfig
-from .errors import DataError
-from .sequence import SEQ_LEN
+from ..background import KINDS as BACKGROUND_KINDS
+from ..background import PADDINGS
+from ..config import INPUT_KINDS, NORMALIZATIONS, VARIANTS, TrainConfig
+from ..errors import DataError
+from ..sequence import SEQ_LEN
 
 __all__ = ["Parameters", "check", "validate", "check_value", "declared_defaults", "RANGES", "CHOICES"]
 

@@ -1,0 +1,175 @@
+"""Chapter 07 (GC bias, Fig 4): the GC-bias verdicts across experiments, the ISM test of the top probes (Fig 4a)
+and the figures."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..experiments import ALPHA
+from ..mutagenesis import ism, ism_l2
+from ..records import GC_CONDITIONS
+from ..stats import wilcoxon_paired
+from .ism import predict_split
+from .records import as_record, make_record
+from .report import _f, _plt, verdict_counts
+
+
+def motif_significant(gc: Any) -> bool:
+    """Whether the motif alone of a GC-bias result (or its record) has a positive global importance at p < alpha."""
+    g = as_record(gc)
+    m = g.importance.motif
+    return m.mean is not None and m.pvalue is not None and m.mean > 0 and m.pvalue < g.alpha
+
+
+def bias_end(gc: Any) -> str:
+    """The end whose GC run raises the motif more, from the CI of effect 5' - effect 3' of a GC-bias result
+    (or its record): ``"5'"``, ``"3'"``, ``"none"`` (the CI holds 0) or ``"undefined"`` (no motif effect)."""
+    d = as_record(gc).diff
+    if d.mean is None:
+        return "undefined"
+    if d.ci_high is not None and d.ci_high < 0:
+        return "3'"
+    return "5'" if d.ci_low is not None and d.ci_low > 0 else "none"
+
+
+@dataclass(frozen=True)
+class IsmGC3:
+    """ISM of the top predicted probes: G/C importance at the 3' end against the 5' end (Fig 4a).
+
+    Attributes
+    ----------
+    gc3_l2, gc5_l2
+        Mean over the probes of the mean ISM L2 of the G/C bases in the last / first ``window`` nt.
+    median_difference, statistic, pvalue
+        One-sided (3' > 5') Wilcoxon signed-rank test over the probes (NaN: no informative pair).
+    verdict
+        ``"3' bias"`` when ``pvalue < alpha``, else ``"no 3' bias"``.
+    """
+
+    n_probes: int
+    window: int
+    gc3_l2: float
+    gc5_l2: float
+    median_difference: float
+    statistic: float
+    pvalue: float
+    verdict: str
+
+    def to_record(self) -> dict[str, Any]:
+        """Record of kind ``ism_gc3``."""
+        return make_record("ism_gc3", **dataclasses.asdict(self))
+
+
+def ism_gc3(model: Any, split: Any, pred: np.ndarray | None = None, *, n_top: int = 10, window: int = 7,
+            alpha: float = ALPHA) -> IsmGC3:
+    """Does ISM of the top predicted probes put importance on G/C at the 3' end (paper Fig 4a)?
+
+    Per probe: the mean ISM L2 of the G/C bases in the last ``window`` nt of the probe and that of
+    the G/C bases in its first ``window`` nt (padding excluded); a one-sided Wilcoxon signed-rank
+    test of the 3' against the 5' values over the ``n_top`` probes (see :class:`IsmGC3`).
+    """
+    pred = predict_split(model, split) if pred is None else pred
+    idx = np.argsort(-pred, kind="stable")[:n_top]
+    x = split.x[idx]
+    l2 = ism_l2(ism(model, x))
+    gc_base = x[..., 1] + x[..., 2] > 0
+    five, three = [], []
+    for xi, li, gi in zip(x, l2, gc_base):  # n_top probes, no model call
+        present = np.flatnonzero(xi[:, :4].sum(-1) > 0)
+        w5, w3 = present[:window], present[-window:]
+        five.append(li[w5][gi[w5]].mean() if gi[w5].any() else 0.0)
+        three.append(li[w3][gi[w3]].mean() if gi[w3].any() else 0.0)
+    five, three = np.array(five), np.array(three)
+    try:
+        t = wilcoxon_paired(three, five, alternative="greater")
+        median, statistic, p = t.median_difference, t.statistic, t.pvalue
+    except DataError:
+        median, statistic, p = 0.0, float("nan"), float("nan")
+    return IsmGC3(int(len(idx)), int(window), float(three.mean()), float(five.mean()), float(median),
+                  float(statistic), float(p), "3' bias" if np.isfinite(p) and p < alpha else "no 3' bias")
+
+
+def gc_table(records: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Per experiment: GC effect sizes, 5'-3' difference with CI, amplify-or-add verdicts, ISM 3' statistic."""
+    rows = []
+    for exp, rec in records.items():
+        r = as_record(rec)
+        g, i = r.gc, r.ism_gc3 or {}
+        i3, i5 = g.interaction3 or {}, g.interaction5 or {}
+        rows.append({"experiment": exp, "motif": g.motif, "motif significant": motif_significant(g),
+                     "effect 5'": g.effect5.mean, "effect 3'": g.effect3.mean, "5' - 3'": g.diff.mean,
+                     "5' - 3' CI low": g.diff.ci_low, "5' - 3' CI high": g.diff.ci_high, "biased end": bias_end(g),
+                     "GC 3' alone": g.importance.gc3.mean, "interaction 3'": i3.get("mean"),
+                     "interaction 3' p": i3.get("pvalue"), "3' verdict": i3.get("verdict"),
+                     "5' verdict": i5.get("verdict"), "ISM 3' minus 5' GC": i.get("median_difference"),
+                     "ISM p": i.get("pvalue"), "ISM verdict": i.get("verdict")})
+    return pd.DataFrame(rows)
+
+
+def fig_gc(battery: Any):
+    """Global importance of motif, motif + GC 5', motif + GC 3', GC alone at each end (Fig 4c), from a
+    battery or its record."""
+    rec = as_record(battery)
+    g = rec.gc
+    names = ("motif", "motif + GC 5'", "motif + GC 3'", "GC 5' alone", "GC 3' alone")  # GC_CONDITIONS, in words
+    imp = [g.importance[k] for k in GC_CONDITIONS]
+    y = np.array([i.mean for i in imp], float)
+    err = np.abs(np.vstack([y - np.array([i.ci_low for i in imp], float), np.array([i.ci_high for i in imp], float)
+                            - y]))
+    from ..plotting import page_width
+
+    fig, ax = _plt().subplots(figsize=(page_width(), 3.2))
+    ax.bar(list(names), y, yerr=err, color=["C0", "C1", "C2", "C7", "C7"], capsize=4)
+    ax.set_ylabel("global importance")
+    ax.set_title(f"{rec.experiment}: {g.motif} with {g.gc_motif} at 1-based starts "
+                 f"{g.gc_starts[0] + 1} and {g.gc_starts[1] + 1}", fontsize=10)
+    ax.tick_params(axis="x", rotation=15)
+    fig.tight_layout()
+    return fig
+
+
+def fig_histograms(table: pd.DataFrame, columns: Mapping[str, float], title: str = ""):
+    """Histograms over experiments of ``columns`` (name -> reference line), at most 3 a row (Fig 2g, 4d-e)."""
+    from ..plotting import hist, panels
+
+    fig, axes = panels(len(columns), height=3.0)
+    for ax, (col, ref) in zip(axes, columns.items()):
+        hist(table[col].astype(float), ax=ax, bins=10, xlabel=col, ylabel="experiments", vline=ref, title=title)
+    fig.tight_layout()
+    return fig
+
+
+def gc_across(table: pd.DataFrame) -> dict[str, Any]:
+    """Across experiments with a significant motif: the 3' vs 5' effect sizes, Wilcoxon signed-rank
+    (one-sided, 3' > 5'); ``verdict`` ``3' bias`` when p < 0.05."""
+    sub = table[table["motif significant"].astype(bool)]
+    out: dict[str, Any] = {"n": int(len(sub)), "median_effect5": float(sub["effect 5'"].median()) if len(sub) else None,
+                           "median_effect3": float(sub["effect 3'"].median()) if len(sub) else None}
+    try:
+        t = wilcoxon_paired(sub["effect 3'"].astype(float), sub["effect 5'"].astype(float), alternative="greater")
+        out.update(median_difference=t.median_difference, statistic=t.statistic, pvalue=t.pvalue, n_pairs=t.n)
+    except (DataError, ValueError):  # fewer than one informative pair
+        out.update(median_difference=None, statistic=None, pvalue=None, n_pairs=0)
+    p = out["pvalue"]
+    out["verdict"] = "3' bias" if p is not None and p < ALPHA else "no 3' bias shown"
+    return out
+
+
+def gc_findings(table: pd.DataFrame, across: Mapping[str, Any]) -> str:
+    """The GC chapter's closing sentences (verdict counts and the across-experiment test)."""
+    v3, v5 = verdict_counts(table, "3' verdict"), verdict_counts(table, "5' verdict")
+    return "\n".join([
+        f"- Across the {across['n']} experiments whose motif is significant: median effect size 5' "
+        f"{_f(across['median_effect5'], '.2f')}, 3' {_f(across['median_effect3'], '.2f')}; 3' > 5' by a one-sided "
+        f"Wilcoxon signed-rank test: p = {_f(across['pvalue'], '.2g')} (n = {across['n_pairs']}): "
+        f"**{across['verdict']}**.",
+        f"- Biased end per experiment (CI of 5' - 3' excluding 0): {verdict_counts(table, 'biased end')}.",
+        f"- The 3' GC run with the motif: {v3}; the 5' one: {v5}.",
+        f"- ISM of the top predicted probes (G/C importance 3' vs 5'): {verdict_counts(table, 'ISM verdict')}."])

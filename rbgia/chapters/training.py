@@ -1,0 +1,255 @@
+"""Chapter 02 (ResidualBind on one experiment): one training configuration trained (or loaded from the model
+cache), its baselines fitted on the same split, and the record the chapter writes; the models other chapters
+load."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._io import load_json
+from ..config import TrainConfig
+from ..evaluate import evaluate
+from ..model_cache import train_or_load
+from ..paths import require_writable_dir
+from ..train import check_fit_args, check_number, fit
+from .results import results_path, write_results
+
+
+def load_models(data_dir: str | os.PathLike, experiment: str, inputs: Sequence[str], **train_kw: Any
+                ) -> dict[str, tuple[Any, dict, Any]]:
+    """``{inputs: (model, metadata, data)}`` from the shared model cache (:func:`rbgia.model_cache.train_or_load`).
+
+    ``inputs`` items are input kinds (``"pu"``, the rest of the configuration from ``train_kw``) or whole
+    configurations (tags such as ``"log-pu-paper-s0"``, :class:`rbgia.config.TrainConfig`), keyed by their inputs.
+    """
+    from ..config import INPUT_KINDS, TrainConfig
+    from ..model_cache import train_or_load
+
+    out = {}
+    for item in inputs:
+        if isinstance(item, str) and item in INPUT_KINDS:
+            out[item] = train_or_load(data_dir, experiment, inputs=item, verbose=0, **train_kw)
+        else:
+            cfg = TrainConfig.coerce(item)
+            out[cfg.inputs] = train_or_load(data_dir, experiment, cfg, verbose=0, **train_kw)
+    return out
+
+
+def run_budget(record: Mapping[str, Any]) -> pd.DataFrame:
+    """One row: the epochs allowed and run, the best epoch, the patience and whether early stopping was reached."""
+    stopped = record.get("stopped_early")
+    return pd.DataFrame([{
+        "epoch cap": record.get("epochs"), "epochs run": record.get("epochs_run"),
+        "best epoch": record.get("best_epoch"), "early-stopping patience": record.get("patience"),
+        "LR-decay patience": record.get("decay_patience"),
+        "early stopping reached": "yes" if stopped else "no (epoch cap)",
+        "training probes": record.get("n_train"), "validation Pearson r": record.get("valid_pearson"),
+    }])
+
+
+def run_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """Set-B Pearson r and Spearman rho of ResidualBind and the baselines of one training record."""
+    rows = [{"method": "ResidualBind", "test_pearson": record["test_pearson"],
+             "test_spearman": record["test_spearman"]}]
+    for key, m in (record.get("baselines") or {}).items():
+        rows.append({"method": BASELINE_LABELS.get(key, key), "test_pearson": m["test_pearson"],
+                     "test_spearman": m["test_spearman"]})
+    return pd.DataFrame(rows)
+
+
+def mismatches(seqs: Sequence[str], motif: str | None) -> np.ndarray | None:
+    """Mismatches of each probe's best match to ``motif`` (``None`` without a motif)."""
+    if not motif:
+        return None
+    from ..motifs import motif_matches
+
+    return motif_matches(seqs, motif)["mismatches"].to_numpy()
+
+
+def scatter_summary(frame: pd.DataFrame, motif: str | None) -> dict[str, Any]:
+    """What a predicted-vs-measured scatter shows, for the record: Pearson r and, with a motif, the mean
+    prediction per number of mismatches to it."""
+    from ..evaluate import pearson
+
+    out: dict[str, Any] = {"motif": motif, "pearson": pearson(frame["y"], frame["pred"])}
+    if motif and "color" in frame.columns:
+        means = frame.groupby("color")["pred"].mean()
+        out["mean_pred_by_mismatches"] = {str(int(k)): float(v) for k, v in means.items()}
+    return out
+
+
+def run_finding(record: Mapping[str, Any], experiment: str) -> str:
+    """The closing sentence of a training page, from the record's numbers."""
+    base = record.get("baselines") or {}
+    vs = ", ".join(f"{BASELINE_LABELS.get(k, k)} {m['test_pearson']:.3f}" for k, m in base.items())
+    stop = ("early stopping was reached" if record.get("stopped_early")
+            else f"training stopped at the epoch cap ({record.get('epochs')}) before early stopping")
+    return (f"On {experiment} ({record.get('n_train')} training probes), ResidualBind reached set-B Pearson r = "
+            f"{record['test_pearson']:.3f} (best epoch {record.get('best_epoch')} of {record.get('epochs_run')} run; "
+            f"{stop}, patience {record.get('patience')})"
+            + (f"; the baselines on the same split: {vs}." if vs else "."))
+
+
+@dataclass(frozen=True)
+class TrainedConfig:
+    """One training configuration of one experiment, evaluated and recorded.
+
+    Attributes
+    ----------
+    record
+        What was written to ``path`` (see :func:`train_and_record`).
+    path
+        The JSON record.
+    model
+        The ResidualBind Keras model (``None`` when the record was reused unloaded).
+    data
+        The :class:`rbgia.data.RNAcompeteData` it was trained on (``None`` likewise).
+    history
+        Per-epoch training history (``epoch``, ``loss``, ``valid_pearson``, ``lr``, ...),
+        as :func:`rbgia.plotting.learning_curves` reads it.
+    baselines
+        Fitted baseline predictors by name (``kmer_ridge``, ``shallow_cnn``) when trained.
+    """
+
+    record: dict
+    path: Path
+    model: Any = None
+    data: Any = None
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    baselines: dict = field(default_factory=dict)
+
+
+TRAIN_NOTEBOOK = "02_residualbind"
+BASELINE_LABELS = {"kmer_ridge": "k-mer ridge", "shallow_cnn": "shallow CNN"}
+
+
+def _history(meta: Mapping[str, Any]) -> pd.DataFrame:
+    path = meta.get("history")
+    if not path or not Path(path).is_file():
+        return pd.DataFrame(columns=["epoch", "loss", "valid_pearson", "lr"])
+    return pd.read_csv(path)
+
+
+def _metrics(predict: Any, split: Any) -> dict[str, float]:
+    m = evaluate(predict, split)
+    return {"test_pearson": m["pearson"], "test_spearman": m["spearman"]}
+
+
+def train_and_record(
+    data_dir: str | os.PathLike,
+    experiment: str,
+    config: TrainConfig | Mapping[str, Any] | str | None = None,
+    *,
+    normalization: str | None = None,
+    inputs: str | None = None,
+    variant: str | None = None,
+    seed: int | None = None,
+    results_dir: str | os.PathLike = "results",
+    epochs: int = 10,
+    patience: int = 25,
+    decay_patience: int = 7,
+    max_probes: int | None = None,
+    baselines: bool = True,
+    kmer_k: Sequence[int] = (1, 2, 3, 4, 5, 6),
+    kmer_alpha: Sequence[float] = (0.1, 1.0, 10.0, 100.0),
+    cnn_epochs: int | None = None,
+    reuse_record: bool = False,
+    notebook: str = TRAIN_NOTEBOOK,
+    verbose: int = 0,
+) -> TrainedConfig:
+    """Train (or load, via :func:`train_or_load`) ResidualBind for one
+    configuration, fit the baselines on the same split, evaluate on set B and write
+    the record ``results_dir/<experiment>/<notebook>.<config_tag>.json``.
+
+    The record holds ``config``, ``data_dir``, ``n_train``/``n_valid``/``n_test``,
+    ``test_pearson``, ``test_spearman``, ``valid_pearson`` (best epoch), the epochs used:
+    ``epochs`` (requested by this call), ``epochs_trained_for`` (the model's budget: more
+    when a longer-trained cached model was loaded), ``epochs_run``, ``best_epoch``,
+    ``stopped_early``; ``patience``, ``decay_patience``, ``transform`` (fitted on the training split) and,
+    with ``baselines``, ``baselines.kmer_ridge`` / ``baselines.shallow_cnn`` (each
+    ``test_pearson``, ``test_spearman``) - the schema :func:`collect` flattens.
+
+    Parameters
+    ----------
+    data_dir, experiment, config, normalization, inputs, variant, seed, results_dir, epochs, max_probes
+        As in :func:`train_or_load` (the model cache is shared).
+    patience, decay_patience
+        Early stopping and learning-rate decay patience (epochs without improvement), passed to
+        :func:`fit`; the record keeps them with ``stopped_early`` (early stopping reached).
+    baselines
+        Also fit ridge regression on k-mer counts (``kmer_k``, ``kmer_alpha`` chosen on
+        validation) and a shallow DeepBind-like CNN (``cnn_epochs``, default ``epochs``).
+    reuse_record
+        Return an existing record without loading anything when it was made from the
+        same data folder (with any ``epochs``: the record says which) and has baselines
+        if asked for.
+    verbose
+        Passed to training (1: one line per epoch).
+    """
+    from ..data import fingerprint
+
+    cfg = TrainConfig.coerce(config, normalization=normalization, inputs=inputs, variant=variant, seed=seed)
+    check_fit_args(epochs=epochs, patience=patience, decay_patience=decay_patience)
+    if cnn_epochs is not None:
+        check_number("cnn_epochs", cnn_epochs, integer=True, low=0)
+    config = cfg.as_dict()
+    path = results_path(results_dir, experiment, notebook, config)
+    data_key = str(Path(data_dir).resolve())
+    files_key = fingerprint(data_dir, experiment)
+    if reuse_record and path.is_file():
+        old = load_json(path)
+        # Any epochs: a record from a longer run (the workflow's) is better, not stale;
+        # but data files rewritten since make it stale.
+        if (old.get("data_dir"), old.get("data_fingerprint")) == (data_key, files_key) and (
+            not baselines or old.get("baselines")
+        ):
+            return TrainedConfig(old, path)
+    require_writable_dir(path.parent, "results_dir")  # before training, not when the record is written
+    model, meta, data = train_or_load(data_dir, experiment, cfg, results_dir=results_dir, epochs=int(epochs),
+                                      patience=int(patience), decay_patience=int(decay_patience),
+                                      max_probes=max_probes, verbose=verbose)
+    metrics = meta.get("metrics", {})
+    epochs_used = meta["epochs"]
+    record: dict[str, Any] = {
+        "data_dir": data_key,
+        "data_fingerprint": files_key,
+        "epochs": int(epochs),
+        "n_train": len(data.train.x),
+        "n_valid": len(data.valid.x),
+        "n_test": len(data.test.x),
+        "test_pearson": metrics.get("test_pearson"),
+        "test_spearman": metrics.get("test_spearman"),
+        "valid_pearson": metrics.get("best_valid_pearson"),
+        "best_epoch": epochs_used["best"],
+        "epochs_run": epochs_used["run"],
+        "epochs_trained_for": epochs_used["trained_for"],
+        "patience": int(patience),
+        "decay_patience": int(decay_patience),
+        "stopped_early": bool(epochs_used["stopped_early"]),
+        "n_params": meta.get("n_params"),
+        "transform": {k: data.transform.get(k)
+                      for k in ("normalization", "stats", "clip_rule", "min", "clip", "mean", "sd")},
+    }
+    fitted: dict[str, Any] = {}
+    if baselines:
+        from ..baselines import KmerRidge
+        from ..model import deepbind_cnn
+
+        ridge = KmerRidge(k=tuple(kmer_k), alpha=list(kmer_alpha)).fit(data.train, data.valid)
+        cnn = deepbind_cnn(data.train.x.shape[1:], seed=cfg.seed)
+        cnn_fit = fit(cnn, data, epochs=int(cnn_epochs or epochs), seed=cfg.seed, verbose=0)
+        fitted = {"kmer_ridge": ridge, "shallow_cnn": cnn}
+        record["baselines"] = {
+            "kmer_ridge": {**_metrics(ridge, data.test), "k": list(kmer_k), "alpha": ridge.alpha_},
+            "shallow_cnn": {**_metrics(cnn, data.test), "epochs": cnn_fit.epochs_run,
+                            "valid_pearson": cnn_fit.best_valid_pearson},
+        }
+    write_results(results_dir, experiment, notebook, record, config)
+    return TrainedConfig(load_json(path), path, model, data, _history(meta), fitted)

@@ -1,0 +1,145 @@
+"""Chapter 06 (secondary structure, VTS1, Fig 3): the hairpin test on the sequence and structure models, the
+chapter's tables, findings and record."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import background as backgrounds
+from .. import paper
+from ..errors import DataError
+from ..experiments import (
+    Hairpin,
+    hairpin_context,
+)
+from ..records import scan_record
+from ..scan import adaptive_kmer_scan
+from ..session import GIA
+from .battery import BATTERY, top_kmers_of
+from .records import SCHEMAS, as_record, make_record, read_record
+from .report import _f, _plt
+from .results import results_path
+
+
+def fig_hairpin(tests: Mapping[str, Hairpin]):
+    """Box plots of the four hairpin contexts per model (Fig 3c), titled with the structure effect."""
+    from ..plotting import local_importance_boxplot, panels
+
+    # one model a row: four two-line context labels need the page's width
+    fig, axes = panels(len(tests), max_per_row=1, height=3.0)
+    for ax, (label, t) in zip(axes, tests.items()):
+        e = t.structure_effect
+        groups = {k.replace(", ", ",\n").replace("hairpin ", "hairpin\n"): v for k, v in t.local_effects().items()}
+        local_importance_boxplot(groups, ax=ax, fit=False, xlabel="",
+                                 title=f"{label}: DiD {_f(e.mean, '.3f')} [{_f(e.ci_low, '.3f')}, "
+                                 f"{_f(e.ci_high, '.3f')}]")
+        ax.title.set_fontsize(10)
+        ax.tick_params(axis="x", rotation=0)
+    fig.tight_layout()
+    return fig
+
+
+def performance_vs_paper(models: Mapping[str, tuple[Any, dict, Any]], reference_dir: str | os.PathLike,
+                         dataset: str) -> pd.DataFrame:
+    """Set-B Pearson r of each model beside the paper's (``reported_results.csv``) with the gap and the budget."""
+    from .performance import read_reported
+
+    reported = read_reported(Path(reference_dir) / "reported_results.csv", dataset=dataset)
+    rows = []
+    for kind, (_, meta, data) in models.items():
+        paper = reported.loc[reported["inputs"] == kind, "mean"]
+        m = meta["metrics"]
+        r = m["test_pearson"]
+        rows.append({"inputs": kind, "test r (here)": r, "paper": float(paper.iloc[0]) if len(paper) else None,
+                     "here - paper": r - float(paper.iloc[0]) if len(paper) else None,
+                     "epochs run": m.get("epochs_run"), "stopped early": m.get("stopped_early"),
+                     "training probes": len(data.train.x)})
+    return pd.DataFrame(rows)
+
+
+def hairpin_tests(models: Mapping[str, tuple[Any, dict, Any]], motif: str, *, background: str = "profile",
+                  num_background: int = 300, loop_start: int = paper.HAIRPIN_LOOP_START,
+                  stem_start: int = paper.HAIRPIN_STEM_START, seed: int = 0, **kw: Any) -> dict[str, Hairpin]:
+    """:func:`rbgia.experiments.hairpin_context` (Fig 3c) for each model (``{inputs: Hairpin}``), on one
+    background drawn from the sequence data's training probes; structure models get the structure of every
+    embedded sequence recomputed."""
+    data = next(iter(models.values()))[2]
+    bg = backgrounds.make_background(background, data.train.x[..., :4], n=num_background, seed=seed,
+                                     y=data.train.y[:, 0])
+    return {kind: hairpin_context(GIA(m, bg), motif, loop_start, stem_start,
+                                 recompute_structure=False if kind == "seq" else kind, seed=seed, **kw)
+            for kind, (m, _, _) in models.items()}
+
+
+def structure_table(tests: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per model (``{inputs: Hairpin or hairpin record}``): the four contexts' global importance, the
+    structure effect with CI and p, verdict, folding."""
+    rows = []
+    for kind, t in tests.items():
+        h = as_record(t)
+        folded = "not checked" if h.n_folded is None else f"{h.n_folded} of {h.n_designed}"
+        rows.append({"model": kind, "hairpin loop": h.in_loop.mean, "hairpin stem": h.in_stem.mean,
+                     "unstructured at loop": h.unstructured_at_loop.mean,
+                     "unstructured at stem": h.unstructured_at_stem.mean, "structure effect": h.mean,
+                     "CI low": h.ci_low, "CI high": h.ci_high, "p-value": h.pvalue, "verdict": h.verdict,
+                     "folded as designed": folded})
+    return pd.DataFrame(rows)
+
+
+def top_kmers_or_scan(results_dir: str | os.PathLike, experiment: str, model: Any, data: Any, *,
+                      k: int = paper.KMER_LENGTH, start: int = paper.MOTIF_START, num_background: int = 300,
+                      n_screen: int = 50, seed: int = 0) -> tuple[list[dict], str]:
+    """The experiment's top 10 k-mers from its battery record (the gia jobs), else from an adaptive scan
+    (:func:`rbgia.records.scan_record` rows either way: ``kmer`` first)."""
+    found = top_kmers_of(results_dir, experiment)
+    if found is not None and len(found[0].kmer) == k:
+        return found, f"{BATTERY} record"
+    bg = backgrounds.make_background("profile", data.train.x[..., :4], n=num_background, seed=seed)
+    scanned = adaptive_kmer_scan(GIA(model, bg), k=k, start=start, n_screen=min(n_screen, len(bg) - 1), seed=seed)
+    return scan_record(scanned, 10)["top_kmers"], "adaptive scan"
+
+
+def structure_findings(table: pd.DataFrame) -> str:
+    """One sentence per model of :func:`structure_table`: the structure effect, its CI and p, the verdict."""
+    return "\n".join(
+        f"- {row['model']}: structure effect {_f(row['structure effect'], '.3f')} (95% CI {_f(row['CI low'], '.3f')} "
+        f"to {_f(row['CI high'], '.3f')}, p = {_f(row['p-value'], '.2g')}): **{row['verdict']}**; designed "
+        f"stem-loops that fold as intended: {row['folded as designed']}." for row in table.to_dict("records"))
+
+
+def structure_record(models: Mapping[str, tuple[Any, dict, Any]], tests: Mapping[str, Hairpin], *, motif: str,
+                     top_kmers: Sequence[Mapping[str, Any]], top_kmers_source: str, performance: Any = None,
+                     **extra: Any) -> dict[str, Any]:
+    """The VTS1 chapter's record (kind ``structure``): ``test_pearson`` per model (``seq``, ``pu``),
+    ``structure_effect`` per model (the hairpin record: ``mean``, ``ci_low``, ``ci_high`` of the structure
+    effect, the verdict, folding, the four contexts), the top k-mers (``kmer`` first); ``extra``
+    (``config``, ``epochs``, ...) is kept beside the schema's keys."""
+    clash = sorted(set(extra) & set(SCHEMAS["structure"]))
+    if clash:
+        raise DataError(f"structure_record got {clash} twice; pass them once, as its named arguments")
+    if isinstance(performance, pd.DataFrame):
+        performance = performance.to_dict("records")
+    rec = make_record("structure", motif=motif, top_kmers=list(top_kmers), top_kmers_source=top_kmers_source,
+                      test_pearson={kind: m[1]["metrics"]["test_pearson"] for kind, m in models.items()},
+                      structure_effect=dict(tests), performance=performance)
+    return {**rec, **extra}
+
+
+def fig_mutagenesis_of(results_dir: str | os.PathLike, experiment: str):
+    """The GIA mutagenesis L2 logo of an experiment's top k-mer from its battery record (Fig 3b for VTS1);
+    ``None`` when the experiment has no record yet."""
+    from ..plotting import fit_figsize, l2_logo
+
+    if not results_path(results_dir, experiment, BATTERY).is_file():
+        return None
+    mm = read_record(results_dir, experiment, BATTERY, "mutagenesis", kind="battery")
+    fig, ax = _plt().subplots(figsize=fit_figsize((4.5, 2.4)))
+    l2_logo(np.asarray(mm.importance, float), mm.kmer, ax=ax, title=f"{experiment}: GIA mutagenesis of {mm.kmer}")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,252 @@
+"""The model cache the notebooks share: a trained ResidualBind per experiment and configuration under
+``results_dir/<experiment>/models/<tag>.keras`` with its metadata, reused, trained on or trained anew
+(:func:`train_or_load`); :func:`save_model` / :func:`load_model` for the files."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._io import _to_builtin, atomic_path, load_json, save_json
+from .checkpoint import CHECKPOINT_FILE, HISTORY_FILE
+from .config import TrainConfig
+from .errors import ModelError
+from .evaluate import evaluate
+from .paths import require_writable_dir, user_path
+from .train import check_fit_args, check_inputs, fit
+
+
+def save_model(model: Any, path: str | os.PathLike, metadata: dict | None = None) -> Path:
+    """Save ``model`` in native ``.keras`` format, with ``metadata`` as ``<path>.json``.
+
+    Both files are written atomically (the model first, so metadata never
+    describes a model that is not there).
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ModelError(f"model path {path} does not end in .keras; use the native .keras format")
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    save_json(Path(f"{path}.json"), dict(metadata or {}))
+    return path
+
+
+def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
+    """Load a model saved by :func:`save_model`; returns ``(model, metadata)``."""
+    import keras
+
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(f"no model at {path}; train one with rbgia.model_cache.train_or_load or check the path")
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises many kinds on a damaged archive
+        raise ModelError(f"model file {path} is unreadable ({type(exc).__name__}); delete it and train again") from exc
+    meta_path = Path(f"{path}.json")
+    metadata = load_json(meta_path, fix=f"delete {path} and {meta_path} and train again") if meta_path.exists() else {}
+    return model, metadata
+
+
+def _jsonable(obj: Any) -> Any:
+    """What the metadata reads like after a round trip through disk (NaN -> None)."""
+    return json.loads(json.dumps(_to_builtin(obj), default=str))
+
+
+# fit arguments that do not change which model comes out (or are train_or_load's own)
+_NOT_IDENTITY = ("verbose", "on_epoch_end", "max_epochs_this_call", "valid_batch_size", "deterministic", "jit_compile")
+
+
+def _fit_defaults() -> dict[str, Any]:
+    """The training settings of :func:`fit` (not ``epochs``, ``patience``, ``seed``) with their defaults."""
+    keep = ("batch_size", "lr", "lr_decay", "decay_patience", "min_delta")
+    return {k: p.default for k, p in inspect.signature(fit).parameters.items() if k in keep}
+
+
+def _say(message: str) -> None:
+    """One line about what the model cache did: always shown (``verbose`` only governs per-epoch lines)."""
+    print(f"rbgia.train: {message}", flush=True)
+
+
+def _identity(params: Mapping[str, Any]) -> dict[str, Any]:
+    """What makes two cached models the same model: every parameter but the epoch budget."""
+    return {k: v for k, v in params.items() if k != "epochs"}
+
+
+def _epochs_done(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Epochs of a cached model: ``trained_for`` (its budget), ``run``, ``best``, ``stopped_early``."""
+    metrics = meta.get("metrics") or {}
+    run = int(metrics.get("epochs_run") or 0)
+    return {"trained_for": int((meta.get("params") or {}).get("epochs") or run), "run": run,
+            "best": metrics.get("best_epoch"), "stopped_early": bool(metrics.get("stopped_early"))}
+
+
+def _with_request(meta: dict, epochs: int) -> dict:
+    """``meta`` of a loaded model with this call's request in ``meta["epochs"]`` (the file is not changed)."""
+    done = _epochs_done(meta)
+    return {**meta, "epochs": {"requested": epochs, "trained_for": done["trained_for"], "run": done["run"],
+                               "best": done["best"], "stopped_early": done["stopped_early"]}}
+
+
+def train_or_load(
+    data_dir: str | os.PathLike,
+    experiment: str,
+    config: TrainConfig | Mapping[str, Any] | str | None = None,
+    *,
+    normalization: str | None = None,
+    inputs: str | None = None,
+    variant: str | None = None,
+    seed: int | None = None,
+    results_dir: str | os.PathLike = "results",
+    epochs: int = 300,
+    patience: int = 25,
+    valid_frac: float = 0.1,
+    data_seed: int = 0,
+    stats: str = "train",
+    clip_rule: str = "quantile",
+    max_probes: int | None = None,
+    retrain: bool = False,
+    verbose: int = 1,
+    **fit_kwargs: Any,
+) -> tuple[Any, dict, Any]:
+    """The model cache notebooks share: load the dataset, then reuse or train ResidualBind.
+
+    The model lives at ``results_dir/<experiment>/models/<config.tag>.keras`` with its metadata beside it
+    (``.keras.json``) and its checkpoint under ``results_dir/<experiment>/checkpoints/<config.tag>/``. A cached
+    model made from the same data files (fingerprint) and settings (everything but ``epochs``) is
+
+    - loaded unchanged (files untouched) when ``epochs`` is no more than it was trained for, or it stopped early:
+      a cached model is never replaced by a less-trained one unless ``retrain=True``;
+    - trained on from its checkpoint when more ``epochs`` are asked for.
+
+    Other settings or data train a new model. One line (shown whatever ``verbose``) says what was done and why.
+
+    Parameters
+    ----------
+    data_dir, experiment, valid_frac, stats, clip_rule, max_probes
+        Passed to :func:`rbgia.data.load_rnacompete` (with ``seed=data_seed``).
+    config
+        The training configuration (:class:`rbgia.config.TrainConfig`, a mapping or a tag);
+        ``normalization``, ``inputs``, ``variant``, ``seed`` may be given as keywords instead.
+        ``seed`` seeds the initial weights and the training run.
+    results_dir
+        Root of the cache.
+    epochs, patience, **fit_kwargs
+        Passed to :func:`fit` (checked before any work).
+    retrain
+        Ignore a cached model and its checkpoint: train from scratch, replacing them.
+    verbose
+        1: one line per epoch while training.
+
+    Returns
+    -------
+    (keras.Model, dict, RNAcompeteData)
+        The model, its metadata and the dataset. The metadata holds ``params``, ``config``, ``metrics``
+        (``test_pearson``, ``best_epoch``, ``epochs_run``, ``stopped_early``, ...), ``history`` (the CSV path) and
+        ``epochs``: ``requested`` (this call), ``trained_for`` (the model's epoch budget), ``run``, ``best``,
+        ``stopped_early``.
+
+    Raises
+    ------
+    ModelError
+        A bad numeric argument, or a training that diverged (non-finite loss or predictions).
+    DataError
+        ``results_dir`` is not writable while a model must be trained; a truncated metadata or params file.
+    """
+    cfg = TrainConfig.coerce(config, normalization=normalization, inputs=inputs, variant=variant, seed=seed)
+    check_fit_args(epochs=epochs, patience=patience, **fit_kwargs)
+    from . import data as rdata
+    from .model import residualbind
+
+    exp_dir = user_path(results_dir) / experiment
+    path = exp_dir / "models" / f"{cfg.tag}.keras"
+    meta_path = Path(f"{path}.json")
+    ckdir = exp_dir / "checkpoints" / cfg.tag
+    params_file = ckdir / "params.json"
+    if not (path.is_file() and meta_path.is_file()):
+        require_writable_dir(results_dir, "results_dir")  # training is certain: say so before loading data
+    dataset = rdata.load_rnacompete(
+        data_dir, experiment, normalization=cfg.normalization, inputs=cfg.inputs, valid_frac=valid_frac,
+        seed=data_seed, stats=stats, clip_rule=clip_rule, max_probes=max_probes,
+    )
+    params = _jsonable({
+        "data_dir": str(user_path(data_dir).resolve()), "experiment": experiment, **cfg.as_dict(),
+        "valid_frac": valid_frac, "data_seed": data_seed, "stats": stats, "clip_rule": clip_rule,
+        **({"max_probes": max_probes} if max_probes is not None else {}),
+        "data_key": dataset.info.get("key") if hasattr(dataset, "info") else None,
+        "epochs": epochs, "patience": patience,
+        # fit's defaults spelled in, so a model trained with decay_patience=7 given matches one trained without
+        **{k: fit_kwargs.get(k, v) for k, v in _fit_defaults().items()},
+        **{k: v for k, v in sorted(fit_kwargs.items()) if k not in _NOT_IDENTITY},
+    })
+    retrain_fix = "pass retrain=True to train it again"
+    resume: bool | None = None
+    if retrain:
+        resume, why = False, "retrain=True: training"
+    elif path.is_file() and meta_path.is_file():
+        old = load_json(meta_path, fix=f"delete {path} and {meta_path}, or {retrain_fix}")
+        old_params = old.get("params") if isinstance(old, dict) else None
+        diff = sorted(k for k in {*_identity(params), *_identity(old_params or {})}
+                      if _identity(params).get(k) != _identity(old_params or {}).get(k))
+        if not diff:
+            done = _epochs_done(old)
+            if epochs <= done["trained_for"] or done["stopped_early"]:
+                # Never replace a cached model by a less-trained one: load it, files untouched.
+                model, meta = load_model(path)
+                check_inputs(model, dataset.test.x, "dataset")
+                fewer = epochs < done["trained_for"] and not done["stopped_early"]
+                _say(f"loaded {path}: trained for {done['trained_for']} epochs ({done['run']} run, best "
+                     f"{done['best']}{', stopped early' if done['stopped_early'] else ''}), {epochs} requested"
+                     + (f"; {retrain_fix} for {epochs} epochs" if fewer else ""))
+                return model, _with_request(meta, epochs), dataset
+            resume, why = (True if (ckdir / CHECKPOINT_FILE).is_file() else None), (
+                f"{path} has {done['run']} epochs, {epochs} requested: resuming")
+        else:
+            resume, why = False, f"{path} was trained with other {', '.join(diff)}: training again"
+    else:
+        why = f"no model at {path}: training"
+    if resume is None and params_file.is_file():
+        saved = load_json(params_file, fix=f"delete {ckdir}, or {retrain_fix}")
+        if _identity(saved if isinstance(saved, dict) else {}) != _identity(params):
+            resume = False  # the checkpoint belongs to other settings
+        elif (ckdir / CHECKPOINT_FILE).is_file():
+            why += " (resuming its checkpoint)"
+    require_writable_dir(results_dir, "results_dir")
+    _say(f"{why} {cfg.tag} for {epochs} epochs")
+    save_json(params_file, params)
+    model = residualbind(dataset.train.x.shape[1:], cfg.variant, seed=cfg.seed)
+    result = fit(model, dataset, epochs=epochs, patience=patience, seed=cfg.seed, checkpoint_dir=ckdir,
+                 resume=resume, verbose=verbose, **fit_kwargs)
+    epochs_meta = {"requested": epochs, "trained_for": epochs, "run": result.epochs_run, "best": result.best_epoch,
+                   "stopped_early": result.stopped_early}
+    if not result.finished:
+        # An interrupted call (max_epochs_this_call): nothing to cache yet.
+        return model, {"params": params, "finished": False, "epochs_run": result.epochs_run,
+                       "epochs": epochs_meta}, dataset
+    test = evaluate(model, dataset.test)
+    import keras
+
+    meta = _jsonable({
+        "params": params,
+        "experiment": experiment, **cfg.as_dict(), "config": cfg.as_dict(),
+        "data_dir": params["data_dir"], "transform": getattr(dataset, "transform", None),
+        "metrics": {
+            "test_pearson": test["pearson"], "test_spearman": test["spearman"],
+            "n_test": test["n"], "best_valid_pearson": result.best_valid_pearson,
+            "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "stopped_early": result.stopped_early,
+        },
+        "epochs": epochs_meta,
+        "n_params": int(model.count_params()),
+        "history": str(ckdir / HISTORY_FILE),
+        "versions": {"keras": keras.__version__, "numpy": np.__version__},
+        "finished": True,
+    })
+    save_model(model, path, meta)
+    _say(f"saved {path}: {result.epochs_run} epochs run, best {result.best_epoch}"
+         f"{', stopped early' if result.stopped_early else ''} (test r = {meta['metrics']['test_pearson']})")
+    return model, meta, dataset
