@@ -17,13 +17,26 @@ import dataclasses
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from .errors import DataError
 
+#: Score transforms (:func:`rbgia.data.load_rnacompete`).
 NORMALIZATIONS = ("log", "clip")
-INPUT_KINDS = ("seq", "pu", "phime")
+#: Input kinds and the structure channels each adds after the 4 one-hot sequence channels
+#: (PU: paired, unpaired; PHIME: paired, hairpin, interior, multi-loop, exterior).
+STRUCTURE_CHANNELS: Mapping[str, int] = MappingProxyType({"seq": 0, "pu": 2, "phime": 5})
+INPUT_KINDS = tuple(STRUCTURE_CHANNELS)
+#: Model input channels of each kind: 4, 6 and 9.
+INPUT_CHANNELS: Mapping[str, int] = MappingProxyType({k: 4 + c for k, c in STRUCTURE_CHANNELS.items()})
+#: ResidualBind variants (:func:`rbgia.model.residualbind`).
 VARIANTS = ("paper", "public")
+
+
+def input_kind(channels: int) -> str | None:
+    """The input kind whose models take ``channels`` channels (``None`` when none does)."""
+    return next((k for k, c in INPUT_CHANNELS.items() if c == int(channels)), None)
 _ALLOWED = {"normalization": NORMALIZATIONS, "inputs": INPUT_KINDS, "variant": VARIANTS}
 
 

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from ._io import atomic_path
+from .config import INPUT_KINDS, NORMALIZATIONS, STRUCTURE_CHANNELS
 from .download import DEEPBIND_FILES, DEEPBIND_URL, deepbind_file, download_rnacompete
 from .errors import DataError, RbgiaError
 from .paths import is_writable_dir, user_path
@@ -58,7 +59,7 @@ __all__ = [
     # re-exported from rbgia.sequence and rbgia.download
     "ALPHABET", "SEQ_LEN", "pad_offset", "one_hot", "decode", "clean", "DEEPBIND_URL", "download_rnacompete",
     "REPO_DATA", "SHIPPED", "shipped_data_dir", "Split", "RNAcompeteData", "list_experiments", "load_rnacompete",
-    "fingerprint", "default_cache_dir", "NORMALIZATIONS", "INPUTS", "STATS", "CLIP_RULES", "main",
+    "fingerprint", "default_cache_dir", "STATS", "CLIP_RULES", "main",
 ]
 
 #: The project's ``data/`` folder (beside the package in a checkout): the shipped real data.
@@ -96,8 +97,6 @@ def shipped_data_dir(name: str) -> Path:
 # ---------------------------------------------------------------------------
 # Data objects
 
-NORMALIZATIONS = ("log", "clip")
-INPUTS = {"seq": 0, "pu": 2, "phime": 5}  # extra structure channels after the 4 one-hot ones
 STATS = ("train", "per_split")
 CLIP_RULES = ("quantile", "sd")
 CLIP_QUANTILE = 0.999  # clip_rule="quantile": the paper's 99.9th percentile
@@ -677,8 +676,9 @@ def _read_structure_store(path: Path, kind: str, length: int) -> tuple[np.ndarra
             stored = str(f["profile"].attrs["digest"])
         if _array_digest(keys) + _array_digest(prof) != stored:
             raise _CacheCorrupt("profile failed its checksum")
-        if prof.ndim != 3 or prof.shape != (len(keys), length, INPUTS[kind]):
-            raise _CacheCorrupt(f"profile has shape {prof.shape}, expected ({len(keys)}, {length}, {INPUTS[kind]})")
+        want = (len(keys), length, STRUCTURE_CHANNELS[kind])
+        if prof.ndim != 3 or prof.shape != want:
+            raise _CacheCorrupt(f"profile has shape {prof.shape}, expected {want}")
         if len(keys) > 1 and not (keys[1:] > keys[:-1]).all():
             raise _CacheCorrupt("its probes are not sorted and unique")
         return keys, prof
@@ -708,12 +708,12 @@ def _structure_of(
     path = None if cache_dir is None else cache_dir / f"structure-{kind}-L{length}.h5"
     have = None if path is None else _read_structure_store(path, kind, length)
     keys = np.zeros(0, "S1") if have is None else have[0]
-    prof = np.zeros((0, length, INPUTS[kind]), np.float32) if have is None else have[1]
+    prof = np.zeros((0, length, STRUCTURE_CHANNELS[kind]), np.float32) if have is None else have[1]
     missing = np.setdiff1d(wanted, keys, assume_unique=True)
     if len(missing):
         new = np.asarray(_structure_profile(np.char.decode(missing, "ascii").tolist(), kind, length, n_jobs,
                                             progress), dtype=np.float32)
-        want = (len(missing), length, INPUTS[kind])
+        want = (len(missing), length, STRUCTURE_CHANNELS[kind])
         if new.shape != want:
             raise DataError(f"structure_profile returned shape {new.shape}, expected {want}; check rbgia.structure")
         if path is not None:  # re-read: another job may have added probes meanwhile
@@ -747,7 +747,7 @@ def _check_options(
             raise DataError(f"unknown {name} {value!r}; use one of {', '.join(map(repr, allowed))}")
 
     one_of("normalization", normalization, NORMALIZATIONS)
-    one_of("inputs", inputs, tuple(INPUTS))
+    one_of("inputs", inputs, INPUT_KINDS)
     one_of("stats", stats, STATS)
     one_of("clip_rule", clip_rule, CLIP_RULES)
     if not 0.0 <= float(valid_frac) < 1.0:
@@ -942,7 +942,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("data_dir")
     p.add_argument("experiments", nargs="*", help="ids (default: all)")
     p.add_argument("--normalization", default="log", choices=NORMALIZATIONS)
-    p.add_argument("--inputs", default="seq", choices=tuple(INPUTS))
+    p.add_argument("--inputs", default="seq", choices=INPUT_KINDS)
     p.add_argument("--stats", default="train", choices=STATS)
     p.add_argument("--clip-rule", default="quantile", choices=CLIP_RULES)
     p.add_argument("--valid-frac", type=float, default=0.1)

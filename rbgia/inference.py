@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .config import input_kind
 from .errors import DataError, ModelError, NonFiniteOutputError
 
 DEFAULT_BATCH_SIZE = 1024  # CPU: 512-2048 are within ~10% for ResidualBind
@@ -152,8 +153,8 @@ class Predictor:
             raise DataError("predict got 0 sequences; pass at least one sequence (check the background/filter)")
         if self._expected is not None and tuple(x.shape[1:]) != self._expected:
             hint = ""
-            if x.shape[2] == 4 and self._expected[1] in (6, 9):
-                kind = "pu" if self._expected[1] == 6 else "phime"
+            kind = input_kind(self._expected[1])
+            if x.shape[2] == 4 and kind not in (None, "seq"):
                 hint = f" (a structure model: add structure channels, e.g. recompute_structure={kind!r})"
             raise ModelError(
                 f"model expects sequences of shape (N, {self._expected[0]}, {self._expected[1]}); "

@@ -13,19 +13,18 @@ from collections.abc import Iterator
 import keras
 from keras import layers
 
+from .config import VARIANTS, input_kind
 from .errors import ModelError
 
-VARIANTS = ("paper", "public")
 # Dilations of the residual module: the paper's text vs the authors' public code.
 _DILATIONS = {"paper": (1, 2, 4), "public": (1, 2, 4, 8)}
-_CHANNELS = (4, 6, 9)  # sequence, + PU (2), + PHIME (5)
 
 
 def _check_shape(input_shape: tuple[int, int]) -> tuple[int, int]:
     shape = tuple(int(s) for s in input_shape)
     if len(shape) != 2 or shape[0] < 1:
         raise ModelError(f"input_shape {input_shape!r} is not (length, channels); pass e.g. (41, 4)")
-    if shape[1] not in _CHANNELS:
+    if input_kind(shape[1]) is None:
         raise ModelError(
             f"input_shape has {shape[1]} channels; use 4 (sequence), 6 (+PU) or 9 (+PHIME)"
         )

@@ -63,10 +63,13 @@ PUBLIC_POSITIONS: Mapping[str, Any] = {**PAPER_POSITIONS, "multiplicity_starts":
                                        "gc_starts": PUBLIC_CODE_GC_STARTS}
 
 
+POSITION_KINDS = ("paper", "public")
+
+
 def positions(kind: str = "paper") -> dict[str, Any]:
     """The multiplicity and GC starts of ``kind``: ``"paper"`` (its text: copies at 0-based 3, 10, 17; GC runs
     at the very ends) or ``"public"`` (the authors' code: 4, 12, 20; 2 and 34), as keywords of a battery."""
-    table = {"paper": PAPER_POSITIONS, "public": PUBLIC_POSITIONS}
+    table = dict(zip(POSITION_KINDS, (PAPER_POSITIONS, PUBLIC_POSITIONS)))
     if kind not in table:
         raise DataError(f"positions={kind!r}; pass 'paper' (the paper's text) or 'public' (the authors' code)")
     return {key: table[kind][key] for key in ("multiplicity_starts", "gc_starts")}
@@ -107,6 +110,7 @@ __all__ = [
     "PAPER_POSITIONS",
     "PAPER_STEM",
     "PAPER_SUBOPTIMAL",
+    "POSITION_KINDS",
     "PUBLIC_CODE_GC_STARTS",
     "PUBLIC_CODE_MULTIPLICITY_STARTS",
     "PUBLIC_POSITIONS",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .config import INPUT_KINDS, input_kind
 from .errors import DataError, PatternError
 from .paper import PAPER_PARTNER, PAPER_STEM
 from .sequence import decode
@@ -66,16 +67,16 @@ def structure_kind(recompute: bool | str, channels: int) -> str | None:
         return None
     if isinstance(recompute, str):
         kind = recompute.lower()
-        if kind not in ("pu", "phime"):
+        if kind not in INPUT_KINDS or kind == "seq":
             raise DataError(f"recompute_structure={recompute!r}; use False, True, 'pu' or 'phime'")
         return kind
-    kinds = {6: "pu", 9: "phime"}
-    if channels not in kinds:
+    kind = input_kind(channels)
+    if kind in (None, "seq"):
         raise DataError(
             f"recompute_structure=True but the sequences have {channels} channels (not 6 = +PU or 9 = +PHIME); "
             "pass recompute_structure='pu' or 'phime'"
         )
-    return kinds[channels]
+    return kind
 
 
 def add_structure(x: np.ndarray, kind: str) -> np.ndarray:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import rbgia.data as rd
+from rbgia.config import STRUCTURE_CHANNELS
 from rbgia.data import (
     SEQ_LEN,
     decode,
@@ -288,7 +289,7 @@ def _fake_profile(calls: list):
     def fake(seqs, kind, length, n_jobs, progress):
         calls.append((kind, len(seqs)))
         x = one_hot(seqs, length)
-        c = rd.INPUTS[kind]
+        c = STRUCTURE_CHANNELS[kind]
         out = np.zeros((len(seqs), length, c), np.float32)
         out[..., 0] = x[..., 1] + x[..., 2]
         out[..., 1] = x[..., 0] + x[..., 3]

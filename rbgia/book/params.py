@@ -28,13 +28,16 @@ from typing import Any
 
 from ..background import KINDS as BACKGROUND_KINDS
 from ..background import PADDINGS
+from ..chapters.battery import SCAN_MODES
 from ..config import INPUT_KINDS, NORMALIZATIONS, VARIANTS, TrainConfig
+from ..data import CLIP_RULES
 from ..errors import DataError
+from ..paper import POSITION_KINDS
 from ..sequence import SEQ_LEN
+from .spec import REPO
 
 __all__ = ["Parameters", "check", "validate", "check_value", "declared_defaults", "RANGES", "CHOICES"]
 
-REPO = Path(__file__).resolve().parents[1]
 _UNPARSED = object()  # a default that is an expression, not a literal: its type is not checked
 
 # name -> (low, high, low_open): low <= value <= high (low < value when low_open); None = unbounded.
@@ -70,9 +73,9 @@ ITEM_RANGES: dict[str, tuple[float | None, float | None, bool]] = {
 }
 CHOICES: dict[str, tuple[str, ...]] = {
     "background": BACKGROUND_KINDS,
-    "scan": ("exhaustive", "adaptive", "both"),
-    "clip_rule": ("quantile", "sd"),
-    "positions": ("paper", "public"),  # the paper's text, or the authors' public code (rbgia.paper)
+    "scan": SCAN_MODES,
+    "clip_rule": CLIP_RULES,
+    "positions": POSITION_KINDS,  # the paper's text, or the authors' public code (rbgia.paper)
     "padding": PADDINGS,
 }
 ITEM_CHOICES: dict[str, tuple[str, ...]] = {
