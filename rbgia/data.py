@@ -17,6 +17,27 @@ Two file layouts are read (:func:`load_rnacompete` detects which one ``data_dir`
   ``<id>_<protein>_set{A,B}.txt`` (experiment id = ``<id>``, e.g. ``RNCMPT00001``) or
   ``<id>_data_full_{A,B}.txt.gz`` (2009 data, experiment id = the RBP, e.g. ``VTS1``).
 
+Score transforms (:func:`load_rnacompete`): probes with a NaN (non-finite) score are dropped,
+then the scores are transformed and z-scored:
+
+- ``normalization="log"``: ``log(S - S_min + 1)``;
+- ``normalization="clip"``: clip at the 99.9th percentile (``clip_rule="quantile"``,
+  the paper's text) or at mean + 4 sd (``clip_rule="sd"``, the public code).
+
+``stats="train"`` (default, leak-free) fits every parameter (S_min, clip
+threshold, mean, sd) on the training split and applies it to valid and test; for
+the log transform, valid/test scores below the training minimum are floored at it
+so that the log stays finite (counted in ``transform["splits"][name]["n_floored"]``).
+``stats="per_split"`` reproduces the paper's code: each split is normalized on its
+own statistics. ``.transform`` records the rule and every fitted parameter
+(top-level ``min``/``clip``/``mean``/``sd`` are the training split's).
+
+Caches (:func:`load_rnacompete`'s ``cache_dir``): the parsed, split and transformed
+experiment is cached in HDF5 keyed by the input files (path, size, mtime) and
+every parameter; structure profiles are cached separately per sequence set
+and kind (keyed by the probes' content), so experiments that share probes
+(all of the DeepBind layout) fold them once. An unwritable cache only warns.
+
 Command line (prebuild caches, list experiments, download)::
 
     python -m rbgia.data list DATA_DIR
@@ -628,7 +649,10 @@ def _check_split_shapes(name: str, d: dict[str, np.ndarray], length: int) -> Non
 
 def _load_experiment(path: Path, length: int) -> tuple[dict, dict] | None:
     """A cached experiment, or None (with a warning: it is rebuilt) when it is unreadable,
-    fails its checksums or holds arrays of inconsistent shapes."""
+    fails its checksums or holds arrays of inconsistent shapes.
+
+    Called by :func:`_read_or_build` for :func:`load_rnacompete`: the warnings' stacklevel=4 names the caller
+    of :func:`load_rnacompete`."""
     import h5py
 
     try:
@@ -651,9 +675,9 @@ def _load_experiment(path: Path, length: int) -> tuple[dict, dict] | None:
                 raise _CacheCorrupt(f"set {s} has {have} probes, its record says otherwise")
         return splits, meta
     except _CacheCorrupt as e:
-        warnings.warn(f"cache {path} is corrupt ({e}); rebuilding it", stacklevel=3)
+        warnings.warn(f"cache {path} is corrupt ({e}); rebuilding it", stacklevel=4)
     except (OSError, KeyError, ValueError, TypeError) as e:
-        warnings.warn(f"ignoring unreadable cache {path} ({e}); rebuilding it", stacklevel=3)
+        warnings.warn(f"ignoring unreadable cache {path} ({e}); rebuilding it", stacklevel=4)
     return None
 
 
@@ -758,6 +782,129 @@ def _check_options(
         raise DataError(f"max_probes={max_probes} must be at least 2 (or None for all probes)")
 
 
+def _resolve_experiment(
+    data_dir: str | os.PathLike, experiment: str, seed: int | np.random.Generator, cache_dir: str | os.PathLike | None
+) -> tuple[str, Path, dict[str, Path], Path | None]:
+    """The layout, data folder, input files and cache folder of ``experiment``.
+
+    An unknown experiment is refused here, before any file is read in full. A Generator ``seed`` turns the cache
+    off (the split cannot be keyed); ``cache_dir="auto"`` is :func:`default_cache_dir`.
+    """
+    layout, data_dir = _layout(data_dir)
+    files = _resolve_files(layout, data_dir, experiment)
+    if layout == "deepbind" and experiment not in (ids := _targets_header(files["targets"])):
+        raise _unknown_experiment(experiment, ids, data_dir)
+    if isinstance(seed, np.random.Generator):
+        cache_dir = None
+    elif cache_dir is not None:
+        cache_dir = default_cache_dir(data_dir) if str(cache_dir) == "auto" else user_path(cache_dir, "cache_dir")
+    return layout, data_dir, files, cache_dir
+
+
+def _cache_key(
+    files: dict[str, Path],
+    experiment: str,
+    normalization: str,
+    stats: str,
+    clip_rule: str,
+    valid_frac: float,
+    seed: int | np.random.Generator,
+    length: int,
+    max_probes: int | None,
+) -> dict[str, Any]:
+    """What an experiment cache is keyed on: the input files (path, size, mtime) and every parameter
+    that changes the splits (not ``inputs``: structure channels are cached apart)."""
+    return {
+        "version": _CACHE_VERSION,
+        "files": {k: _file_id(p) for k, p in files.items()},
+        "experiment": experiment,
+        "normalization": normalization,
+        "stats": stats,
+        "clip_rule": clip_rule,
+        "valid_frac": float(valid_frac),
+        "seed": None if isinstance(seed, np.random.Generator) else int(seed),
+        "length": length,
+        "max_probes": None if max_probes is None else int(max_probes),
+    }
+
+
+def _read_or_build(
+    cache_dir: Path | None,
+    key: dict[str, Any],
+    rebuild: bool,
+    layout: str,
+    files: dict[str, Path],
+    experiment: str,
+    normalization: str,
+    stats: str,
+    clip_rule: str,
+    valid_frac: float,
+    seed: int | np.random.Generator,
+    length: int,
+    max_probes: int | None,
+) -> tuple[dict[str, dict[str, np.ndarray]], dict, Path | None, bool]:
+    """The experiment's splits from its cache, or parsed, built (:func:`_build`) and cached.
+
+    The cache file in ``cache_dir`` is named by the experiment and the digest of ``key`` (:func:`_cache_key`).
+    Returns ``(splits, meta, cache_path, from_cache)``: ``meta`` holds ``"transform"`` and ``"counts"``;
+    ``cache_path`` is None when there is no cache or writing it failed (that warned). The files are parsed only
+    on a miss: a damaged cache warns and is rebuilt.
+    """
+    cache_path = None if cache_dir is None else cache_dir / f"{_safe_name(experiment)}-{_digest(key)[:20]}.h5"
+    if cache_path is not None and cache_path.is_file() and not rebuild:
+        loaded = _load_experiment(cache_path, length)
+        if loaded is not None:
+            return *loaded, cache_path, True
+    sets = _read_sets(layout, files, experiment, length, max_probes)
+    splits, transform, counts = _build(sets, experiment, normalization, stats, clip_rule, valid_frac, seed, length)
+    meta = {"transform": transform, "counts": counts}
+    if cache_path is not None and not _save_experiment(cache_path, splits, meta):
+        cache_path = None
+    return splits, meta, cache_path, False
+
+
+def _with_inputs(
+    splits: dict[str, dict[str, np.ndarray]],
+    inputs: str,
+    length: int,
+    cache_dir: Path | None,
+    n_jobs: int | None,
+    progress: bool,
+) -> dict[str, Split]:
+    """Each split as a :class:`Split`, its one-hot followed by the ``inputs`` structure channels, if any."""
+    structure: dict[str, np.ndarray] = {}
+    if inputs != "seq":
+        structure = _structure_of(inputs, length, {k: d["seqs"] for k, d in splits.items()}, cache_dir, n_jobs,
+                                  progress)
+    out = {}
+    for name, d in splits.items():
+        x = d["onehot"].astype(np.float32)
+        if inputs != "seq":
+            x = np.concatenate([x, structure[name]], axis=-1)
+        out[name] = Split(x=x, y=d["y"], seqs=d["seqs"], raw=d["raw"], index=d["index"])
+    return out
+
+
+def _provenance(
+    data_dir: Path, files: dict[str, Path], counts: dict, key: dict[str, Any], cache_path: Path | None, from_cache: bool
+) -> dict[str, Any]:
+    """``RNAcompeteData.info``: files read, probe and NaN counts, split settings (from ``key``), cache file."""
+    return {
+        "data_dir": str(data_dir),
+        "files": {k: str(p) for k, p in files.items()},
+        **counts,
+        "valid_frac": key["valid_frac"],
+        "seed": key["seed"],
+        "length": key["length"],
+        "max_probes": key["max_probes"],
+        "cache": None if cache_path is None else str(cache_path),
+        "from_cache": from_cache,
+        # Fingerprint of the input files (path, size, mtime) and parameters: a model
+        # cache keyed on it notices data rewritten in place.
+        "key": _digest(key),
+    }
+
+
 def load_rnacompete(
     data_dir: str | os.PathLike,
     experiment: str,
@@ -777,21 +924,9 @@ def load_rnacompete(
 ) -> RNAcompeteData:
     """Load one RNAcompete experiment as train / valid / test splits.
 
-    Set A is split at random into train and validation (``valid_frac`` of it, under
-    ``seed``); set B is the test set. Probes with a NaN (non-finite) score are dropped
-    first. Scores are transformed, then z-scored:
-
-    - ``normalization="log"``: ``log(S - S_min + 1)``;
-    - ``normalization="clip"``: clip at the 99.9th percentile (``clip_rule="quantile"``,
-      the paper's text) or at mean + 4 sd (``clip_rule="sd"``, the public code).
-
-    ``stats="train"`` (default, leak-free) fits every parameter (S_min, clip
-    threshold, mean, sd) on the training split and applies it to valid and test; for
-    the log transform, valid/test scores below the training minimum are floored at it
-    so that the log stays finite (counted in ``transform["splits"][name]["n_floored"]``).
-    ``stats="per_split"`` reproduces the paper's code: each split is normalized on its
-    own statistics. ``.transform`` records the rule and every fitted parameter
-    (top-level ``min``/``clip``/``mean``/``sd`` are the training split's).
+    Set A is split at random into train and validation (``valid_frac`` of it, under ``seed``); set B is the test
+    set. Probes with a NaN (non-finite) score are dropped first. Scores are transformed, then z-scored; how each
+    parameter is fitted and what ``.transform`` records: see *Score transforms* in the module doc.
 
     Parameters
     ----------
@@ -800,16 +935,17 @@ def load_rnacompete(
         files (``<id>_<protein>_setA.txt``, ``<id>_data_full_A.txt.gz``); see the module doc.
     experiment
         Experiment id, e.g. ``"RNCMPT00168"`` or ``"VTS1"`` (see :func:`list_experiments`).
+    normalization, clip_rule, stats
+        ``"log"`` (default): ``log(S - S_min + 1)``; ``"clip"``: clip at the 99.9th percentile
+        (``clip_rule="quantile"``, default, the paper's text) or at mean + 4 sd (``"sd"``, the public code).
+        ``stats="train"`` (default, leak-free) fits every parameter on the training split and applies it to valid
+        and test; ``"per_split"`` (the paper's code) normalizes each split on its own statistics.
     inputs
         ``"seq"`` (C = 4), ``"pu"`` (C = 6) or ``"phime"`` (C = 9): one-hot, then
         ViennaRNA structure channels from :func:`rbgia.structure.structure_profile`.
     cache_dir
-        ``"auto"`` (default): :func:`default_cache_dir`. A path: that folder. ``None``:
-        no cache at all (nothing read or written). The parsed, split and transformed
-        experiment is cached in HDF5 keyed by the input files (path, size, mtime) and
-        every parameter; structure profiles are cached separately per sequence set
-        and kind (keyed by the probes' content), so experiments that share probes
-        (all of the DeepBind layout) fold them once. An unwritable cache only warns.
+        ``"auto"`` (default): :func:`default_cache_dir`. A path: that folder. ``None``: no cache at all (nothing
+        read or written). An unwritable cache only warns. What is cached, keyed on what: *Caches* in the module doc.
     length
         Model length; shorter probes are zero-padded and centred.
     max_probes
@@ -820,8 +956,7 @@ def load_rnacompete(
     rebuild
         Ignore an existing experiment cache and rebuild it.
     seed
-        An int, or a ``numpy.random.Generator`` (then nothing is cached: the split
-        cannot be keyed).
+        An int, or a ``numpy.random.Generator`` (then nothing is cached: the split cannot be keyed).
 
     Returns
     -------
@@ -832,97 +967,23 @@ def load_rnacompete(
     Raises
     ------
     DataError
-        On unknown options, a missing or unrecognised data folder, an unknown
-        experiment (with close matches), bad letters, probes longer than ``length``,
-        mismatched or malformed files, truncated gzip files, or no finite scores.
+        On unknown options, a missing or unrecognised data folder, an unknown experiment (with close
+        matches), bad letters, probes longer than ``length``, mismatched or malformed files, truncated
+        gzip files, or no finite scores.
     """
     _check_options(normalization, inputs, stats, clip_rule, valid_frac, length, max_probes)
-    length = int(length)
-    layout, data_dir = _layout(data_dir)
-    experiment = str(experiment)
-    files = _resolve_files(layout, data_dir, experiment)
-    if layout == "deepbind" and experiment not in (ids := _targets_header(files["targets"])):
-        raise _unknown_experiment(experiment, ids, data_dir)
-    if isinstance(seed, np.random.Generator):
-        cache_dir = None
-    elif cache_dir is not None:
-        cache_dir = default_cache_dir(data_dir) if str(cache_dir) == "auto" else user_path(cache_dir, "cache_dir")
-
-    key = {
-        "version": _CACHE_VERSION,
-        "files": {k: _file_id(p) for k, p in files.items()},
-        "experiment": experiment,
-        "normalization": normalization,
-        "stats": stats,
-        "clip_rule": clip_rule,
-        "valid_frac": float(valid_frac),
-        "seed": None if isinstance(seed, np.random.Generator) else int(seed),
-        "length": length,
-        "max_probes": None if max_probes is None else int(max_probes),
-    }
-    cache_path = None if cache_dir is None else cache_dir / f"{_safe_name(experiment)}-{_digest(key)[:20]}.h5"
-
-    parsed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-    def sets() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        if not parsed:
-            parsed.update(_read_sets(layout, files, experiment, length, max_probes))
-        return parsed
-
-    loaded = None
-    if cache_path is not None and cache_path.is_file() and not rebuild:
-        loaded = _load_experiment(cache_path, length)
-    from_cache = loaded is not None
-    if loaded is None:
-        splits, transform, counts = _build(
-            sets(), experiment, normalization, stats, clip_rule, valid_frac, seed, length
-        )
-        meta = {
-            "transform": transform,
-            "counts": counts,
-        }
-        if cache_path is not None and not _save_experiment(cache_path, splits, meta):
-            cache_path = None
-    else:
-        splits, meta = loaded
-        transform, counts = meta["transform"], meta["counts"]
-
-    structure: dict[str, np.ndarray] = {}
-    if inputs != "seq":
-        structure = _structure_of(inputs, length, {k: d["seqs"] for k, d in splits.items()}, cache_dir, n_jobs,
-                                  progress)
-
-    def make(name: str) -> Split:
-        d = splits[name]
-        x = d["onehot"].astype(np.float32)
-        if inputs != "seq":
-            x = np.concatenate([x, structure[name]], axis=-1)
-        return Split(x=x, y=d["y"], seqs=d["seqs"], raw=d["raw"], index=d["index"])
-
-    info = {
-        "data_dir": str(data_dir),
-        "files": {k: str(p) for k, p in files.items()},
-        **counts,
-        "valid_frac": float(valid_frac),
-        "seed": key["seed"],
-        "length": length,
-        "max_probes": key["max_probes"],
-        "cache": None if cache_path is None else str(cache_path),
-        "from_cache": from_cache,
-        # Fingerprint of the input files (path, size, mtime) and parameters: a model
-        # cache keyed on it notices data rewritten in place.
-        "key": _digest(key),
-    }
+    length, experiment = int(length), str(experiment)
+    layout, data_dir, files, cache_dir = _resolve_experiment(data_dir, experiment, seed, cache_dir)
+    key = _cache_key(files, experiment, normalization, stats, clip_rule, valid_frac, seed, length, max_probes)
+    splits, meta, cache_path, from_cache = _read_or_build(
+        cache_dir, key, rebuild, layout, files, experiment, normalization, stats, clip_rule, valid_frac, seed, length,
+        max_probes,
+    )
+    made = _with_inputs(splits, inputs, length, cache_dir, n_jobs, progress)
     return RNAcompeteData(
-        experiment=experiment,
-        train=make("train"),
-        valid=make("valid"),
-        test=make("test"),
-        normalization=normalization,
-        inputs=inputs,
-        transform=transform,
-        source=layout,
-        info=info,
+        experiment=experiment, train=made["train"], valid=made["valid"], test=made["test"],
+        normalization=normalization, inputs=inputs, transform=meta["transform"], source=layout,
+        info=_provenance(data_dir, files, meta["counts"], key, cache_path, from_cache),
     )
 
 

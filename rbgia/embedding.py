@@ -139,6 +139,30 @@ def merge_copies(motif: str, starts: Sequence[int]) -> list[tuple[str, int]]:
     return [("".join(letters), s) for s, letters in merged]
 
 
+def additive_parts(motif: str, starts: Sequence[int]) -> list[tuple[float, list[tuple[str, int]]]]:
+    """What copies of ``motif`` at ``starts`` are made of, for their additive expectation: ``(weight, patterns)``.
+
+    Each copy counts once (+1) and the letters two overlapping copies share once less (-1), so that for a
+    model that adds one effect per position the weighted importances of the parts sum exactly to the
+    importance of the copies together (:func:`merge_copies`). Letters shared by three copies raise
+    :class:`~rbgia.errors.PatternError`.
+    """
+    motif, k = clean(motif), len(clean(motif))
+    starts = sorted(int(s) for s in starts)
+    merge_copies(motif, starts)  # the copies must agree where they overlap
+    parts: list[tuple[float, list[tuple[str, int]]]] = [(1.0, [(motif, s)]) for s in starts]
+    for i, a in enumerate(starts):
+        for b in starts[i + 1:]:
+            if b < a + k:
+                parts.append((-1.0, [(motif[b - a:], b)]))
+    covered = np.zeros(max(starts) + k, dtype=int)
+    for s in starts:
+        covered[s : s + k] += 1
+    if (covered > 2).any():
+        raise PatternError(f"copies of {motif!r} at {starts} overlap three deep; pass starts that overlap pairwise")
+    return parts
+
+
 def embed(
     x: np.ndarray,
     patterns: Any,

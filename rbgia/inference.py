@@ -76,6 +76,9 @@ class Predictor:
     seconds
         Wall time spent inside calls so far (lets benchmarks separate the model's
         time from the caller's overhead).
+    output_dtype
+        The dtype the model returned (float32 for Keras models; ``None`` before the first
+        call): :attr:`eps` is its resolution, the scale of round-off in differences of outputs.
     """
 
     def __init__(self, model: Any, *, task: int | None, batch_size: int, compiled: bool) -> None:
@@ -85,7 +88,14 @@ class Predictor:
         self.compiled = compiled
         self.n_evaluated = 0
         self.seconds = 0.0
+        self.output_dtype: np.dtype | None = None
         self._expected = _input_shape(model) if _is_keras_model(model) else None
+
+    @property
+    def eps(self) -> float:
+        """Machine epsilon of the model's output dtype (float64's before the first call, or for integers)."""
+        dtype = self.output_dtype
+        return float(np.finfo(dtype if dtype is not None and dtype.kind == "f" else np.float64).eps)
 
     def __repr__(self) -> str:
         name = getattr(self.model, "name", None) or getattr(self.model, "__name__", type(self.model).__name__)
@@ -101,9 +111,11 @@ class Predictor:
                 padded[:n] = batch
                 batch = padded
             out = _to_numpy(_run_compiled(self.model, size, batch))
+            self.output_dtype = out.dtype
             return self._select(out, size)[:n]
-        out = self.model(batch)
-        return self._select(_to_numpy(out), n)
+        out = _to_numpy(self.model(batch))
+        self.output_dtype = out.dtype
+        return self._select(out, n)
 
     def _select(self, out: np.ndarray, n: int) -> np.ndarray:
         """Check the output shape and pick the task column."""

@@ -38,6 +38,63 @@ def _seeds(seed: int | None) -> Iterator[int | None]:
     return itertools.count(int(seed) * 1000 + 1)
 
 
+def _glorot(seeds: Iterator[int | None]) -> keras.initializers.Initializer:
+    """A Glorot-uniform initializer on the next per-layer seed."""
+    return keras.initializers.GlorotUniform(seed=next(seeds))
+
+
+def _conv_block(
+    inputs: keras.KerasTensor, num_filters: int, rate: float, seeds: Iterator[int | None]
+) -> keras.KerasTensor:
+    """The first layer: Conv1D(``num_filters``, 11, no bias) -> BN -> ReLU -> dropout."""
+    nn = layers.Conv1D(num_filters, 11, padding="same", use_bias=False, kernel_initializer=_glorot(seeds),
+                       name="conv")(inputs)
+    nn = layers.BatchNormalization(name="conv_bn")(nn)
+    nn = layers.Activation("relu", name="conv_relu")(nn)
+    return layers.Dropout(rate, seed=next(seeds), name="conv_drop")(nn)
+
+
+def _residual_module(
+    nn: keras.KerasTensor, num_filters: int, dilations: tuple[int, ...], rate: float, seeds: Iterator[int | None]
+) -> keras.KerasTensor:
+    """Dilated residual module: conv-BN (-ReLU-dropout) per dilation, add the input, ReLU.
+
+    The last conv has no ReLU or dropout of its own: the ReLU comes after the addition.
+    """
+    shortcut = nn
+    for i, dilation in enumerate(dilations):
+        nn = layers.Conv1D(
+            num_filters, 3, padding="same", dilation_rate=dilation, use_bias=False,
+            kernel_initializer=_glorot(seeds), name=f"res_conv{i}",
+        )(nn)
+        nn = layers.BatchNormalization(name=f"res_bn{i}")(nn)
+        if i < len(dilations) - 1:
+            nn = layers.Activation("relu", name=f"res_relu{i}")(nn)
+            nn = layers.Dropout(rate, seed=next(seeds), name=f"res_drop{i}")(nn)
+    nn = layers.Add(name="res_add")([shortcut, nn])
+    return layers.Activation("relu", name="res_relu")(nn)
+
+
+def _dense_head(
+    nn: keras.KerasTensor,
+    pool_size: int,
+    dense_units: int,
+    d_pool: float,
+    d_dense: float,
+    seeds: Iterator[int | None],
+) -> keras.KerasTensor:
+    """Mean-pool -> dropout (``d_pool``) -> flatten -> Dense (no bias) -> BN -> ReLU -> dropout (``d_dense``)
+    -> Dense 1 (linear)."""
+    nn = layers.AveragePooling1D(pool_size, strides=pool_size, name="pool")(nn)
+    nn = layers.Dropout(d_pool, seed=next(seeds), name="pool_drop")(nn)
+    nn = layers.Flatten(name="flatten")(nn)
+    nn = layers.Dense(dense_units, use_bias=False, kernel_initializer=_glorot(seeds), name="dense")(nn)
+    nn = layers.BatchNormalization(name="dense_bn")(nn)
+    nn = layers.Activation("relu", name="dense_relu")(nn)
+    nn = layers.Dropout(d_dense, seed=next(seeds), name="dense_drop")(nn)
+    return layers.Dense(1, kernel_initializer=_glorot(seeds), name="output")(nn)
+
+
 def residualbind(
     input_shape: tuple[int, int] = (41, 4),
     variant: str = "paper",
@@ -84,40 +141,12 @@ def residualbind(
     if length < pool_size:
         raise ModelError(f"input length {length} is shorter than pool_size {pool_size}; pass a smaller pool_size")
     d_conv, d_pool, d_dense = dropout
+    # One seed stream, drawn in layer order: the steps must run in this order for a seed to rebuild the same model.
     seeds = _seeds(seed)
-
-    def init() -> keras.initializers.Initializer:
-        return keras.initializers.GlorotUniform(seed=next(seeds))
-
     inputs = keras.Input(shape=(length, channels), name="x")
-    nn = layers.Conv1D(num_filters, 11, padding="same", use_bias=False, kernel_initializer=init(), name="conv")(inputs)
-    nn = layers.BatchNormalization(name="conv_bn")(nn)
-    nn = layers.Activation("relu", name="conv_relu")(nn)
-    nn = layers.Dropout(d_conv, seed=next(seeds), name="conv_drop")(nn)
-
-    # Dilated residual module: conv-BN (-ReLU-dropout) ..., add the input, ReLU.
-    shortcut = nn
-    dilations = _DILATIONS[variant]
-    for i, rate in enumerate(dilations):
-        nn = layers.Conv1D(
-            num_filters, 3, padding="same", dilation_rate=rate, use_bias=False,
-            kernel_initializer=init(), name=f"res_conv{i}",
-        )(nn)
-        nn = layers.BatchNormalization(name=f"res_bn{i}")(nn)
-        if i < len(dilations) - 1:
-            nn = layers.Activation("relu", name=f"res_relu{i}")(nn)
-            nn = layers.Dropout(d_conv, seed=next(seeds), name=f"res_drop{i}")(nn)
-    nn = layers.Add(name="res_add")([shortcut, nn])
-    nn = layers.Activation("relu", name="res_relu")(nn)
-
-    nn = layers.AveragePooling1D(pool_size, strides=pool_size, name="pool")(nn)
-    nn = layers.Dropout(d_pool, seed=next(seeds), name="pool_drop")(nn)
-    nn = layers.Flatten(name="flatten")(nn)
-    nn = layers.Dense(dense_units, use_bias=False, kernel_initializer=init(), name="dense")(nn)
-    nn = layers.BatchNormalization(name="dense_bn")(nn)
-    nn = layers.Activation("relu", name="dense_relu")(nn)
-    nn = layers.Dropout(d_dense, seed=next(seeds), name="dense_drop")(nn)
-    outputs = layers.Dense(1, kernel_initializer=init(), name="output")(nn)
+    nn = _conv_block(inputs, num_filters, d_conv, seeds)
+    nn = _residual_module(nn, num_filters, _DILATIONS[variant], d_conv, seeds)
+    outputs = _dense_head(nn, pool_size, dense_units, d_pool, d_dense, seeds)
     return keras.Model(inputs, outputs, name=name or f"residualbind_{variant}")
 
 

@@ -8,8 +8,9 @@ import inspect
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -93,26 +94,141 @@ def _with_request(meta: dict, epochs: int) -> dict:
                                "best": done["best"], "stopped_early": done["stopped_early"]}}
 
 
+@dataclass(frozen=True)
+class _CachePaths:
+    """Where the cache keeps one model: the ``.keras`` file, its metadata, its checkpoint folder and the
+    parameters that checkpoint was started with."""
+
+    model: Path
+    meta: Path
+    ckdir: Path
+    params: Path
+
+    @property
+    def cached(self) -> bool:
+        """Whether a model and its metadata are there."""
+        return self.model.is_file() and self.meta.is_file()
+
+
+def _cache_paths(results_dir: str | os.PathLike, experiment: str, tag: str) -> _CachePaths:
+    """``results_dir/<experiment>/models/<tag>.keras`` (``.keras.json``), ``.../checkpoints/<tag>/params.json``."""
+    exp_dir = user_path(results_dir) / experiment
+    path = exp_dir / "models" / f"{tag}.keras"
+    ckdir = exp_dir / "checkpoints" / tag
+    return _CachePaths(path, Path(f"{path}.json"), ckdir, ckdir / "params.json")
+
+
+def _model_params(data_dir: str | os.PathLike, experiment: str, cfg: TrainConfig, dataset: Any, *, valid_frac: float,
+                  data_seed: int, stats: str, clip_rule: str, max_probes: int | None, epochs: int, patience: int,
+                  fit_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters of a model (all but ``epochs`` identify it, :func:`_identity`), as they read back from disk."""
+    return _jsonable({
+        "data_dir": str(user_path(data_dir).resolve()), "experiment": experiment, **cfg.as_dict(),
+        "valid_frac": valid_frac, "data_seed": data_seed, "stats": stats, "clip_rule": clip_rule,
+        **({"max_probes": max_probes} if max_probes is not None else {}),
+        "data_key": dataset.info.get("key") if hasattr(dataset, "info") else None,
+        "epochs": epochs, "patience": patience,
+        # fit's defaults spelled in, so a model trained with decay_patience=7 given matches one trained without
+        **{k: fit_kwargs.get(k, v) for k, v in _fit_defaults().items()},
+        **{k: v for k, v in sorted(fit_kwargs.items()) if k not in _NOT_IDENTITY},
+    })
+
+
+_RETRAIN_FIX = "pass retrain=True to train it again"
+
+
+class _Decision(NamedTuple):
+    """What :func:`train_or_load` does: ``action`` ``"load"`` (``why`` is the line to say) or ``"train"``, with
+    :func:`fit`'s ``resume`` and the reason (``why``)."""
+
+    action: str
+    resume: bool | None
+    why: str
+
+
+def _decide(paths: _CachePaths, params: Mapping[str, Any], epochs: int, retrain: bool) -> _Decision:
+    """Load the cached model, train it on from its checkpoint, or train anew (see :func:`train_or_load`)."""
+    if retrain:
+        return _Decision("train", False, "retrain=True: training")
+    resume: bool | None = None
+    if paths.cached:
+        old = load_json(paths.meta, fix=f"delete {paths.model} and {paths.meta}, or {_RETRAIN_FIX}")
+        old_params = old.get("params") if isinstance(old, dict) else None
+        diff = sorted(k for k in {*_identity(params), *_identity(old_params or {})}
+                      if _identity(params).get(k) != _identity(old_params or {}).get(k))
+        if diff:
+            return _Decision("train", False, f"{paths.model} was trained with other {', '.join(diff)}: training again")
+        done = _epochs_done(old)
+        if epochs <= done["trained_for"] or done["stopped_early"]:
+            # Never replace a cached model by a less-trained one: load it, files untouched.
+            fewer = epochs < done["trained_for"] and not done["stopped_early"]
+            return _Decision("load", None, (
+                f"loaded {paths.model}: trained for {done['trained_for']} epochs ({done['run']} run, best "
+                f"{done['best']}{', stopped early' if done['stopped_early'] else ''}), {epochs} requested"
+                + (f"; {_RETRAIN_FIX} for {epochs} epochs" if fewer else "")))
+        resume = True if (paths.ckdir / CHECKPOINT_FILE).is_file() else None
+        why = f"{paths.model} has {done['run']} epochs, {epochs} requested: resuming"
+    else:
+        why = f"no model at {paths.model}: training"
+    if resume is None and paths.params.is_file():
+        saved = load_json(paths.params, fix=f"delete {paths.ckdir}, or {_RETRAIN_FIX}")
+        if _identity(saved if isinstance(saved, dict) else {}) != _identity(params):
+            resume = False  # the checkpoint belongs to other settings
+        elif (paths.ckdir / CHECKPOINT_FILE).is_file():
+            why += " (resuming its checkpoint)"
+    return _Decision("train", resume, why)
+
+
+def _metadata(model: Any, dataset: Any, result: Any, params: Mapping[str, Any], experiment: str, cfg: TrainConfig,
+              epochs_meta: Mapping[str, Any], history: Path) -> dict[str, Any]:
+    """What is saved beside a trained model, its set-B metrics included."""
+    import keras
+
+    test = evaluate(model, dataset.test)
+    return _jsonable({
+        "params": params,
+        "experiment": experiment, **cfg.as_dict(), "config": cfg.as_dict(),
+        "data_dir": params["data_dir"], "transform": getattr(dataset, "transform", None),
+        "metrics": {
+            "test_pearson": test["pearson"], "test_spearman": test["spearman"],
+            "n_test": test["n"], "best_valid_pearson": result.best_valid_pearson,
+            "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "stopped_early": result.stopped_early,
+        },
+        "epochs": epochs_meta,
+        "n_params": int(model.count_params()),
+        "history": str(history),
+        "versions": {"keras": keras.__version__, "numpy": np.__version__},
+        "finished": True,
+    })
+
+
+def _train_and_save(paths: _CachePaths, cfg: TrainConfig, params: dict[str, Any], dataset: Any, experiment: str, *,
+                    epochs: int, patience: int, resume: bool | None, verbose: int,
+                    fit_kwargs: Mapping[str, Any]) -> tuple[Any, dict]:
+    """Train ResidualBind (from its checkpoint as ``resume`` says) and cache it with its metadata; a call that
+    returned unfinished (``max_epochs_this_call``) caches nothing."""
+    from .model import residualbind
+
+    model = residualbind(dataset.train.x.shape[1:], cfg.variant, seed=cfg.seed)
+    result = fit(model, dataset, epochs=epochs, patience=patience, seed=cfg.seed, checkpoint_dir=paths.ckdir,
+                 resume=resume, verbose=verbose, **fit_kwargs)
+    epochs_meta = {"requested": epochs, "trained_for": epochs, "run": result.epochs_run, "best": result.best_epoch,
+                   "stopped_early": result.stopped_early}
+    if not result.finished:
+        return model, {"params": params, "finished": False, "epochs_run": result.epochs_run, "epochs": epochs_meta}
+    meta = _metadata(model, dataset, result, params, experiment, cfg, epochs_meta, paths.ckdir / HISTORY_FILE)
+    save_model(model, paths.model, meta)
+    _say(f"saved {paths.model}: {result.epochs_run} epochs run, best {result.best_epoch}"
+         f"{', stopped early' if result.stopped_early else ''} (test r = {meta['metrics']['test_pearson']})")
+    return model, meta
+
+
 def train_or_load(
-    data_dir: str | os.PathLike,
-    experiment: str,
-    config: TrainConfig | Mapping[str, Any] | str | None = None,
-    *,
-    normalization: str | None = None,
-    inputs: str | None = None,
-    variant: str | None = None,
-    seed: int | None = None,
-    results_dir: str | os.PathLike = "results",
-    epochs: int = 300,
-    patience: int = 25,
-    valid_frac: float = 0.1,
-    data_seed: int = 0,
-    stats: str = "train",
-    clip_rule: str = "quantile",
-    max_probes: int | None = None,
-    retrain: bool = False,
-    verbose: int = 1,
-    **fit_kwargs: Any,
+    data_dir: str | os.PathLike, experiment: str, config: TrainConfig | Mapping[str, Any] | str | None = None, *,
+    normalization: str | None = None, inputs: str | None = None, variant: str | None = None, seed: int | None = None,
+    results_dir: str | os.PathLike = "results", epochs: int = 300, patience: int = 25, valid_frac: float = 0.1,
+    data_seed: int = 0, stats: str = "train", clip_rule: str = "quantile", max_probes: int | None = None,
+    retrain: bool = False, verbose: int = 1, **fit_kwargs: Any,
 ) -> tuple[Any, dict, Any]:
     """The model cache notebooks share: load the dataset, then reuse or train ResidualBind.
 
@@ -161,92 +277,26 @@ def train_or_load(
     cfg = TrainConfig.coerce(config, normalization=normalization, inputs=inputs, variant=variant, seed=seed)
     check_fit_args(epochs=epochs, patience=patience, **fit_kwargs)
     from . import data as rdata
-    from .model import residualbind
 
-    exp_dir = user_path(results_dir) / experiment
-    path = exp_dir / "models" / f"{cfg.tag}.keras"
-    meta_path = Path(f"{path}.json")
-    ckdir = exp_dir / "checkpoints" / cfg.tag
-    params_file = ckdir / "params.json"
-    if not (path.is_file() and meta_path.is_file()):
+    paths = _cache_paths(results_dir, experiment, cfg.tag)
+    if not paths.cached:
         require_writable_dir(results_dir, "results_dir")  # training is certain: say so before loading data
     dataset = rdata.load_rnacompete(
         data_dir, experiment, normalization=cfg.normalization, inputs=cfg.inputs, valid_frac=valid_frac,
         seed=data_seed, stats=stats, clip_rule=clip_rule, max_probes=max_probes,
     )
-    params = _jsonable({
-        "data_dir": str(user_path(data_dir).resolve()), "experiment": experiment, **cfg.as_dict(),
-        "valid_frac": valid_frac, "data_seed": data_seed, "stats": stats, "clip_rule": clip_rule,
-        **({"max_probes": max_probes} if max_probes is not None else {}),
-        "data_key": dataset.info.get("key") if hasattr(dataset, "info") else None,
-        "epochs": epochs, "patience": patience,
-        # fit's defaults spelled in, so a model trained with decay_patience=7 given matches one trained without
-        **{k: fit_kwargs.get(k, v) for k, v in _fit_defaults().items()},
-        **{k: v for k, v in sorted(fit_kwargs.items()) if k not in _NOT_IDENTITY},
-    })
-    retrain_fix = "pass retrain=True to train it again"
-    resume: bool | None = None
-    if retrain:
-        resume, why = False, "retrain=True: training"
-    elif path.is_file() and meta_path.is_file():
-        old = load_json(meta_path, fix=f"delete {path} and {meta_path}, or {retrain_fix}")
-        old_params = old.get("params") if isinstance(old, dict) else None
-        diff = sorted(k for k in {*_identity(params), *_identity(old_params or {})}
-                      if _identity(params).get(k) != _identity(old_params or {}).get(k))
-        if not diff:
-            done = _epochs_done(old)
-            if epochs <= done["trained_for"] or done["stopped_early"]:
-                # Never replace a cached model by a less-trained one: load it, files untouched.
-                model, meta = load_model(path)
-                check_inputs(model, dataset.test.x, "dataset")
-                fewer = epochs < done["trained_for"] and not done["stopped_early"]
-                _say(f"loaded {path}: trained for {done['trained_for']} epochs ({done['run']} run, best "
-                     f"{done['best']}{', stopped early' if done['stopped_early'] else ''}), {epochs} requested"
-                     + (f"; {retrain_fix} for {epochs} epochs" if fewer else ""))
-                return model, _with_request(meta, epochs), dataset
-            resume, why = (True if (ckdir / CHECKPOINT_FILE).is_file() else None), (
-                f"{path} has {done['run']} epochs, {epochs} requested: resuming")
-        else:
-            resume, why = False, f"{path} was trained with other {', '.join(diff)}: training again"
-    else:
-        why = f"no model at {path}: training"
-    if resume is None and params_file.is_file():
-        saved = load_json(params_file, fix=f"delete {ckdir}, or {retrain_fix}")
-        if _identity(saved if isinstance(saved, dict) else {}) != _identity(params):
-            resume = False  # the checkpoint belongs to other settings
-        elif (ckdir / CHECKPOINT_FILE).is_file():
-            why += " (resuming its checkpoint)"
+    params = _model_params(data_dir, experiment, cfg, dataset, valid_frac=valid_frac, data_seed=data_seed,
+                           stats=stats, clip_rule=clip_rule, max_probes=max_probes, epochs=epochs, patience=patience,
+                           fit_kwargs=fit_kwargs)
+    decision = _decide(paths, params, epochs, retrain)
+    if decision.action == "load":
+        model, meta = load_model(paths.model)
+        check_inputs(model, dataset.test.x, "dataset")
+        _say(decision.why)
+        return model, _with_request(meta, epochs), dataset
     require_writable_dir(results_dir, "results_dir")
-    _say(f"{why} {cfg.tag} for {epochs} epochs")
-    save_json(params_file, params)
-    model = residualbind(dataset.train.x.shape[1:], cfg.variant, seed=cfg.seed)
-    result = fit(model, dataset, epochs=epochs, patience=patience, seed=cfg.seed, checkpoint_dir=ckdir,
-                 resume=resume, verbose=verbose, **fit_kwargs)
-    epochs_meta = {"requested": epochs, "trained_for": epochs, "run": result.epochs_run, "best": result.best_epoch,
-                   "stopped_early": result.stopped_early}
-    if not result.finished:
-        # An interrupted call (max_epochs_this_call): nothing to cache yet.
-        return model, {"params": params, "finished": False, "epochs_run": result.epochs_run,
-                       "epochs": epochs_meta}, dataset
-    test = evaluate(model, dataset.test)
-    import keras
-
-    meta = _jsonable({
-        "params": params,
-        "experiment": experiment, **cfg.as_dict(), "config": cfg.as_dict(),
-        "data_dir": params["data_dir"], "transform": getattr(dataset, "transform", None),
-        "metrics": {
-            "test_pearson": test["pearson"], "test_spearman": test["spearman"],
-            "n_test": test["n"], "best_valid_pearson": result.best_valid_pearson,
-            "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "stopped_early": result.stopped_early,
-        },
-        "epochs": epochs_meta,
-        "n_params": int(model.count_params()),
-        "history": str(ckdir / HISTORY_FILE),
-        "versions": {"keras": keras.__version__, "numpy": np.__version__},
-        "finished": True,
-    })
-    save_model(model, path, meta)
-    _say(f"saved {path}: {result.epochs_run} epochs run, best {result.best_epoch}"
-         f"{', stopped early' if result.stopped_early else ''} (test r = {meta['metrics']['test_pearson']})")
+    _say(f"{decision.why} {cfg.tag} for {epochs} epochs")
+    save_json(paths.params, params)
+    model, meta = _train_and_save(paths, cfg, params, dataset, experiment, epochs=epochs, patience=patience,
+                                  resume=decision.resume, verbose=verbose, fit_kwargs=fit_kwargs)
     return model, meta, dataset

@@ -207,6 +207,80 @@ def _shift_scores(ref: np.ndarray, other: np.ndarray, min_overlap: int) -> tuple
     return shifts[keep], np.asarray(full)[keep]
 
 
+def _checked_kmers(
+    kmers: Sequence[str], weights: Sequence[float], top: int | None, weighting: str
+) -> tuple[list[str], np.ndarray]:
+    """The k-mers (as strings) and their weights (float, flat), cut to the first ``top``, checked."""
+    if weighting not in ("total", "column"):
+        raise DataError(f"weighting={weighting!r} is not an option; pass 'total' or 'column'")
+    kmers = [str(k) for k in kmers]
+    w = np.asarray(weights, dtype=float).ravel()
+    if not kmers:
+        raise DataError("no k-mers to align; pass at least one k-mer and its weight")
+    if len(kmers) != w.size:
+        raise DataError(f"{len(kmers)} k-mers but {w.size} weights; pass one weight per k-mer")
+    if top is not None:
+        kmers, w = kmers[:top], w[:top]
+    if not np.isfinite(w).all():
+        raise DataError("weights contain NaN or inf; drop those k-mers or fix the importances")
+    return kmers, w
+
+
+def _best_shifts(onehots: list[np.ndarray], min_overlap: int | None) -> np.ndarray:
+    """``(n,)`` int shift of each one-hot k-mer against the first (0 for the first itself).
+
+    The shift with the best cross-correlation among those overlapping at least ``min_overlap``
+    columns (default ``ceil(k_ref / 2)``, at least 1, at most either length).
+    """
+    ref = onehots[0]
+    if min_overlap is None:
+        min_overlap = (len(ref) + 1) // 2
+    min_overlap = int(max(1, min_overlap))
+    shifts = np.zeros(len(onehots), dtype=int)
+    for i, oh in enumerate(onehots[1:], start=1):
+        cand, score = _shift_scores(ref, oh, min(min_overlap, len(oh), len(ref)))
+        # best score, then smallest |shift|, then the leftmost: deterministic ties
+        order = np.lexsort((cand, np.abs(cand), -score))
+        shifts[i] = cand[order[0]]
+    return shifts
+
+
+def _aligned_counts(
+    onehots: list[np.ndarray], shifts: np.ndarray, w_pos: np.ndarray, trim: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted letter sums ``(L', 4)`` in the aligned frame, their coverage ``(L',)`` and each k-mer's offset.
+
+    With ``trim``, leading and trailing columns no positively weighted k-mer covers are dropped
+    (and the offsets moved with them).
+    """
+    lengths = np.array([len(o) for o in onehots])
+    left = int(shifts.min())
+    width = int((shifts + lengths).max()) - left
+    offsets = shifts - left
+    counts = np.zeros((width, 4))
+    for oh, off, wi in zip(onehots, offsets, w_pos):
+        counts[off : off + len(oh)] += wi * oh
+    coverage = counts.sum(1)
+    if trim and (coverage > 0).any():
+        cov = np.flatnonzero(coverage > 0)
+        lo, hi = int(cov[0]), int(cov[-1]) + 1
+        counts, coverage = counts[lo:hi], coverage[lo:hi]
+        offsets = offsets - lo
+    return counts, coverage, offsets
+
+
+def _column_frequencies(counts: np.ndarray, coverage: np.ndarray, total: float, weighting: str) -> np.ndarray:
+    """The PFM: columns normalised by the total weight (``"total"``) or by their own coverage (``"column"``).
+
+    Uncovered columns are uniform (0.25); ``"total"`` with no positive weight falls back to ``"column"``.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if weighting == "total" and total > 0:
+            # a fully covered column's total - coverage is 0 up to round-off (-1e-17): clip, no negative PFM entry
+            return (counts + np.maximum(total - coverage, 0.0)[:, None] / 4.0) / total
+        return np.where(coverage[:, None] > 0, counts / coverage[:, None], 0.25)
+
+
 def align_kmers(
     kmers: Sequence[str],
     weights: Sequence[float],
@@ -227,9 +301,9 @@ def align_kmers(
     (``weighting="total"``, the default): a k-mer that does not reach a column
     counts as a uniform letter there, so column ``j`` is ``(counts_j + (W -
     coverage_j) / 4) / W``. A flank only one of ten equally weighted k-mers covers
-    then carries ~0.05 bits, not the ~2 bits of a column normalised by its own
-    coverage (``weighting="column"``, the behaviour before this option, which
-    shows how the covering k-mers agree but not how many do). Columns every
+    then carries ~0.02 bits (a column of 0.325, 0.225, 0.225, 0.225), not the ~2 bits of a
+    column normalised by its own coverage (``weighting="column"``, the behaviour before this
+    option, which shows how the covering k-mers agree but not how many do). Columns every
     k-mer covers are the same under both.
 
     Parameters
@@ -257,54 +331,15 @@ def align_kmers(
     DataError
         On empty input, mismatched lengths, non-finite weights or bad letters.
     """
-    if weighting not in ("total", "column"):
-        raise DataError(f"weighting={weighting!r} is not an option; pass 'total' or 'column'")
-    kmers = [str(k) for k in kmers]
-    w = np.asarray(weights, dtype=float).ravel()
-    if not kmers:
-        raise DataError("no k-mers to align; pass at least one k-mer and its weight")
-    if len(kmers) != w.size:
-        raise DataError(f"{len(kmers)} k-mers but {w.size} weights; pass one weight per k-mer")
-    if top is not None:
-        kmers, w = kmers[:top], w[:top]
-    if not np.isfinite(w).all():
-        raise DataError("weights contain NaN or inf; drop those k-mers or fix the importances")
+    kmers, w = _checked_kmers(kmers, weights, top, weighting)
     onehots = [kmer_pfm(k) for k in kmers]
     kmers = [clean(k) for k in kmers]
-    ref = onehots[0]
-    if min_overlap is None:
-        min_overlap = (len(ref) + 1) // 2
-    min_overlap = int(max(1, min_overlap))
-
-    shifts = np.zeros(len(kmers), dtype=int)
-    for i, oh in enumerate(onehots[1:], start=1):
-        cand, score = _shift_scores(ref, oh, min(min_overlap, len(oh), len(ref)))
-        # best score, then smallest |shift|, then the leftmost: deterministic ties
-        order = np.lexsort((cand, np.abs(cand), -score))
-        shifts[i] = cand[order[0]]
-
-    lengths = np.array([len(o) for o in onehots])
-    left = int(shifts.min())
-    width = int((shifts + lengths).max()) - left
-    offsets = shifts - left
+    shifts = _best_shifts(onehots, min_overlap)
     w_pos = np.clip(w, 0.0, None)
-    counts = np.zeros((width, 4))
-    for oh, off, wi in zip(onehots, offsets, w_pos):
-        counts[off : off + len(oh)] += wi * oh
-    coverage = counts.sum(1)
-    if trim and (coverage > 0).any():
-        cov = np.flatnonzero(coverage > 0)
-        lo, hi = int(cov[0]), int(cov[-1]) + 1
-        counts, coverage = counts[lo:hi], coverage[lo:hi]
-        offsets = offsets - lo
+    counts, coverage, offsets = _aligned_counts(onehots, shifts, w_pos, trim)
     total = float(w_pos.sum())
     support = coverage / total if total > 0 else np.zeros_like(coverage)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if weighting == "total" and total > 0:
-            # a fully covered column's total - coverage is 0 up to round-off (-1e-17): clip, no negative PFM entry
-            pfm = (counts + np.maximum(total - coverage, 0.0)[:, None] / 4.0) / total
-        else:
-            pfm = np.where(coverage[:, None] > 0, counts / coverage[:, None], 0.25)
+    pfm = _column_frequencies(counts, coverage, total, weighting)
     return KmerAlignment(
         pfm=pfm,
         counts=counts,
@@ -385,6 +420,72 @@ def ic_scaled(
 _MATRIX_RE = re.compile(r"letter-probability matrix:(.*)", re.IGNORECASE)
 
 
+def _meme_lines(path: Path, where: str) -> list[str]:
+    """The lines of a MEME file, checked for a ``MEME version`` header (first 50 lines) and an ACGU/ACGT alphabet."""
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read MEME file {path} ({exc}); check the path") from exc
+    if not any(ln.startswith("MEME version") for ln in lines[:50]):
+        raise DataError(f"{where} has no 'MEME version' header; give a MEME v4 (minimal) motif file")
+    for ln in lines:
+        if ln.startswith("ALPHABET"):
+            alpha = ln.split("=", 1)[-1].strip().upper()
+            if alpha not in ("ACGU", "ACGT"):
+                raise DataError(f"{where} has alphabet {alpha!r}; only ACGU or ACGT motifs are supported")
+            break
+    return lines
+
+
+def _matrix_width(header: str, at_line: str, motif: str) -> int:
+    """``w=`` of a ``letter-probability matrix:`` header (the text after the colon), refusing ``alength`` != 4.
+
+    ``at_line`` and ``motif`` name the header's line and its motif in messages.
+    """
+    keys = dict(re.findall(r"(\w+)\s*=\s*(\S+)", header))
+    try:
+        w = int(keys["w"])
+        alength = int(keys.get("alength", 4))
+    except (KeyError, ValueError) as exc:
+        raise DataError(f"{at_line}: matrix header lacks a valid 'w='; write 'alength= 4 w= <width>'") from exc
+    if alength != 4:
+        raise DataError(f"{motif}: alength={alength}; only 4-letter motifs are supported")
+    return w
+
+
+def _matrix_rows(lines: list[str], start: int, w: int, motif: str) -> tuple[np.ndarray, int]:
+    """The ``w`` rows of a matrix from ``lines[start]`` on (blank lines skipped), renormalised to sum to 1
+    exactly, and the index of the line after the last row. ``motif`` names the motif in messages."""
+    rows: list[list[float]] = []
+    j, n = start, len(lines)
+    while len(rows) < w and j < n:
+        text = lines[j].strip()
+        j += 1
+        if not text:
+            continue
+        try:
+            vals = [float(v) for v in text.split()]
+        except ValueError:
+            vals = []
+        if len(vals) != 4:
+            raise DataError(
+                f"{motif} line {j}: expected 4 numbers, got {text[:40]!r}; "
+                f"the matrix is shorter than w={w} or corrupt"
+            )
+        rows.append(vals)
+    if len(rows) < w:
+        raise DataError(f"{motif}: file ends after {len(rows)} of w={w} rows; the file is truncated")
+    pfm = np.array(rows)
+    sums = pfm.sum(1)
+    # 0.02: the rounding of published files
+    if not np.isfinite(pfm).all() or (pfm < 0).any() or np.abs(sums - 1).max() > 0.02:
+        raise DataError(
+            f"{motif}: rows must be probabilities summing to 1 "
+            f"(sums {sums.min():.3f}..{sums.max():.3f}); fix the matrix"
+        )
+    return pfm / sums[:, None], j
+
+
 def read_meme(path: str | os.PathLike) -> dict[str, Motif]:
     """Read a MEME (v4 minimal format) motif file into ``{id: Motif}``.
 
@@ -400,20 +501,8 @@ def read_meme(path: str | os.PathLike) -> dict[str, Motif]:
         not sum to 1, duplicate ids, or no motifs.
     """
     path = Path(path)
-    try:
-        lines = path.read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read MEME file {path} ({exc}); check the path") from exc
     where = f"MEME file {path}"
-    if not any(ln.startswith("MEME version") for ln in lines[:50]):
-        raise DataError(f"{where} has no 'MEME version' header; give a MEME v4 (minimal) motif file")
-    for ln in lines:
-        if ln.startswith("ALPHABET"):
-            alpha = ln.split("=", 1)[-1].strip().upper()
-            if alpha not in ("ACGU", "ACGT"):
-                raise DataError(f"{where} has alphabet {alpha!r}; only ACGU or ACGT motifs are supported")
-            break
-
+    lines = _meme_lines(path, where)
     motifs: dict[str, Motif] = {}
     i, n = 0, len(lines)
     current: tuple[str, str] | None = None
@@ -429,48 +518,12 @@ def read_meme(path: str | os.PathLike) -> dict[str, Motif]:
         elif (m := _MATRIX_RE.match(ln)) is not None:
             if current is None:
                 raise DataError(f"{where} line {i + 1}: matrix before any MOTIF line; add 'MOTIF <id>' above it")
-            keys = dict(re.findall(r"(\w+)\s*=\s*(\S+)", m.group(1)))
-            try:
-                w = int(keys["w"])
-                alength = int(keys.get("alength", 4))
-            except (KeyError, ValueError) as exc:
-                raise DataError(
-                    f"{where} line {i + 1}: matrix header lacks a valid 'w='; write 'alength= 4 w= <width>'"
-                ) from exc
-            if alength != 4:
-                raise DataError(f"{where} motif {current[0]}: alength={alength}; only 4-letter motifs are supported")
-            rows = []
-            j = i + 1
-            while len(rows) < w and j < n:
-                text = lines[j].strip()
-                j += 1
-                if not text:
-                    continue
-                try:
-                    vals = [float(v) for v in text.split()]
-                except ValueError:
-                    vals = []
-                if len(vals) != 4:
-                    raise DataError(
-                        f"{where} motif {current[0]} line {j}: expected 4 numbers, got {text[:40]!r}; "
-                        f"the matrix is shorter than w={w} or corrupt"
-                    )
-                rows.append(vals)
-            if len(rows) < w:
-                raise DataError(
-                    f"{where} motif {current[0]}: file ends after {len(rows)} of w={w} rows; the file is truncated"
-                )
-            pfm = np.array(rows)
-            sums = pfm.sum(1)
-            if not np.isfinite(pfm).all() or (pfm < 0).any() or np.abs(sums - 1).max() > 0.02:
-                raise DataError(
-                    f"{where} motif {current[0]}: rows must be probabilities summing to 1 "
-                    f"(sums {sums.min():.3f}..{sums.max():.3f}); fix the matrix"
-                )
-            motifs[current[0]] = Motif(id=current[0], name=current[1], pfm=pfm / sums[:, None])
+            motif = f"{where} motif {current[0]}"
+            w = _matrix_width(m.group(1), f"{where} line {i + 1}", motif)
+            pfm, i = _matrix_rows(lines, i + 1, w, motif)
+            motifs[current[0]] = Motif(id=current[0], name=current[1], pfm=pfm)
             current = None
-            i = j
-            continue
+            continue  # i is already the line after the matrix
         i += 1
     if not motifs:
         raise DataError(f"{where} holds no 'letter-probability matrix' motifs; check the file format")

@@ -23,6 +23,9 @@ from . import stats
 from .data import ALPHABET
 from .errors import DataError
 from .evaluate import pearson
+from .experiments import spacing_label
+from .hairpin import CONDITIONS as HAIRPIN_CONDITIONS
+from .hairpin import LABELS as HAIRPIN_LABELS
 from .motifs import ic_scaled, kmer_matches, kmer_pfm
 from .records import GC_CONDITIONS, QUANTILES
 
@@ -743,14 +746,13 @@ def _record_groups(rec: Mapping) -> dict[str, Any]:
     if kind == "multiplicity":
         return {f"{c} cop{'y' if c == 1 else 'ies'}": r for c, r in enumerate(rec["copies"], 1)}
     if kind == "hairpin":
-        return {"hairpin loop": rec["in_loop"], "unstructured, loop start": rec["unstructured_at_loop"],
-                "hairpin stem": rec["in_stem"], "unstructured, stem start": rec["unstructured_at_stem"]}
+        return {HAIRPIN_LABELS[c]: rec[c] for c in HAIRPIN_CONDITIONS}
     if kind == "gc_bias":
         names = ("motif", "motif + GC 5'", "motif + GC 3'", "GC 5' alone", "GC 3' alone")
         return dict(zip(names, (rec["importance"][c] for c in GC_CONDITIONS)))
     if kind == "spacing":
-        out = {} if rec["single"] is None else {f"one at {rec['reference']}": rec["single"]}
-        return out | {f"{p['start_1']}+{p['start_2']} (gap {p['gap']})": p["importance"] for p in rec["pairs"]}
+        out = {} if rec["single"] is None else {spacing_label(rec["reference"]): rec["single"]}
+        return out | {spacing_label(p["start_1"], p["start_2"], p["gap"]): p["importance"] for p in rec["pairs"]}
     return dict(rec)
 
 

@@ -2,7 +2,7 @@
 
 Every result object (:class:`rbgia.stats.Importance`, :class:`~rbgia.experiments.MotifMutagenesis`,
 :class:`~rbgia.experiments.Multiplicity`, :class:`~rbgia.experiments.Spacing`,
-:class:`~rbgia.experiments.GCBias`, :class:`~rbgia.experiments.Hairpin`,
+:class:`~rbgia.gcbias.GCBias`, :class:`~rbgia.hairpin.Hairpin`,
 :class:`~rbgia.experiments.Positional`) has ``to_record()``: a JSON-ready dict (NaN -> ``None``,
 numpy -> Python) whose keys are :data:`SCHEMAS` of its ``kind``. Local importances are summarised
 by :data:`LOCAL_KEYS` (count, mean, sd, min, quantiles, max), never stored in full. k-mer scan
@@ -37,17 +37,21 @@ SCAN_COLUMNS: tuple[str, ...] = ("kmer", "mean", "ci_low", "ci_high", "sd", "pva
 _GIA_KINDS: dict[str, tuple[str, ...]] = {
     "importance": ("kind", "mean", "ci_low", "ci_high", "pvalue", "n", "local"),
     "mutagenesis": ("kind", "kmer", "start", "wild_type", "importance", "ci_low", "ci_high", "delta", "l2"),
+    # motif_effect: {present, size, floor, rule}, the gate of every verdict (rbgia.verdicts.motif_effect)
     "multiplicity": ("kind", "motif", "starts", "include_origin", "copies", "r2", "slope", "intercept",
-                     "origin_slope", "origin_r2", "ratio", "verdict", "rule", "tolerance", "alpha"),
-    "spacing": ("kind", "motif", "reference", "single", "pairs", "skipped", "tolerance", "alpha"),
-    "spacing_pair": ("kind", "start_1", "start_2", "gap", "importance", "ratio", "vs_additive", "verdict"),
-    # interaction5 / interaction3: ESTIMATE_KEYS and the end's "verdict" (amplifies / adds / dampens)
+                     "origin_slope", "origin_r2", "ratio", "vs_additive", "verdict", "rule", "tolerance", "alpha",
+                     "motif_effect"),
+    "spacing": ("kind", "motif", "reference", "single", "pairs", "skipped", "tolerance", "alpha", "motif_effect"),
+    "spacing_pair": ("kind", "start_1", "start_2", "gap", "importance", "ratio", "vs_additive", "verdict", "rule"),
+    # interaction5 / interaction3: ESTIMATE_KEYS and the end's "verdict" (amplifies / adds / dampens) and "rule";
+    # bias: interaction 3' - 5' with "verdict" (the biased end: 3' / 5' / none) and "rule"
     "gc_bias": ("kind", "motif", "motif_start", "gc_motif", "gc_starts", "importance", "effect5", "effect3", "diff",
-                "interaction5", "interaction3", "alpha"),
-    # mean, ci_low, ci_high, pvalue: the structure effect (difference in differences)
-    "hairpin": ("kind", "mean", "ci_low", "ci_high", "pvalue", "n", "n_folded", "n_designed", "fold_threshold",
-                "verdict", "motif", "loop_start", "stem_start", "stem_range", "partner_range", "in_loop", "in_stem",
-                "unstructured_at_loop", "unstructured_at_stem", "loop_minus_stem", "alpha"),
+                "interaction5", "interaction3", "bias", "alpha", "motif_effect"),
+    # mean, ci_low, ci_high, pvalue: the structure effect = loop_context - pairing (rbgia.hairpin)
+    "hairpin": ("kind", "mean", "ci_low", "ci_high", "pvalue", "n", "loop_context", "pairing", "n_folded",
+                "n_broken_folded", "n_designed", "fold_threshold", "unpaired", "verdict", "rule", "motif",
+                "loop_start", "stem_start", "stem_range", "partner_range", "in_loop", "broken_loop", "in_stem",
+                "stem_unpaired", "partner_only", "loop_minus_stem", "motif_effect", "alpha"),
     "positional": ("kind", "motif", "starts", "importance"),
     "scan": ("kind", "n_kmers", "top_kmers"),
 }

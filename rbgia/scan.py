@@ -26,7 +26,7 @@ from . import paper
 from .embedding import EYE, codes_to_kmers, kmer_codes
 from .errors import DataError, PatternError
 from .session import GIA, require_session
-from .stats import bh_qvalues, summary
+from .stats import P_FLOOR, bh_qvalues, summary
 from .stemloop import structure_kind
 
 MAX_EVALUATIONS = 50_000_000  # above this an exhaustive scan needs confirm=True (k = 7 at 1,000 backgrounds: 16 M)
@@ -234,12 +234,12 @@ class AdaptiveScan:
     Attributes
     ----------
     table
-        Same columns as :func:`kmer_scan`. Re-scored k-mers (``n`` = all
-        backgrounds; their statistics equal the exhaustive scan's) come first,
-        sorted by mean; eliminated k-mers follow, sorted by mean, each with the
-        statistics of the backgrounds it was scored on (``n``). ``qvalue`` is
-        Benjamini-Hochberg over all ``4**k`` k-mers, eliminated ones with their
-        p-value at elimination (``table.attrs["qvalue"]`` says so).
+        The columns of :func:`kmer_scan` and ``elimination_bound``. Re-scored k-mers (``n`` = all
+        backgrounds; their statistics equal the exhaustive scan's) come first, sorted by mean;
+        eliminated k-mers follow, sorted by mean, with the mean, sd and CI of the backgrounds they
+        were scored on (``n``), no p- or q-value, and the upper confidence bound they were eliminated
+        with. ``qvalue``: Benjamini-Hochberg over all ``4**k`` k-mers with the eliminated ones at
+        p = 1 (``table.attrs["qvalue"]`` says so).
     n_evaluations
         Model evaluations used (embedded sequences + the background's ``f(x)``).
     n_exhaustive
@@ -378,6 +378,7 @@ class _Elimination:
         self.local = np.empty((self.p, 0))
         self.stat = {key: np.full(self.p, np.nan) for key in ("mean", "sd", "ci_low", "ci_high", "pvalue")}
         self.ns = np.zeros(self.p, dtype=np.int64)
+        self.bound = np.full(self.p, np.nan)  # the upper bound an eliminated k-mer fell below 0 with
         self.n_eval, self.done, self.capped, self.ucb = n_bg, 0, False, None  # f(x) on all backgrounds
         self.log: list[dict[str, int]] = []
 
@@ -407,6 +408,7 @@ class _Elimination:
         rank = np.argsort(-self.ucb, kind="stable")
         cut = rank[m:]
         _record(self.stat, self.ns, self.alive[cut], self.local[cut], self.done)
+        self.bound[self.alive[cut]] = self.ucb[cut]
         self.alive, self.local = self.alive[rank[:m]], self.local[rank[:m]]
         return n_bg
 
@@ -436,24 +438,108 @@ class _Elimination:
             drop[order[:self.n_keep]] = False
         if drop.any():
             _record(self.stat, self.ns, self.alive[drop], local[drop], size)
+            self.bound[self.alive[drop]] = self.ucb[drop]
             self.alive, self.local, self.ucb = self.alive[~drop], local[~drop], self.ucb[~drop]
         return int(drop.sum())
 
     def result(self) -> AdaptiveScan:
-        """Survivors scored on every background, in background order: their statistics are the exhaustive scan's."""
+        """Survivors scored on every background, in background order: their statistics are the exhaustive scan's.
+
+        Only they get a p- and q-value: an eliminated k-mer's subset p-value is not comparable with a
+        full-background one (it is left out, with the bound that eliminated it in ``elimination_bound``).
+        The q-values count every eliminated k-mer as p = 1 among the 4^k tests: conservative.
+        """
         n_bg = self.g.n
         _record(self.stat, self.ns, self.alive, self.local[:, np.argsort(self.perm, kind="stable")], n_bg)
-        table = _table(codes_to_kmers(self.codes), self.stat, self.ns)
-        table["_stage"] = np.where(self.ns == n_bg, 0, 1)
+        full = self.ns == n_bg
+        pvalue = np.where(full, self.stat["pvalue"], np.nan)
+        table = _table(codes_to_kmers(self.codes), self.stat | {"pvalue": pvalue}, self.ns)
+        table["qvalue"] = np.where(full, bh_qvalues(np.where(full, pvalue, 1.0)), np.nan)
+        table["elimination_bound"] = self.bound
+        table["_stage"] = np.where(full, 0, 1)
         table = table.sort_values(["_stage", "mean"], ascending=[True, False], kind="stable", ignore_index=True)
         table = table.drop(columns="_stage")
         table.attrs["qvalue"] = (
-            f"Benjamini-Hochberg over all {self.p} k-mers; k-mers eliminated early use the p-value of the backgrounds "
-            "they were scored on (column n)"
+            f"Benjamini-Hochberg over all {self.p} k-mers for the {int(full.sum())} scored on every background, each "
+            "eliminated k-mer counted as p = 1 (conservative); eliminated k-mers have no p- or q-value: their mean is "
+            "over the backgrounds in column n, and elimination_bound is the upper confidence bound of their difference "
+            "with the top-th k-mer that eliminated them"
         )
         rounds = pd.DataFrame(self.log, columns=["backgrounds", "alive", "evaluations", "eliminated"])
         return AdaptiveScan(table, int(self.n_eval), int(self.exhaustive), int((self.ns == n_bg).sum()),
                             bool(self.capped), rounds)
 
 
-__all__ = ["MAX_EVALUATIONS", "WARN_SECONDS", "AdaptiveScan", "adaptive_kmer_scan", "kmer_local", "kmer_scan"]
+# --------------------------------------------------------------------------- does the top k-mer stand out?
+STANDOUT_WORDS = ("motif found", "no motif")
+_MAD_TO_SD = 1.4826  # the MAD of a normal sample times this is its sd
+
+
+@dataclass(frozen=True)
+class Standout:
+    """Whether a scan's top k-mer stands out from the global importances of all the k-mers (:func:`standout`).
+
+    Attributes
+    ----------
+    kmer, mean
+        The top k-mer and its global importance.
+    median, scale
+        The k-mers' median importance and robust spread (1.4826 x their median absolute deviation).
+    z
+        ``(mean - median) / scale``: the top k-mer's robust z-score among the k-mers.
+    pvalue
+        The chance that the largest of ``n_kmers`` k-mers drawn from the bulk's normal law reaches ``z``
+        (``1 - Phi(z) ** n_kmers``): small when one k-mer is far beyond what the tail of the others gives.
+    verdict, rule
+        ``"motif found"`` when ``pvalue < alpha``, else ``"no motif"``; the rule in words.
+    """
+
+    kmer: str
+    mean: float
+    median: float
+    scale: float
+    z: float
+    pvalue: float
+    n_kmers: int
+    verdict: str
+    rule: str
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kmer": self.kmer, "mean": self.mean, "median": self.median, "scale": self.scale, "z": self.z,
+                "pvalue": self.pvalue, "n_kmers": self.n_kmers, "verdict": self.verdict, "rule": self.rule}
+
+
+def standout(table: Any, alpha: float = 0.05) -> Standout:
+    """Does the top k-mer of a scan stand out from the k-mers' importances? (a learnt motif, not a response)
+
+    A model that learnt nothing still responds to k-mers, so the top k-mer's q-value (its response
+    tested against 0 over the backgrounds) can be tiny: it measures the model's response, not a motif.
+    Here the top k-mer is compared with the distribution of all the k-mers' global importances: its
+    robust z-score, and the chance that the largest of that many draws from the bulk's normal law
+    reaches it. ``table`` is a :func:`kmer_scan` table or an :class:`AdaptiveScan` (eliminated k-mers
+    count with the mean of their backgrounds).
+    """
+    df = getattr(table, "table", table)
+    means = df["mean"].to_numpy(dtype=float)
+    means = means[np.isfinite(means)]
+    if means.size < 3:
+        raise DataError(f"a scan of {means.size} k-mers cannot say whether one stands out; scan at least 3")
+    i = int(np.argmax(means))
+    top, median = float(means[i]), float(np.median(means))
+    scale = _MAD_TO_SD * float(np.median(np.abs(means - median)))
+    if scale > 0:
+        z = (top - median) / scale
+    else:
+        z = math.inf if top > median else 0.0
+    p_one = float(stats.norm.sf(z))
+    p = float(-np.expm1(means.size * np.log1p(-p_one))) if p_one < 1 else 1.0
+    p = max(p, P_FLOOR)
+    kmer = str(df["kmer"].to_numpy()[np.flatnonzero(np.isfinite(df["mean"].to_numpy(dtype=float)))[i]])
+    verdict = STANDOUT_WORDS[0] if p < alpha else STANDOUT_WORDS[1]
+    rule = (f"top k-mer {kmer} at {z:.3g} robust sd above the median of {means.size} k-mers: the largest of that many "
+            f"draws from the bulk reaches it with p = {p:.2g} ({'<' if p < alpha else '>='} {alpha:g})")
+    return Standout(kmer, top, median, scale, float(z), p, int(means.size), verdict, rule)
+
+
+__all__ = ["MAX_EVALUATIONS", "STANDOUT_WORDS", "WARN_SECONDS", "AdaptiveScan", "Standout", "adaptive_kmer_scan",
+           "kmer_local", "kmer_scan", "standout"]

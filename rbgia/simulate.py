@@ -503,6 +503,64 @@ def _fmt(v: float) -> str:
     return "NaN" if not np.isfinite(v) else f"{v:.6f}"
 
 
+def _check_request(
+    out_dir: str | Path, experiments: Sequence[str] | None, n_a: int, n_b: int, nan_frac: float
+) -> tuple[Path, list[str]]:
+    """The output folder and experiment ids of :func:`write_rnacompete`, checked before any work."""
+    out = user_path(out_dir, "output folder")
+    if out.exists() and not out.is_dir():
+        raise DataError(f"output folder {out} is a file; pass a folder (it is created if needed)")
+    names = list(EXPERIMENTS) if experiments is None else [str(e) for e in experiments]
+    for name in names:
+        _experiment(name)
+    if len(set(names)) != len(names) or not names:
+        raise DataError(f"experiments {names} must be distinct and non-empty; pick from {sorted(EXPERIMENTS)}")
+    if n_a < 1 or n_b < 1:
+        raise DataError(f"n_a={n_a} and n_b={n_b} must both be positive")
+    if not 0.0 <= nan_frac < 1.0:
+        raise DataError(f"nan_frac={nan_frac} must be in [0, 1)")
+    return out, names
+
+
+def _is_current(files: list[Path], truth: dict[str, Any]) -> bool:
+    """Whether the three files exist and ``truth.json`` (``files[2]``) records ``truth``."""
+    if not all(f.exists() for f in files):
+        return False
+    try:
+        # same parameters and same rules (noise, design): the files are current
+        return load_json(files[2]) == json.loads(json.dumps(_to_builtin(truth)))
+    except ValueError:
+        return False  # unreadable truth.json: rewrite everything
+
+
+def _simulated_column(
+    name: str, seqs: list[str], seed: int, nan_frac: float, n_jobs: int | None, progress: bool
+) -> np.ndarray:
+    """Raw scores of one experiment for every probe, a ``nan_frac`` of them set to NaN."""
+    raw = scores_from_signal(name, signal(name, seqs, n_jobs=n_jobs, progress=progress), seed)
+    nan_rng = _noise_rng(seed, _RNG_NAN, name)
+    raw[nan_rng.random(raw.size) < nan_frac] = np.nan
+    return raw
+
+
+def _write_sequences(path: Path, folds: list[str], seqs: list[str]) -> None:
+    """``sequences.tsv``, atomically: ``Fold ID<TAB>Event ID<TAB>seq``, one row per probe."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="\n") as fh:
+            fh.write("Fold ID\tEvent ID\tseq\n")
+            for i, (fold, s) in enumerate(zip(folds, seqs), start=1):
+                fh.write(f"{fold}\tRNCMPT_sim_{i:06d}\t{s}\n")
+
+
+def _write_targets(path: Path, names: list[str], columns: list[np.ndarray]) -> None:
+    """``targets.tsv``, atomically: one column per experiment, one row per probe, ``NaN`` for missing."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="\n") as fh:
+            fh.write("\t".join(names) + "\n")
+            for row in zip(*columns):
+                fh.write("\t".join(_fmt(v) for v in row) + "\n")
+
+
 def write_rnacompete(
     out_dir: str | Path,
     *,
@@ -544,49 +602,18 @@ def write_rnacompete(
         On unknown experiments, non-positive set sizes, ``nan_frac`` outside [0, 1), or an
         ``out_dir`` that is a file or not writable (checked before any work).
     """
-    out = user_path(out_dir, "output folder")
-    if out.exists() and not out.is_dir():
-        raise DataError(f"output folder {out} is a file; pass a folder (it is created if needed)")
-    names = list(EXPERIMENTS) if experiments is None else [str(e) for e in experiments]
-    for name in names:
-        _experiment(name)
-    if len(set(names)) != len(names) or not names:
-        raise DataError(f"experiments {names} must be distinct and non-empty; pick from {sorted(EXPERIMENTS)}")
-    if n_a < 1 or n_b < 1:
-        raise DataError(f"n_a={n_a} and n_b={n_b} must both be positive")
-    if not 0.0 <= nan_frac < 1.0:
-        raise DataError(f"nan_frac={nan_frac} must be in [0, 1)")
+    out, names = _check_request(out_dir, experiments, n_a, n_b, nan_frac)
     truth = _truth(_params(n_a, n_b, names, seed, nan_frac), names)
     files = [out / "sequences.tsv", out / "targets.tsv", out / "truth.json"]
-    if all(f.exists() for f in files):
-        try:
-            # same parameters and same rules (noise, design): the files are current
-            if load_json(files[2]) == json.loads(json.dumps(_to_builtin(truth))):
-                return out
-        except ValueError:
-            pass  # unreadable truth.json: rewrite everything
+    if _is_current(files, truth):
+        return out
     require_writable_dir(out, "output folder")
 
     seqs = sample_probes(n_a + n_b, seed)
-    folds = ["A"] * n_a + ["B"] * n_b
-    columns = []
-    for name in names:
-        raw = scores_from_signal(name, signal(name, seqs, n_jobs=n_jobs, progress=progress), seed)
-        nan_rng = _noise_rng(seed, _RNG_NAN, name)
-        raw[nan_rng.random(raw.size) < nan_frac] = np.nan
-        columns.append(raw)
-
+    columns = [_simulated_column(name, seqs, seed, nan_frac, n_jobs, progress) for name in names]
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(files[0]) as tmp:
-        with open(tmp, "w", newline="\n") as fh:
-            fh.write("Fold ID\tEvent ID\tseq\n")
-            for i, (fold, s) in enumerate(zip(folds, seqs), start=1):
-                fh.write(f"{fold}\tRNCMPT_sim_{i:06d}\t{s}\n")
-    with atomic_path(files[1]) as tmp:
-        with open(tmp, "w", newline="\n") as fh:
-            fh.write("\t".join(names) + "\n")
-            for row in zip(*columns):
-                fh.write("\t".join(_fmt(v) for v in row) + "\n")
+    _write_sequences(files[0], ["A"] * n_a + ["B"] * n_b, seqs)
+    _write_targets(files[1], names, columns)
     save_json(files[2], truth)  # last: its parameters mark a complete write
     return out
 

@@ -12,6 +12,12 @@ from scipy import stats
 
 from .errors import DataError
 
+#: The smallest p-value reported: an exact effect (zero spread) or an underflowing tail is a bound,
+#: ``p <= P_FLOOR`` (printed "< 1e-300"), never an exact 0.
+P_FLOOR = 1e-300
+#: Paired tests on at most this many pairs use the exact distribution (ties and zeros included).
+EXACT_MAX_N = 25
+
 
 @dataclass(frozen=True, eq=False)
 class Importance:
@@ -27,7 +33,8 @@ class Importance:
         t-based 95% confidence interval of the mean.
     pvalue
         Two-sided one-sample t-test of ``local`` against 0 (paired test of
-        ``f(x with pattern)`` vs ``f(x)``).
+        ``f(x with pattern)`` vs ``f(x)``); at least :data:`P_FLOOR` (a bound), NaN
+        with fewer than 2 backgrounds.
     n
         Number of backgrounds.
     """
@@ -64,8 +71,10 @@ def summary(local: np.ndarray) -> dict[str, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         tval = np.abs(mean) / se
     p = 2.0 * stats.t.sf(tval, n - 1)
-    # Zero spread: the effect is exact (p = 0 unless it is exactly 0).
-    p = np.where(se > 0, p, np.where(mean != 0, 0.0, 1.0))
+    # Zero spread: the effect is exact (the p-value's bound unless it is exactly 0); an underflowing
+    # tail is a bound too, never 0.
+    p = np.where(se > 0, p, np.where(mean != 0, P_FLOOR, 1.0))
+    p = np.where(np.isnan(p), p, np.maximum(p, P_FLOOR))
     return {"mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half, "pvalue": p}
 
 
@@ -296,6 +305,46 @@ def bh_qvalues(pvalues: Any) -> np.ndarray:
     return q.reshape(p.shape)
 
 
+def holm(pvalues: Any) -> np.ndarray:
+    """Holm step-down adjusted p-values (family-wise error) of ``pvalues``; NaN stays NaN and is not counted.
+
+    ``adj_(i) = max_{j <= i} min(1, (m - j + 1) p_(j))`` over the ``m`` finite p-values sorted
+    ascending; a hypothesis is rejected at level ``alpha`` when its adjusted p-value is below it.
+    """
+    p = np.asarray(pvalues, dtype=np.float64)
+    flat = p.ravel()
+    ok = ~np.isnan(flat)
+    bad = ok & ~((flat >= 0) & (flat <= 1))
+    if bad.any():
+        raise DataError(f"{int(bad.sum())} p-values lie outside [0, 1] (e.g. {flat[bad][0]!r}); pass p-values")
+    out = np.full(flat.shape, np.nan)
+    vals = flat[ok]
+    m = vals.size
+    if m:
+        order = np.argsort(vals, kind="stable")
+        scaled = np.minimum(1.0, vals[order] * (m - np.arange(m)))
+        adj = np.empty(m)
+        adj[order] = np.maximum.accumulate(scaled)
+        out[ok] = adj
+    return out.reshape(p.shape)
+
+
+def _exact_signed_rank(d: np.ndarray, alternative: str) -> tuple[float, float]:
+    """Statistic (sum of the ranks of the positive differences) and exact p-value of the signed-rank test
+    of nonzero ``d``, ties included: the sign-flip distribution counted over doubled (integer) mid-ranks."""
+    ranks = stats.rankdata(np.abs(d))  # mid-ranks for ties
+    twice = np.rint(2 * ranks).astype(np.int64)
+    counts = np.zeros(int(twice.sum()) + 1)
+    counts[0] = 1.0
+    for r in twice:  # every subset of positive signs, each equally likely under H0
+        counts[r:] = counts[r:] + counts[: len(counts) - r].copy()
+    probs = counts / counts.sum()
+    t = int(twice[d > 0].sum())
+    upper, lower = probs[t:].sum(), probs[: t + 1].sum()
+    p = {"greater": upper, "less": lower, "two-sided": min(1.0, 2 * min(upper, lower))}[alternative]
+    return t / 2, float(max(p, P_FLOOR))
+
+
 @dataclass(frozen=True)
 class PairedTest:
     """Result of :func:`wilcoxon_paired`.
@@ -303,11 +352,15 @@ class PairedTest:
     Attributes
     ----------
     n
-        Pairs used (pairs with a NaN on either side are dropped).
+        Pairs the test used: those with no NaN on either side and (``zero_method="wilcox"``)
+        a nonzero difference.
     median_difference
         Median of ``a - b`` over those pairs.
     statistic, pvalue
-        ``scipy.stats.wilcoxon(a, b, ...)`` on those pairs.
+        ``scipy.stats.wilcoxon(a, b, ...)`` on those pairs; for at most :data:`EXACT_MAX_N` pairs with
+        ties or zeros, the exact sign-flip distribution instead of scipy's normal approximation.
+    method
+        ``"exact"`` or ``"approx"`` (or scipy's choice, ``"auto"``).
     alternative
         ``"two-sided"``, ``"greater"`` (``a > b``) or ``"less"``.
     """
@@ -317,6 +370,7 @@ class PairedTest:
     statistic: float
     pvalue: float
     alternative: str
+    method: str = "auto"
 
 
 def wilcoxon_paired(
@@ -364,14 +418,16 @@ def wilcoxon_paired(
         raise DataError(
             f"{d.size} complete pairs and none differs; a paired test needs pairs with a non-zero difference"
         )
-    res = stats.wilcoxon(x[keep], y[keep], zero_method=zero_method, alternative=alternative, method=method)
-    return PairedTest(
-        n=int(d.size),
-        median_difference=float(np.median(d)),
-        statistic=float(res.statistic),
-        pvalue=float(res.pvalue),
-        alternative=alternative,
-    )
+    used = d[d != 0] if zero_method == "wilcox" else d
+    ties = len(np.unique(np.abs(used))) < len(used)
+    if method == "auto" and zero_method == "wilcox" and len(used) <= EXACT_MAX_N and (ties or len(used) < len(d)):
+        statistic, pvalue = _exact_signed_rank(used, alternative)  # scipy would use the normal approximation
+        chosen = "exact"
+    else:
+        res = stats.wilcoxon(x[keep], y[keep], zero_method=zero_method, alternative=alternative, method=method)
+        statistic, pvalue, chosen = float(res.statistic), float(max(res.pvalue, P_FLOOR)), method
+    return PairedTest(n=int(used.size), median_difference=float(np.median(d)), statistic=float(statistic),
+                      pvalue=float(pvalue), alternative=alternative, method=chosen)
 
 
-__all__ += ["PairedTest", "bh_qvalues", "wilcoxon_paired"]
+__all__ += ["EXACT_MAX_N", "P_FLOOR", "PairedTest", "bh_qvalues", "holm", "wilcoxon_paired"]

@@ -62,6 +62,32 @@ def stem_loop_background(
     return out
 
 
+def broken_stem_background(
+    x: np.ndarray,
+    stem: tuple[int, int] = PAPER_STEM,
+    partner: tuple[int, int] = PAPER_PARTNER,
+) -> np.ndarray:
+    """The stem-loop's control: the partner becomes the stem's mirror image (each partner base equals the
+    stem base it would pair with), so the arms cannot pair (A-A, C-C, G-G and U-U form no pair, wobble
+    included) while the arm keeps the stem's G/C content. A new float32 array; only ``partner`` changes.
+    """
+    out = np.array(x, dtype=np.float32, copy=True)
+    i, j = check_stem(stem, partner, out.shape[-2])
+    out[..., j, :4] = out[..., i, :4]
+    return out
+
+
+def partner_of(start: int, k: int, stem: tuple[int, int] = PAPER_STEM, partner: tuple[int, int] = PAPER_PARTNER
+               ) -> int:
+    """0-based start, in the partner arm, of the bases that pair with ``[start, start + k)`` of the stem:
+    there the reverse complement of a stem motif makes it paired (:class:`PatternError` outside the stem)."""
+    s0, s1 = int(stem[0]), int(stem[1])
+    if not (s0 <= start and start + k <= s1):
+        raise PatternError(f"[{start}, {start + k}) is not inside the stem [{s0}, {s1}); pass a stem start in "
+                           f"{s0}..{s1 - k}")
+    return int(partner[1]) - k - (int(start) - s0)
+
+
 def structure_kind(recompute: bool | str, channels: int) -> str | None:
     if recompute is False or recompute is None:
         return None

@@ -168,27 +168,230 @@ def _set_epoch_seeds(states: list[Any], seed: int, epoch: int) -> None:
 # ---------------------------------------------------------------------------- fit
 
 
-def fit(
-    model: Any,
-    data: Any,
-    *,
-    epochs: int = 300,
-    batch_size: int = 100,
-    lr: float = 1e-3,
-    lr_decay: float = 0.3,
-    decay_patience: int = 7,
-    patience: int = 25,
-    min_delta: float = 0.0,
-    checkpoint_dir: str | os.PathLike | None = None,
-    resume: bool | None = None,
-    seed: int = 0,
-    deterministic: bool = False,
-    jit_compile: bool | None = None,
-    valid_batch_size: int = 1024,
-    max_epochs_this_call: int | None = None,
-    on_epoch_end: Callable[[int, dict], None] | None = None,
-    verbose: int = 1,
-) -> FitResult:
+def _checked_data(model: Any, data: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(x_train, y_train, x_valid, y_valid)`` of ``data``, checked against each other and the model."""
+    if not (hasattr(data, "train") and hasattr(data, "valid")):
+        raise DataError(f"data is a {type(data).__name__}; pass an rbgia.data.RNAcompeteData (with .train and .valid)")
+    x_tr, y_tr = _xy(data.train, "train")
+    x_va, y_va = _xy(data.valid, "valid")
+    if len(x_va) == 0:
+        raise ModelError("the validation set is empty (valid_frac too small for this dataset); "
+                         "load the data with a larger valid_frac")
+    if len(x_tr) == 0:
+        raise ModelError("the training set is empty; load a dataset with probes in set A")
+    for name, arr in (("training inputs", x_tr), ("training scores", y_tr), ("validation inputs", x_va),
+                      ("validation scores", y_va)):
+        if not np.isfinite(arr).all():
+            raise DataError(f"the {name} hold NaN/inf; drop those probes or recompute the channels before training")
+    check_inputs(model, x_tr, "training data")
+    check_inputs(model, x_va, "validation data")
+    n_out = model.output_shape[-1]
+    if y_tr.shape[1] != n_out or y_va.shape[1] != n_out:
+        raise ModelError(f"the model has {n_out} outputs but the data has {y_tr.shape[1]} score columns; "
+                         f"build the model with {y_tr.shape[1]} outputs")
+    return x_tr, y_tr, x_va, y_va
+
+
+def _tf_settings(deterministic: bool, jit_compile: bool | None) -> bool:
+    """Turn on op determinism if asked; whether to compile the training step with XLA."""
+    import tensorflow as tf
+
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    if jit_compile is None:
+        from .inference import _has_gpu
+
+        jit_compile = _has_gpu()
+    return jit_compile
+
+
+_HISTORY_COLUMNS = ["epoch", "loss", "valid_mse", "valid_pearson", "lr", "seconds", "valid_seconds"]
+
+
+class _FitRun:
+    """One call of :func:`fit`: the model, its optimizer and the data, and the run's state.
+
+    ``state`` is what the checkpoint holds besides the weights (epoch done, best epoch and its r, the two patience
+    counters, whether it stopped early, the history); ``best`` the best epoch's weights.
+    """
+
+    def __init__(self, model: Any, arrays: tuple[np.ndarray, ...], ckdir: Path | None, verbose: int, *,
+                 batch_size: int, lr: float, lr_decay: float, decay_patience: int, patience: int, min_delta: float,
+                 seed: int) -> None:
+        import keras
+
+        self.model, self.ckdir, self.verbose = model, ckdir, verbose
+        self.x_tr, self.y_tr, self.x_va, self.y_va = arrays
+        self.batch_size, self.lr, self.lr_decay, self.seed = batch_size, lr, lr_decay, seed
+        self.decay_patience, self.patience, self.min_delta = decay_patience, patience, min_delta
+        # what a checkpoint must have been written with to be resumed
+        self.params = {
+            "batch_size": batch_size, "lr": lr, "lr_decay": lr_decay, "decay_patience": decay_patience,
+            "patience": patience, "min_delta": min_delta, "seed": seed,
+            "n_train": len(self.x_tr), "n_valid": len(self.x_va), "input_shape": list(self.x_tr.shape[1:]),
+        }
+        self.opt = keras.optimizers.Adam(learning_rate=lr)
+        self.opt.build(model.trainable_variables)
+        self.states = _seed_states(model)
+        self.state: dict[str, Any] = {
+            "format": CHECKPOINT_FORMAT, "params": self.params, "epoch": 0, "best_epoch": 0,
+            "best_valid_pearson": None, "wait": 0, "wait_lr": 0, "stopped_early": False, "history": []}
+        self.best: list[np.ndarray] | None = None
+        self.best_r = -math.inf
+        self.resumed_from = self.seqs_done = self.done_this_call = 0
+
+    def start(self, resume: bool | None) -> None:
+        """Carry on from the checkpoint (written with the same settings) or from scratch, as ``resume`` says."""
+        ckpath = self.ckdir / CHECKPOINT_FILE if self.ckdir is not None else None
+        if resume and (ckpath is None or not ckpath.exists()):
+            raise ModelError(f"resume=True but there is no checkpoint at {ckpath}; "
+                             "pass resume=None to start fresh when none exists")
+        if resume is not False and ckpath is not None and ckpath.exists():
+            saved, arrays = _read_checkpoint(ckpath)
+            diff = {k: (saved["params"].get(k), v) for k, v in self.params.items() if saved["params"].get(k) != v}
+            if diff:
+                raise ModelError(
+                    f"checkpoint {ckpath} was written with other settings {diff} (saved, now); "
+                    f"use the same settings, or delete {self.ckdir} / pass resume=False to start over"
+                )
+            self.best = _restore(ckpath, arrays, self.model, self.opt)
+            self.state = saved
+            if self.verbose:
+                print(f"resuming from {ckpath} after epoch {self.state['epoch']}")
+        self.resumed_from = int(self.state["epoch"])
+        if self.state["best_valid_pearson"] is not None:
+            self.best_r = self.state["best_valid_pearson"]
+
+    def compile(self, jit_compile: bool, valid_batch_size: int) -> None:
+        """The training step, the compiled validation forward and the training arrays as host tensors."""
+        import tensorflow as tf
+
+        model, opt = self.model, self.opt
+        loss_sum = self.loss_sum = tf.Variable(0.0, dtype=tf.float32, trainable=False)
+
+        # As in Keras: one trace for full batches, one (relaxed) for the last partial batch.
+        @tf.function(reduce_retracing=True, jit_compile=jit_compile)
+        def train_step(xb: Any, yb: Any) -> None:
+            with tf.GradientTape() as tape:
+                pred = model(xb, training=True)
+                loss = tf.reduce_mean(tf.square(pred - yb))
+            grads = tape.gradient(loss, model.trainable_variables)
+            opt.apply(grads, model.trainable_variables)
+            loss_sum.assign_add(loss * tf.cast(tf.shape(xb)[0], tf.float32))
+
+        self.train_step = train_step
+        self.predict_valid = _forward(model, valid_batch_size)
+        # Batches come from a tf.data pipeline (gather + prefetch on its own thread): on
+        # the shared 2-core CPU it measured ~15% faster than numpy batches fed from
+        # Python. The arrays stay on the host, as in Keras.
+        with tf.device("/CPU:0"):
+            self.x_const, self.y_const = tf.constant(self.x_tr), tf.constant(self.y_tr)
+
+    def _batches(self, perm: np.ndarray) -> Any:
+        import tensorflow as tf
+
+        x_const, y_const = self.x_const, self.y_const
+        ds = tf.data.Dataset.from_tensor_slices(perm).batch(self.batch_size)
+        ds = ds.map(lambda i: (tf.gather(x_const, i), tf.gather(y_const, i)))
+        return ds.prefetch(2)
+
+    def run(self, epochs: int, max_epochs_this_call: int | None,
+            on_epoch_end: Callable[[int, dict], None] | None) -> None:
+        """Epochs until ``epochs`` in all, early stopping, or ``max_epochs_this_call`` in this call."""
+        while self.state["epoch"] < epochs and not self.state["stopped_early"]:
+            if max_epochs_this_call is not None and self.done_this_call >= max_epochs_this_call:
+                break
+            logs = self._epoch()
+            if on_epoch_end is not None:
+                on_epoch_end(logs["epoch"], logs)
+
+    def _epoch(self) -> dict[str, Any]:
+        """One epoch: train under its seeds, validate, keep the best weights or wait, print, checkpoint."""
+        epoch = self.state["epoch"]  # 0-based index of the epoch about to run
+        t0 = time.perf_counter()
+        _set_epoch_seeds(self.states, self.seed, epoch)
+        perm = _epoch_rng(self.seed, epoch).permutation(len(self.x_tr))
+        self.loss_sum.assign(0.0)
+        for xb, yb in self._batches(perm):
+            self.train_step(xb, yb)
+        logs = self._validate(epoch, t0, time.perf_counter())
+        self.state["history"].append(logs)
+        self.seqs_done += len(self.x_tr)
+        self.done_this_call += 1
+        self.state["epoch"] = epoch + 1
+        self._keep_best_or_wait(epoch + 1, logs["valid_pearson"])
+        if self.verbose:
+            star = "  *" if self.state["best_epoch"] == epoch + 1 else ""
+            print(f"epoch {epoch + 1:3d}  loss {logs['loss']:.4f}  valid r {logs['valid_pearson']:.4f}  "
+                  f"lr {logs['lr']:.2e}  {logs['seconds']:.1f}s{star}", flush=True)
+        if self.ckdir is not None:
+            _write_checkpoint(self.ckdir, self.model, self.opt, self.best, self.state)
+        return logs
+
+    def _validate(self, epoch: int, t0: float, t_valid: float) -> dict[str, Any]:
+        """The logs of the epoch just trained (0-based ``epoch``, begun at ``t0``, validated from ``t_valid``)."""
+        loss = float(self.loss_sum.numpy()) / len(self.x_tr)
+        # Diverged: stop before this epoch reaches the checkpoint or the best weights.
+        if not math.isfinite(loss):
+            raise _diverged(epoch + 1, "training loss", self.lr)
+        try:
+            p_va = self.predict_valid(self.x_va)  # raises on non-finite outputs
+        except NonFiniteOutputError as exc:
+            raise _diverged(epoch + 1, "validation predictions", self.lr) from exc
+        return {
+            "epoch": epoch + 1,
+            "loss": loss,
+            "valid_mse": float(np.mean((p_va - self.y_va[:, 0]) ** 2)),
+            "valid_pearson": pearson(self.y_va[:, 0], p_va),
+            "lr": float(np.asarray(self.opt.learning_rate)),
+            "seconds": time.perf_counter() - t0,
+            "valid_seconds": time.perf_counter() - t_valid,
+        }
+
+    def _keep_best_or_wait(self, epoch: int, r: float) -> None:
+        """Keep the weights of an improved (1-based) ``epoch``; else count it, decaying the LR or stopping."""
+        state = self.state
+        if np.isfinite(r) and r > self.best_r + self.min_delta:
+            self.best_r = r
+            state.update(best_epoch=epoch, best_valid_pearson=r, wait=0, wait_lr=0)
+            self.best = [np.array(w) for w in self.model.get_weights()]
+            return
+        state["wait"] += 1
+        state["wait_lr"] += 1
+        if state["wait_lr"] >= self.decay_patience:
+            self.opt.learning_rate.assign(float(np.asarray(self.opt.learning_rate)) * self.lr_decay)
+            state["wait_lr"] = 0
+        if state["wait"] >= self.patience:
+            state["stopped_early"] = True
+
+    def result(self, epochs: int, t_call: float) -> FitResult:
+        """What the call begun at ``t_call`` did; a finished run's model gets the best weights back first."""
+        state = self.state
+        finished = state["epoch"] >= epochs or state["stopped_early"]
+        if finished and self.best is not None:
+            self.model.set_weights(self.best)
+        seconds = time.perf_counter() - t_call
+        best_r = state["best_valid_pearson"]
+        return FitResult(
+            history=pd.DataFrame(state["history"], columns=_HISTORY_COLUMNS),
+            best_epoch=int(state["best_epoch"]),
+            best_valid_pearson=float("nan") if best_r is None else float(best_r),
+            stopped_early=bool(state["stopped_early"]),
+            finished=bool(finished),
+            epochs_run=int(state["epoch"]),
+            resumed_from=self.resumed_from,
+            seconds=seconds,
+            train_seq_per_s=self.seqs_done / seconds if self.seqs_done else float("nan"),
+            checkpoint_dir=self.ckdir,
+        )
+
+
+def fit(model: Any, data: Any, *, epochs: int = 300, batch_size: int = 100, lr: float = 1e-3, lr_decay: float = 0.3,
+        decay_patience: int = 7, patience: int = 25, min_delta: float = 0.0,
+        checkpoint_dir: str | os.PathLike | None = None, resume: bool | None = None, seed: int = 0,
+        deterministic: bool = False, jit_compile: bool | None = None, valid_batch_size: int = 1024,
+        max_epochs_this_call: int | None = None, on_epoch_end: Callable[[int, dict], None] | None = None,
+        verbose: int = 1) -> FitResult:
     """Train ``model`` on ``data.train``, selecting by Pearson r on ``data.valid``.
 
     Parameters
@@ -246,175 +449,19 @@ def fit(
         Input channels that don't fit the model, an empty validation set, an
         unreadable or mismatched checkpoint.
     """
-    import keras
-    import tensorflow as tf
-
     t_call = time.perf_counter()
     check_fit_args(epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay, decay_patience=decay_patience,
                     patience=patience, min_delta=min_delta, seed=seed, valid_batch_size=valid_batch_size,
                     max_epochs_this_call=max_epochs_this_call)
-    if checkpoint_dir is not None:
-        checkpoint_dir = require_writable_dir(checkpoint_dir, "checkpoint_dir")
-    if not (hasattr(data, "train") and hasattr(data, "valid")):
-        raise DataError(f"data is a {type(data).__name__}; pass an rbgia.data.RNAcompeteData (with .train and .valid)")
-    x_tr, y_tr = _xy(data.train, "train")
-    x_va, y_va = _xy(data.valid, "valid")
-    if len(x_va) == 0:
-        raise ModelError("the validation set is empty (valid_frac too small for this dataset); "
-                         "load the data with a larger valid_frac")
-    if len(x_tr) == 0:
-        raise ModelError("the training set is empty; load a dataset with probes in set A")
-    for name, arr in (("training inputs", x_tr), ("training scores", y_tr), ("validation inputs", x_va),
-                      ("validation scores", y_va)):
-        if not np.isfinite(arr).all():
-            raise DataError(f"the {name} hold NaN/inf; drop those probes or recompute the channels before training")
-    check_inputs(model, x_tr, "training data")
-    check_inputs(model, x_va, "validation data")
-    n_out = model.output_shape[-1]
-    if y_tr.shape[1] != n_out or y_va.shape[1] != n_out:
-        raise ModelError(f"the model has {n_out} outputs but the data has {y_tr.shape[1]} score columns; "
-                         f"build the model with {y_tr.shape[1]} outputs")
-    if deterministic:
-        tf.config.experimental.enable_op_determinism()
-    if jit_compile is None:
-        from .inference import _has_gpu
-
-        jit_compile = _has_gpu()
-
-    params = {
-        "batch_size": batch_size, "lr": lr, "lr_decay": lr_decay, "decay_patience": decay_patience,
-        "patience": patience, "min_delta": min_delta, "seed": seed,
-        "n_train": len(x_tr), "n_valid": len(x_va), "input_shape": list(x_tr.shape[1:]),
-    }
-    opt = keras.optimizers.Adam(learning_rate=lr)
-    opt.build(model.trainable_variables)
-    states = _seed_states(model)
-
-    ckdir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    ckpath = ckdir / CHECKPOINT_FILE if ckdir is not None else None
-    state = {"format": CHECKPOINT_FORMAT, "params": params, "epoch": 0, "best_epoch": 0, "best_valid_pearson": None,
-             "wait": 0, "wait_lr": 0, "stopped_early": False, "history": []}
-    best: list[np.ndarray] | None = None
-    if resume and (ckpath is None or not ckpath.exists()):
-        raise ModelError(f"resume=True but there is no checkpoint at {ckpath}; "
-                         "pass resume=None to start fresh when none exists")
-    if resume is not False and ckpath is not None and ckpath.exists():
-        saved, arrays = _read_checkpoint(ckpath)
-        diff = {k: (saved["params"].get(k), v) for k, v in params.items() if saved["params"].get(k) != v}
-        if diff:
-            raise ModelError(
-                f"checkpoint {ckpath} was written with other settings {diff} (saved, now); "
-                f"use the same settings, or delete {ckdir} / pass resume=False to start over"
-            )
-        best = _restore(ckpath, arrays, model, opt)
-        state = saved
-        if verbose:
-            print(f"resuming from {ckpath} after epoch {state['epoch']}")
-    resumed_from = int(state["epoch"])
-
-    loss_sum = tf.Variable(0.0, dtype=tf.float32, trainable=False)
-
-    # As in Keras: one trace for full batches, one (relaxed) for the last partial batch.
-    @tf.function(reduce_retracing=True, jit_compile=jit_compile)
-    def train_step(xb: Any, yb: Any) -> None:
-        with tf.GradientTape() as tape:
-            pred = model(xb, training=True)
-            loss = tf.reduce_mean(tf.square(pred - yb))
-        grads = tape.gradient(loss, model.trainable_variables)
-        opt.apply(grads, model.trainable_variables)
-        loss_sum.assign_add(loss * tf.cast(tf.shape(xb)[0], tf.float32))
-
-    predict_valid = _forward(model, valid_batch_size)
-    # Batches come from a tf.data pipeline (gather + prefetch on its own thread): on
-    # the shared 2-core CPU it measured ~15% faster than numpy batches fed from
-    # Python. The arrays stay on the host, as in Keras.
-    with tf.device("/CPU:0"):
-        x_const, y_const = tf.constant(x_tr), tf.constant(y_tr)
-
-    def batches(perm: np.ndarray) -> Any:
-        ds = tf.data.Dataset.from_tensor_slices(perm).batch(batch_size)
-        ds = ds.map(lambda i: (tf.gather(x_const, i), tf.gather(y_const, i)))
-        return ds.prefetch(2)
-
-    n_tr = len(x_tr)
-    seqs_done = 0
-    done_this_call = 0
-    best_r = state["best_valid_pearson"] if state["best_valid_pearson"] is not None else -math.inf
-
-    while state["epoch"] < epochs and not state["stopped_early"]:
-        if max_epochs_this_call is not None and done_this_call >= max_epochs_this_call:
-            break
-        epoch = state["epoch"]  # 0-based index of the epoch about to run
-        t0 = time.perf_counter()
-        _set_epoch_seeds(states, seed, epoch)
-        perm = _epoch_rng(seed, epoch).permutation(n_tr)
-        loss_sum.assign(0.0)
-        for xb, yb in batches(perm):
-            train_step(xb, yb)
-        t_valid = time.perf_counter()
-        loss = float(loss_sum.numpy()) / n_tr
-        # Diverged: stop before this epoch reaches the checkpoint or the best weights.
-        if not math.isfinite(loss):
-            raise _diverged(epoch + 1, "training loss", lr)
-        try:
-            p_va = predict_valid(x_va)  # raises on non-finite outputs
-        except NonFiniteOutputError as exc:
-            raise _diverged(epoch + 1, "validation predictions", lr) from exc
-        r = pearson(y_va[:, 0], p_va)
-        logs = {
-            "epoch": epoch + 1,
-            "loss": loss,
-            "valid_mse": float(np.mean((p_va - y_va[:, 0]) ** 2)),
-            "valid_pearson": r,
-            "lr": float(np.asarray(opt.learning_rate)),
-            "seconds": time.perf_counter() - t0,
-            "valid_seconds": time.perf_counter() - t_valid,
-        }
-        state["history"].append(logs)
-        seqs_done += n_tr
-        done_this_call += 1
-        state["epoch"] = epoch + 1
-        if np.isfinite(r) and r > best_r + min_delta:
-            best_r = r
-            state.update(best_epoch=epoch + 1, best_valid_pearson=r, wait=0, wait_lr=0)
-            best = [np.array(w) for w in model.get_weights()]
-        else:
-            state["wait"] += 1
-            state["wait_lr"] += 1
-            if state["wait_lr"] >= decay_patience:
-                opt.learning_rate.assign(float(np.asarray(opt.learning_rate)) * lr_decay)
-                state["wait_lr"] = 0
-            if state["wait"] >= patience:
-                state["stopped_early"] = True
-        if verbose:
-            print(
-                f"epoch {epoch + 1:3d}  loss {logs['loss']:.4f}  valid r {r:.4f}  "
-                f"lr {logs['lr']:.2e}  {logs['seconds']:.1f}s" + ("  *" if state["best_epoch"] == epoch + 1 else ""),
-                flush=True,
-            )
-        if ckdir is not None:
-            _write_checkpoint(ckdir, model, opt, best, state)
-        if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, logs)
-
-    finished = state["epoch"] >= epochs or state["stopped_early"]
-    if finished and best is not None:
-        model.set_weights(best)
-    seconds = time.perf_counter() - t_call
-    history = pd.DataFrame(state["history"],
-                           columns=["epoch", "loss", "valid_mse", "valid_pearson", "lr", "seconds", "valid_seconds"])
-    return FitResult(
-        history=history,
-        best_epoch=int(state["best_epoch"]),
-        best_valid_pearson=float("nan") if state["best_valid_pearson"] is None else float(state["best_valid_pearson"]),
-        stopped_early=bool(state["stopped_early"]),
-        finished=bool(finished),
-        epochs_run=int(state["epoch"]),
-        resumed_from=resumed_from,
-        seconds=seconds,
-        train_seq_per_s=seqs_done / seconds if seqs_done else float("nan"),
-        checkpoint_dir=ckdir,
-    )
+    ckdir = None if checkpoint_dir is None else Path(require_writable_dir(checkpoint_dir, "checkpoint_dir"))
+    arrays = _checked_data(model, data)
+    jit_compile = _tf_settings(deterministic, jit_compile)
+    run = _FitRun(model, arrays, ckdir, verbose, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
+                  decay_patience=decay_patience, patience=patience, min_delta=min_delta, seed=seed)
+    run.start(resume)
+    run.compile(jit_compile, valid_batch_size)
+    run.run(epochs, max_epochs_this_call, on_epoch_end)
+    return run.result(epochs, t_call)
 
 
 # ----------------------------------------------------------------- saving, cache

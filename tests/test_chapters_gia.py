@@ -93,7 +93,10 @@ def test_structure_effect_is_a_difference_in_differences():
     assert hp.verdict == ("prefers loop" if hp.n_folded >= 30 else "undetermined")
     assert hp.n_designed == 60 and 0 <= hp.n_folded <= 60
     table = vts1.structure_table({"toy": hp, "flat": flat.to_record()})  # result objects or their records
-    assert list(table.columns[1:5]) == ["hairpin loop", "hairpin stem", "unstructured at loop", "unstructured at stem"]
+    assert list(table.columns[1:3]) == ["verdict", "structure effect"] and table["verdict"].tolist() == [
+        hp.verdict, flat.verdict]
+    embeddings = vts1.embedding_table({"toy": hp})
+    assert embeddings["embedding"].tolist() == ["in loop", "broken loop", "in stem", "stem unpaired", "partner only"]
     assert table["structure effect"].tolist() == pytest.approx([hp.structure_effect.mean, flat.structure_effect.mean])
 
 
@@ -145,7 +148,8 @@ def test_battery_record_and_tables(battery_run):
     assert rec["alignment"]["reference"] == "RNCMPT00168" and -1 <= rec["alignment"]["similarity"]["r"] <= 1
     assert {"optimal", "suboptimal"} == set(rec["multiplicity"]) and "local" not in rec["multiplicity"]["optimal"]
     assert rec["spacing"]["reference"] == 17 and rec["spacing"]["single"]["n"] == 40  # the single copy at 17
-    assert rec["gc"]["interaction3"]["verdict"] in {"amplifies", "dampens", "adds"}
+    assert rec["gc"]["interaction3"]["verdict"] in {"amplifies", "dampens", "adds", "no effect"}
+    assert rec["scan"]["standout"]["verdict"] in {"motif found", "no motif"} and len(rec["holm"]) >= 8
     assert rec["ism_gc3"]["n_probes"] == 5 and rec["positions"]["gc_starts"] == [0, 35]
     for e in ("RNCMPT00168", "OTHER"):
         battery.write_battery(res, b, {"experiment": e, "test_pearson": 0.5})
@@ -155,7 +159,7 @@ def test_battery_record_and_tables(battery_run):
     mt = across.multiplicity_table(recs)
     assert len(mt) == 2 and report.verdict_counts(mt).endswith("(n = 2)")
     gt = gc.gc_table(recs)
-    assert set(gt["3' verdict"]) <= {"amplifies", "dampens", "adds"}
+    assert set(gt["3' verdict"]) <= {"amplifies", "dampens", "adds", "no effect"}
     assert len(across.spacing_table(recs)) == 2 * 3 and len(across.scan_table(recs)) == 2
     with pytest.raises(DataError, match="MISSING"):
         battery.read_batteries(res, ["MISSING"])

@@ -76,8 +76,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
+        srv.served_bytes += len(body)  # before the write: the client may assert as soon as it has the bytes
         self.wfile.write(body)
-        srv.served_bytes += len(body)
 
     def log_message(self, *args) -> None:  # keep pytest output clean
         pass

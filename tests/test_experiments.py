@@ -13,18 +13,9 @@ from toy_models import base_codes as _codes
 from rbgia import paper
 from rbgia.data import one_hot
 from rbgia.errors import DataError
-from rbgia.experiments import (
-    GCBias,
-    Hairpin,
-    Multiplicity,
-    Spacing,
-    gc_bias,
-    hairpin_context,
-    motif_mutagenesis,
-    multiplicity,
-    positional_scan,
-    spacing,
-)
+from rbgia.experiments import Multiplicity, Spacing, motif_mutagenesis, multiplicity, positional_scan, spacing
+from rbgia.gcbias import GCBias, gc_bias
+from rbgia.hairpin import CONDITIONS, Hairpin, hairpin_context
 from rbgia.records import SCHEMAS
 from rbgia.session import GIA
 
@@ -152,14 +143,14 @@ def test_multiplicity_fit_through_the_origin(ac_bg):
 def test_spacing_against_twice_one_copy(ac_bg):
     add = spacing(GIA(weighted_copies, ac_bg), GU, n_boot=500)
     assert isinstance(add, Spacing) and add.verdicts == ("additive",) * 3
-    np.testing.assert_allclose(add.table["vs_additive"].iloc[:3], add.table["ratio"].iloc[:3] / 2)
+    np.testing.assert_allclose(add.table["vs_additive"].iloc[:3], 1.0)  # the pair is exactly its two copies
     est = add.vs_additive[0]
     assert est.ci_low <= est.mean <= est.ci_high and est.ci_low < est.ci_high
     hindered = spacing(GIA(first_copy_only, ac_bg), GU, n_boot=500)
     assert hindered.verdicts == ("hindrance",) * 3
     assert all(e.ci_high < 1 for e in hindered.vs_additive)
     assert list(hindered.table["verdict"].iloc[:3]) == ["hindrance"] * 3
-    assert list(hindered.local_effects())[0] == "one at 17"
+    assert list(hindered.local_effects())[0] == "one at 18"  # 1-based, as the page shows it
     rec = _json(hindered.to_record())
     assert list(rec) == list(SCHEMAS["spacing"]) and [p["verdict"] for p in rec["pairs"]] == ["hindrance"] * 3
     assert rec["pairs"][0]["gap"] == -2 and rec["single"]["n"] == len(ac_bg)
@@ -230,42 +221,53 @@ def unpaired_only(x: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.slow  # folds the designed backgrounds with ViennaRNA
-def test_structure_effect_is_a_difference_in_differences(acgu_bg):
+def test_structure_effect_holds_sequence_fixed(acgu_bg):
     pytest.importorskip("RNA")
     pos = hairpin_context(GIA(position_only, acgu_bg), GCUGGC, paper.HAIRPIN_LOOP_START, 7, n_boot=500)
     assert isinstance(pos, Hairpin)
     assert abs(pos.loop_minus_stem.mean) > 0.5  # loop minus stem alone is confounded by position
-    assert abs(pos.structure_effect.mean) < 0.1 and pos.verdict == "no structure effect"
+    assert pos.structure_effect.mean == 0.0 and pos.verdict == "no structure effect"  # exactly: an additive model
     unp = hairpin_context(GIA(unpaired_only, acgu_bg), GCUGGC, paper.HAIRPIN_LOOP_START, 7, n_boot=500)
     assert unp.structure_effect.ci_low > 0.5 and unp.structure_effect.pvalue < 1e-6
     assert unp.structure_effect.ci_low < unp.structure_effect.ci_high  # the toy varies across backgrounds
-    assert unp.verdict == "prefers loop"
+    assert unp.verdict == "prefers loop" and unp.pairing.mean < 0 < unp.structure_effect.mean
     se = unp.structure_effect
-    il, ist, ul, us = (unp.in_loop.local, unp.in_stem.local, unp.unstructured_at_loop.local,
-                       unp.unstructured_at_stem.local)
-    assert se.mean == pytest.approx(((il - ul) - (ist - us)).mean())
-    assert unp.n_designed == len(acgu_bg) and unp.n_folded >= 0.8 * len(acgu_bg)
-    assert list(unp.table["position"]) == ["loop", "stem", "loop", "stem"]
+    il, bl, ist, su, po = (getattr(unp, c).local for c in CONDITIONS)
+    assert se.mean == pytest.approx(((il - bl) - (ist - su - po)).mean())
+    assert unp.loop_context.mean == pytest.approx((il - bl).mean()) and unp.pairing.mean == pytest.approx(
+        (ist - su - po).mean())
+    assert unp.n_designed == len(acgu_bg) and unp.n_folded >= 0.8 * len(acgu_bg) and unp.n_broken_folded == 0
+    assert list(unp.table["condition"]) == list(CONDITIONS)
+    assert unp.unpaired["in_loop"] > unp.unpaired["in_stem"] + 0.3  # the design separates the motif's structure
     rec = _json(unp.to_record())
     assert list(rec)[:5] == ["kind", "mean", "ci_low", "ci_high", "pvalue"] and rec["n_folded"] == unp.n_folded
     assert rec["mean"] == pytest.approx(se.mean) and rec["in_loop"]["local"]["n"] == len(acgu_bg)
+    assert list(rec) == list(SCHEMAS["hairpin"]) and set(rec["unpaired"]) == set(CONDITIONS[:4])
 
 
 @pytest.mark.slow
-def test_a_failed_hairpin_design_is_visible(acgu_bg):
+def test_a_failed_hairpin_design_is_visible():
     pytest.importorskip("RNA")
-    # a 3-bp "stem" cannot hold: few backgrounds fold as designed, and the verdict says so
-    res = hairpin_context(GIA(unpaired_only, acgu_bg), GCUGGC, 16, 9, stem=(9, 12), partner=(30, 33), n_boot=100)
-    assert res.n_folded < 0.5 * res.n_designed and res.verdict == "undetermined"
+    # a 6-bp A-U stem around a 20-nt loop rarely holds: few backgrounds fold as designed, and the verdict says so
+    rng = np.random.default_rng(4)
+    au = one_hot(["".join(rng.choice(list("AU"), 41)) for _ in range(60)])
+    res = hairpin_context(GIA(unpaired_only, au), GCUGGC, 20, 9, stem=(9, 15), partner=(35, 41), n_boot=100)
+    assert res.n_folded < 0.5 * res.n_designed and res.verdict == "undetermined" and "fold as designed" in res.rule
 
 
-def test_a_significance_verdict_never_contradicts_its_interval():
-    from rbgia.experiments import _significance_verdict
+def test_a_signed_verdict_never_contradicts_its_interval():
     from rbgia.stats import Estimate
+    from rbgia.verdicts import Effect, signed
 
     words = ("prefers loop", "no structure effect", "prefers stem")
-    assert _significance_verdict(Estimate(0.3, 0.1, 0.5, 1e-4), 0.05, words) == "prefers loop"
-    assert _significance_verdict(Estimate(-0.3, -0.5, -0.1, 1e-4), 0.05, words) == "prefers stem"
+    effect = Effect(True, 1.0, 0.0, "a toy effect")
+    assert signed(Estimate(0.3, 0.1, 0.5, 1e-4), effect, words)[0] == "prefers loop"
+    assert signed(Estimate(-0.3, -0.5, -0.1, 1e-4), effect, words)[0] == "prefers stem"
     # p below alpha but the bootstrap CI crosses 0: no claim
-    assert _significance_verdict(Estimate(-0.05, -0.12, 0.01, 0.03), 0.05, words) == "no structure effect"
-    assert _significance_verdict(Estimate(0.3, 0.1, 0.5, float("nan")), 0.05, words) == "no structure effect"
+    assert signed(Estimate(-0.05, -0.12, 0.01, 0.03), effect, words)[0] == "no structure effect"
+    # NaN never reads as "not significant": the test is undefined
+    assert signed(Estimate(0.3, 0.1, 0.5, float("nan")), effect, words)[0] == "undetermined"
+    # below the minimum effect (a tenth of the motif's): no claim however small p is
+    assert signed(Estimate(0.05, 0.04, 0.06, 1e-9), effect, words)[0] == "no structure effect"
+    # no motif effect: nothing to say about its structure
+    assert signed(Estimate(0.3, 0.1, 0.5, 1e-4), Effect(False, 0.0, 0.1, "none"), words)[0] == "no effect"

@@ -186,9 +186,9 @@ def test_background_predictions_are_cached(bg):
     kmer_scan(g, k=2, start=5)
     multiplicity(g, "GG", (1, 10))
     g.importance(("A", 3))
-    # f(background) once, then the 16 2-mers, the 2 multiplicity configs, the single pattern
-    assert calls == [len(bg), 16 * len(bg), 2 * len(bg), len(bg)]
-    assert g.predict.n_evaluated == len(bg) * (1 + 16 + 2 + 1)
+    # f(background) once, then the 16 2-mers, the 2 multiplicity configs and the second copy alone, the pattern
+    assert calls == [len(bg), 16 * len(bg), 3 * len(bg), len(bg)]
+    assert g.predict.n_evaluated == len(bg) * (1 + 16 + 3 + 1)
 
 
 def test_errors_on_bad_background_and_model(bg):
@@ -244,7 +244,7 @@ def test_adaptive_scan_matches_exhaustive_top10_with_5x_fewer_evaluations(src):
     np.testing.assert_allclose(ad.table["mean"].iloc[:10], exhaustive["mean"].iloc[:10], atol=1e-9)
     assert ad.n_exhaustive == 4096 * 500 + 500
     assert ad.speedup >= 5
-    assert len(ad.table) == 4096 and set(ad.table.columns) == set(exhaustive.columns)
+    assert len(ad.table) == 4096 and set(ad.table.columns) == set(exhaustive.columns) | {"elimination_bound"}
     assert (ad.table["n"].iloc[: ad.n_rescored] == 500).all()
 
 
@@ -337,12 +337,15 @@ def test_gc_bias_of_a_null_predictor_is_nan(bg, recwarn):
 
 
 def test_hairpin_context_additive(bg):
-    df = hairpin_context(GIA(pwm, bg), "GCUGGC", loop_start=16, stem_start=7).table
-    assert list(df["context"]) == ["stem-loop", "stem-loop", "unstructured", "unstructured"]
-    # additive model: loop positions are the same bases with or without the stem
-    assert df["mean"].iloc[0] == pytest.approx(df["mean"].iloc[2], abs=1e-9)
-    # in the stem, the partner is rewritten too: its change is added
-    assert df["mean"].iloc[1] != pytest.approx(df["mean"].iloc[3], abs=1e-6)
+    res = hairpin_context(GIA(pwm, bg), "GCUGGC", loop_start=16, stem_start=7)
+    df = res.table
+    assert list(df["condition"]) == ["in_loop", "broken_loop", "in_stem", "stem_unpaired", "partner_only"]
+    # additive model: the loop's bases are the same with or without the stem
+    assert df["mean"].iloc[0] == pytest.approx(df["mean"].iloc[1], abs=1e-9)
+    # in the stem the partner's rewrite adds its own effect, and pairing adds nothing beyond the two
+    assert df["mean"].iloc[2] != pytest.approx(df["mean"].iloc[3], abs=1e-6)
+    assert df["mean"].iloc[2] == pytest.approx(df["mean"].iloc[3] + df["mean"].iloc[4], abs=1e-9)
+    assert res.structure_effect.mean == 0.0 and res.verdict == "no structure effect"
 
 
 @pytest.mark.slow
@@ -353,11 +356,14 @@ def test_hairpin_context_with_structure_model(bg):
         assert x.shape[-1] == 6
         return x[:, 5:16, 4].mean(1)
 
-    df = hairpin_context(GIA(paired_stem, bg[:20]), "GCUGG", 16, 8, recompute_structure="pu").table
-    sl, flat = df["baseline_mean"].iloc[0], df["baseline_mean"].iloc[2]
-    assert sl > 0.8 and sl > flat + 0.2
-    # a motif in the stem keeps it paired (partner re-complemented)
-    assert abs(df["mean"].iloc[1]) < 0.1
+    res = hairpin_context(GIA(paired_stem, bg[:20]), "GCUGG", 16, 8, recompute_structure="pu")
+    df = res.table.set_index("condition")
+    # the stem arm is paired on the designed stem-loops, not on their broken twins
+    assert res.n_folded >= 16 and res.n_broken_folded <= 2
+    assert df.loc["broken_loop", "mean"] < df.loc["in_loop", "mean"] + 0.1
+    # the motif with its complement keeps the stem paired; the motif alone in the arm breaks it
+    assert abs(df.loc["in_stem", "mean"]) < 0.1 and df.loc["stem_unpaired", "mean"] < -0.1
+    assert res.unpaired["in_stem"] < 0.2 < res.unpaired["stem_unpaired"]
 
 
 def test_a_session_passed_in_is_never_modified():

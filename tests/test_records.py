@@ -15,7 +15,9 @@ from rbgia.chapters import records as chapter_records
 from rbgia.chapters import results
 from rbgia.data import one_hot
 from rbgia.errors import DataError
-from rbgia.experiments import gc_bias, hairpin_context, motif_mutagenesis, multiplicity, spacing
+from rbgia.experiments import motif_mutagenesis, multiplicity, spacing
+from rbgia.gcbias import gc_bias
+from rbgia.hairpin import hairpin_context
 from rbgia.scan import kmer_scan
 from rbgia.session import GIA
 from rbgia.stats import importance

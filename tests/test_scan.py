@@ -46,13 +46,17 @@ def test_kmer_scan_qvalues_are_bh_over_the_kmers_scanned(small):
     assert "4 k-mers" in sub.attrs["qvalue"]
 
 
-def test_adaptive_qvalues_are_over_all_4k_kmers(small):
+def test_adaptive_qvalues_only_for_kmers_scored_on_every_background(small):
     ad = adaptive_kmer_scan(small, k=3, start=10, n_screen=8, top=3)
     t = ad.table
-    assert len(t) == 64 and t["kmer"].is_unique and t["pvalue"].notna().all()
-    np.testing.assert_allclose(t["qvalue"], bh_qvalues(t["pvalue"]))
-    assert "all 64 k-mers" in t.attrs["qvalue"] and "eliminated early" in t.attrs["qvalue"]
-    assert (t["n"] < 60).any() and (t["n"].iloc[: ad.n_rescored] == 60).all()
+    full = t["n"] == 60
+    assert len(t) == 64 and t["kmer"].is_unique and full.sum() == ad.n_rescored and (~full).any()
+    assert t.loc[full, "pvalue"].notna().all() and t.loc[~full, ["pvalue", "qvalue"]].isna().all().all()
+    # BH over all 64 tests, the eliminated ones counted at p = 1 (conservative)
+    want = bh_qvalues(np.where(full, t["pvalue"].fillna(1.0), 1.0))
+    np.testing.assert_allclose(t.loc[full, "qvalue"], want[full.to_numpy()])
+    assert (t.loc[~full, "elimination_bound"] < 0).all() and t.loc[full, "elimination_bound"].isna().all()
+    assert "all 64 k-mers" in t.attrs["qvalue"] and "elimination_bound" in t.attrs["qvalue"]
 
 
 # --------------------------------------------------------------------------- adaptive scan

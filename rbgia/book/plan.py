@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,6 +152,126 @@ def _experiments(job: str, value: Any, data_dir: str, everything: bool, file: st
     return items
 
 
+class _Planner:
+    """The runs :func:`plan` makes, as it makes them: the job runs (also by job), the data folders to prepare
+    and which job writes each output; with what every run shares (the root, the file, the defaults, the
+    results folder and the overrides)."""
+
+    def __init__(self, root: Path, file: str, defaults: Mapping[str, Any], res: str, over: Mapping[str, Any]) -> None:
+        self.root, self.file, self.defaults, self.res, self.over = root, file, defaults, res, over
+        self.jobs: list[Run] = []
+        self.by_job: dict[str, list[Run]] = {}
+        self.datasets: dict[str, str] = {}  # prepare slug -> data_dir
+        self.seen: dict[str, str] = {}  # output -> the job writing it
+
+    def source(self, stem: str, where: str) -> Path:
+        """The source notebook ``notebooks/<stem>.ipynb``, which must exist (``where`` names it)."""
+        src = self.root / SOURCE / f"{stem}.ipynb"
+        if not src.is_file():
+            raise BookError(f"{where} names {stem} but {src} does not exist; add the notebook or fix the name")
+        return src
+
+    def add_jobs(self, job_specs: Mapping[str, Mapping[str, Any]], all_experiments: bool, prepare: bool) -> None:
+        """Every job's runs, each job after the jobs it needs."""
+        file = self.file
+        for jname, job in job_specs.items():
+            for need in job.get("needs") or []:
+                if need not in job_specs or need == jname:
+                    raise BookError(f"{file}: jobs.{jname} needs {need!r}, which is not another job; fix `needs`")
+        for jname in _job_order(job_specs, file):
+            self._add_job(jname, job_specs[jname], all_experiments, prepare)
+
+    def _add_job(self, jname: str, job: Mapping[str, Any], all_experiments: bool, prepare: bool) -> None:
+        """The runs of one job entry: one per configuration and experiment."""
+        file = self.file
+        stem = str(job["notebook"]).removesuffix(".ipynb").split("/")[-1]
+        src = self.source(stem, f"{file}: jobs.{jname}")
+        own = dict(job.get("parameters") or {})
+        merged = {**self.defaults, **own}
+        jdata = str(merged.get("data_dir", "data"))
+        everything = all_experiments and job.get("experiments") is not None
+        exps = _experiments(jname, job.get("experiments"), jdata, everything, file, self.root)
+        for c, cfg in _job_configs(jname, job, merged, file):
+            for exp in exps:
+                # the notebook gets the configuration as one value: its tag, as `config`
+                offered = {**merged, "config": cfg.tag, **({"experiment": exp} if exp else {})}
+                chosen_own = {**own, **({"config": cfg.tag} if c else {})}
+                if exp:
+                    chosen_own["experiment"] = exp
+                params = _filtered(src, offered, chosen_own, f"{file}: jobs.{jname}", self.over)
+                folder = exp or ALL
+                out = f"{self.res}/{folder}/notebooks/{stem}.{cfg.tag}.ipynb"
+                if out in self.seen:
+                    raise BookError(f"{file}: jobs {self.seen[out]} and {jname} both write {out}; give one of them "
+                                    f"other experiments or configs")
+                self.seen[out] = jname
+                prep = self._prepare_stamp(jdata, cfg.inputs) if prepare and cfg.inputs != "seq" else None
+                needs = [o for need in job.get("needs") or [] for o in self._outputs_of(need, exp)]
+                run = Run("job", jname, str(src.relative_to(self.root)), out,
+                          f"{self.res}/{folder}/logs/{stem}.{cfg.tag}.log", params, exp, cfg.tag, tuple(needs), (),
+                          prep)
+                self.jobs.append(run)
+                self.by_job.setdefault(jname, []).append(run)
+
+    def _prepare_stamp(self, jdata: str, inputs: str) -> str:
+        """The stamp of the ``prepare`` run folding ``inputs`` for the data folder ``jdata`` (noted to prepare)."""
+        slug = _slug(jdata)
+        self.datasets[slug] = jdata
+        return f"{self.res}/{ALL}/prepare/{slug}.{inputs}.json"
+
+    def _outputs_of(self, need: str, exp: str | None) -> list[str]:
+        """The outputs of job ``need`` a run on ``exp`` waits for: its runs on ``exp``, else all of them."""
+        same = [r.output for r in self.by_job[need] if r.experiment == exp]
+        return same or [r.output for r in self.by_job[need]]
+
+    def chapter_runs(self, names: Sequence[str], entries: Mapping[str, Mapping[str, Any]]) -> list[Run]:
+        """One run per chapter in ``names``, with the parameters of its entry (or the defaults)."""
+        runs: list[Run] = []
+        for name in names:
+            src = self.source(name, "_toc.yml")
+            entry = entries.get(name, entries["_defaults"])
+            own = {k: v for k, v in entry["parameters"].items() if k in entry["own"]}
+            params = _filtered(src, entry["parameters"], own, self.file, self.over)
+            needs = self._chapter_needs(name, entry["needs"], names)
+            runs.append(Run("chapter", name, str(src.relative_to(self.root)), f"{EXECUTED}/{name}.ipynb",
+                            f"{EXECUTED}/logs/{name}.log", params, None, None, tuple(needs),
+                            tuple(entry["requires"]), None, entry["after_all"]))
+        return runs
+
+    def _chapter_needs(self, name: str, wanted: Sequence[str], names: Sequence[str]) -> list[str]:
+        """The outputs chapter ``name`` waits for: every run of a job it needs, another chapter's executed copy."""
+        needs: list[str] = []
+        for need in wanted:
+            if need in self.by_job:
+                needs += [r.output for r in self.by_job[need]]
+            elif need in names and need != name:  # another chapter (its records), run first
+                needs.append(f"{EXECUTED}/{need}.ipynb")
+            else:
+                raise BookError(f"{self.file}: notebooks.{name} needs {need!r}, which is neither a job "
+                                f"({sorted(self.by_job)}) nor another planned chapter; fix `needs`")
+        return needs
+
+
+def _job_configs(jname: str, job: Mapping[str, Any], merged: Mapping[str, Any],
+                 file: str) -> Iterator[tuple[Mapping[str, Any], Any]]:
+    """``(entry, TrainConfig)`` of each of the job's ``configs`` (``{}``: the base one), read one at a time."""
+    from ..config import TrainConfig
+
+    try:  # the base configuration: `config` (a tag) of the defaults / the job's parameters
+        base_cfg = TrainConfig.coerce(merged.get("config")).as_dict()
+    except DataError as err:
+        raise BookError(f"{file}: jobs.{jname}: config: {err}") from None
+    configs = job.get("configs") or [{}]
+    if not isinstance(configs, list) or not all(isinstance(c, Mapping) for c in configs):
+        raise BookError(f"{file}: jobs.{jname}.configs is a list of mappings such as {{inputs: pu}}; fix it")
+    for c in configs:
+        try:
+            cfg = TrainConfig.from_dict({**base_cfg, **dict(c)})
+        except DataError as err:
+            raise BookError(f"{file}: jobs.{jname}.configs: {err}") from None
+        yield c, cfg
+
+
 def plan(
     root: str | os.PathLike = REPO,
     params_file: str | os.PathLike | None = None,
@@ -191,8 +311,6 @@ def plan(
         One line naming the file and the entry: unknown parameters or keys, bad values,
         unknown jobs in ``needs``, experiments not in the data, two runs writing one file.
     """
-    from ..config import TrainConfig
-
     root = Path(root).resolve()
     path = Path(params_file) if params_file else root / PARAMETERS
     file = str(path)
@@ -208,95 +326,16 @@ def plan(
     for name in spec.get("notebooks") or {}:
         if str(name) not in known:
             raise BookError(f"{file}: notebooks.{name} is not a chapter of _toc.yml ({sorted(known)}); fix the name")
-
-    def source_of(stem: str, where: str) -> Path:
-        src = root / SOURCE / f"{stem}.ipynb"
-        if not src.is_file():
-            raise BookError(f"{where} names {stem} but {src} does not exist; add the notebook or fix the name")
-        return src
-
-    jobs: list[Run] = []
-    by_job: dict[str, list[Run]] = {}
-    datasets: dict[str, str] = {}
-    seen: dict[str, str] = {}
-    job_specs = {str(k): dict(v) for k, v in (spec.get("jobs") or {}).items()}
-    for jname, job in job_specs.items():
-        for need in job.get("needs") or []:
-            if need not in job_specs or need == jname:
-                raise BookError(f"{file}: jobs.{jname} needs {need!r}, which is not another job; fix `needs`")
-    order = _job_order(job_specs, file)
-    for jname in order:
-        job = job_specs[jname]
-        stem = str(job["notebook"]).removesuffix(".ipynb").split("/")[-1]
-        src = source_of(stem, f"{file}: jobs.{jname}")
-        own = dict(job.get("parameters") or {})
-        merged = {**defaults, **own}
-        jdata = str(merged.get("data_dir", "data"))
-        everything = all_experiments and job.get("experiments") is not None
-        exps = _experiments(jname, job.get("experiments"), jdata, everything, file, root)
-        try:  # the base configuration: `config` (a tag) of the defaults / the job's parameters
-            base_cfg = TrainConfig.coerce(merged.get("config")).as_dict()
-        except DataError as err:
-            raise BookError(f"{file}: jobs.{jname}: config: {err}") from None
-        configs = job.get("configs") or [{}]
-        if not isinstance(configs, list) or not all(isinstance(c, Mapping) for c in configs):
-            raise BookError(f"{file}: jobs.{jname}.configs is a list of mappings such as {{inputs: pu}}; fix it")
-        for c in configs:
-            try:
-                cfg = TrainConfig.from_dict({**base_cfg, **dict(c)})
-            except DataError as err:
-                raise BookError(f"{file}: jobs.{jname}.configs: {err}") from None
-            for exp in exps:
-                # the notebook gets the configuration as one value: its tag, as `config`
-                offered = {**merged, "config": cfg.tag, **({"experiment": exp} if exp else {})}
-                chosen_own = {**own, **({"config": cfg.tag} if c else {})}
-                if exp:
-                    chosen_own["experiment"] = exp
-                params = _filtered(src, offered, chosen_own, f"{file}: jobs.{jname}", over)
-                folder = exp or ALL
-                out = f"{res}/{folder}/notebooks/{stem}.{cfg.tag}.ipynb"
-                if out in seen:
-                    raise BookError(f"{file}: jobs {seen[out]} and {jname} both write {out}; give one of them "
-                                    f"other experiments or configs")
-                seen[out] = jname
-                prep = None
-                if prepare and cfg.inputs != "seq":
-                    slug = _slug(jdata)
-                    datasets[slug] = jdata
-                    prep = f"{res}/{ALL}/prepare/{slug}.{cfg.inputs}.json"
-                needs: list[str] = []
-                for need in job.get("needs") or []:
-                    same = [r.output for r in by_job[need] if r.experiment == exp]
-                    needs += same or [r.output for r in by_job[need]]
-                run = Run("job", jname, str(src.relative_to(root)), out, f"{res}/{folder}/logs/{stem}.{cfg.tag}.log",
-                          params, exp, cfg.tag, tuple(needs), (), prep)
-                jobs.append(run)
-                by_job.setdefault(jname, []).append(run)
+    planner = _Planner(root, file, defaults, res, over)
+    planner.add_jobs({str(k): dict(v) for k, v in (spec.get("jobs") or {}).items()}, all_experiments, prepare)
 
     entries = load_parameters(root, path, data_dir, results_dir)
     names = toc_notebooks(root) if chapters is None else [str(c) for c in chapters]
     unknown = sorted(set(names) - known)
     if unknown:
         raise BookError(f"{unknown} are not chapters in _toc.yml; pick from {sorted(known)}")
-    runs: list[Run] = []
-    for name in names:
-        src = source_of(name, "_toc.yml")
-        entry = entries.get(name, entries["_defaults"])
-        own = {k: v for k, v in entry["parameters"].items() if k in entry["own"]}
-        params = _filtered(src, entry["parameters"], own, file, over)
-        needs = []
-        for need in entry["needs"]:
-            if need in by_job:
-                needs += [r.output for r in by_job[need]]
-            elif need in names and need != name:  # another chapter (its records), run first
-                needs.append(f"{EXECUTED}/{need}.ipynb")
-            else:
-                raise BookError(f"{file}: notebooks.{name} needs {need!r}, which is neither a job ({sorted(by_job)}) "
-                                f"nor another planned chapter; fix `needs`")
-        runs.append(Run("chapter", name, str(src.relative_to(root)), f"{EXECUTED}/{name}.ipynb",
-                        f"{EXECUTED}/logs/{name}.log", params, None, None, tuple(needs),
-                        tuple(entry["requires"]), None, entry["after_all"]))
-    return Plan(root, file, res, runs, jobs, datasets, by_job)
+    runs = planner.chapter_runs(names, entries)
+    return Plan(root, file, res, runs, planner.jobs, planner.datasets, planner.by_job)
 
 
 def _job_order(jobs: Mapping[str, Mapping[str, Any]], file: str) -> list[str]:

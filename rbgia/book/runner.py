@@ -17,7 +17,7 @@ from typing import Any
 from .._io import atomic_path, save_json
 from ..errors import DataError
 from .params import validate
-from .plan import Plan, plan
+from .plan import Plan, Run, plan
 from .spec import (
     KERNEL_NAME,
     LOCAL_PROFILE,
@@ -215,6 +215,68 @@ def _skipped_note(path: Path) -> str:
         return ""
 
 
+def _chapters_to_run(the_plan: Plan, only: Sequence[str] | None) -> list[Run]:
+    """The planned chapters, or those in ``only`` (which must all be chapters)."""
+    names = [r.name for r in the_plan.chapters]
+    if only:
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise BookError(f"{unknown} are not chapters in _toc.yml; pick from {names}")
+    return [r for r in the_plan.chapters if not only or r.name in set(only)]
+
+
+def _snakemake(cmd: list[str], root: Path, quiet: bool) -> tuple[int, deque[str]]:
+    """Run ``cmd`` in ``root``, echoing its output unless ``quiet``; its exit status and last 30 lines."""
+    tail: deque[str] = deque(maxlen=30)
+    env = {**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"),
+           "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+    if not quiet:
+        print("[rbgia.book] " + " ".join(cmd), flush=True)
+    with subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as proc:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            tail.append(line.rstrip())
+            if not quiet:
+                print(line, end="", flush=True)
+        rc = proc.wait()
+    return rc, tail
+
+
+def _failure(the_plan: Plan, root: Path, start: float, rc: int, tail: Sequence[str]) -> BookError:
+    """Why Snakemake exited ``rc``: the first run that failed since ``start`` (its ``.error.json``), else the
+    last error in Snakemake's output ``tail``."""
+    failures = []
+    for r in the_plan.runs:
+        f = root / error_path(r.output)
+        if f.is_file() and f.stat().st_mtime >= start - 1:
+            failures.append(json.loads(f.read_text()))
+    if failures:
+        first = failures[0]
+        more = f" ({len(failures) - 1} more runs failed; see their .error.json)" if len(failures) > 1 else ""
+        return BookError(first["message"] + more, cell=first.get("cell"),
+                         partial=Path(first["partial"]) if first.get("partial") else None)
+    ours = [ln.split("error: ", 1)[1] for ln in tail if "error: " in ln]  # the Snakefile's one-line errors
+    last = ours[-1] if ours else "; ".join(ln for ln in tail if ln.strip())[-600:]
+    return BookError(f"snakemake exited {rc} before a notebook failed: {last}")
+
+
+def _report(chapters: Sequence[Run], root: Path, before: Mapping[str, int | None], dry_run: bool,
+            quiet: bool) -> list[NotebookRun]:
+    """What became of each chapter: planned (dry run), skipped (its note), cached (unchanged since ``before``),
+    executed."""
+    out = []
+    for r in chapters:
+        path = root / r.output
+        if dry_run:
+            out.append(NotebookRun(r.name, "planned", path, r.parameters))
+            continue
+        note = _skipped_note(path)
+        status = "skipped" if note else ("cached" if _mtime(path) == before[r.output] else "executed")
+        if status == "skipped" and not quiet:
+            print(f"[rbgia.book] SKIP {r.name}: {note}", flush=True)
+        out.append(NotebookRun(r.name, status, path, r.parameters, _duration(path), note))
+    return out
+
+
 def run(
     root: str | os.PathLike = REPO,
     params_file: str | os.PathLike | None = None,
@@ -263,53 +325,15 @@ def run(
     params_path = Path(params_file).resolve() if params_file else root / PARAMETERS
     # the whole plan is checked (one-line errors) before Snakemake starts
     the_plan = plan(root, params_path, results_dir=results_dir, data_dir=data_dir)
-    names = [r.name for r in the_plan.chapters]
-    if only:
-        unknown = sorted(set(only) - set(names))
-        if unknown:
-            raise BookError(f"{unknown} are not chapters in _toc.yml; pick from {names}")
-    chapters = [r for r in the_plan.chapters if not only or r.name in set(only)]
+    chapters = _chapters_to_run(the_plan, only)
     targets = [r.output for r in chapters] if only else []
     cmd = snakemake_command(root, params_path, results_dir, data_dir, targets, force, cores, dry_run)
     before = {r.output: _mtime(root / r.output) for r in chapters}
     start = time.time()
-    tail: deque[str] = deque(maxlen=30)
-    env = {**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"),
-           "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
-    if not quiet:
-        print("[rbgia.book] " + " ".join(cmd), flush=True)
-    with subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as proc:
-        for line in proc.stdout:  # type: ignore[union-attr]
-            tail.append(line.rstrip())
-            if not quiet:
-                print(line, end="", flush=True)
-        rc = proc.wait()
+    rc, tail = _snakemake(cmd, root, quiet)
     if rc != 0:
-        failures = []
-        for r in the_plan.runs:
-            f = root / error_path(r.output)
-            if f.is_file() and f.stat().st_mtime >= start - 1:
-                failures.append(json.loads(f.read_text()))
-        if failures:
-            first = failures[0]
-            more = f" ({len(failures) - 1} more runs failed; see their .error.json)" if len(failures) > 1 else ""
-            raise BookError(first["message"] + more, cell=first.get("cell"),
-                            partial=Path(first["partial"]) if first.get("partial") else None)
-        ours = [ln.split("error: ", 1)[1] for ln in tail if "error: " in ln]  # the Snakefile's one-line errors
-        last = ours[-1] if ours else "; ".join(ln for ln in tail if ln.strip())[-600:]
-        raise BookError(f"snakemake exited {rc} before a notebook failed: {last}")
-    out = []
-    for r in chapters:
-        path = root / r.output
-        if dry_run:
-            out.append(NotebookRun(r.name, "planned", path, r.parameters))
-            continue
-        note = _skipped_note(path)
-        status = "skipped" if note else ("cached" if _mtime(path) == before[r.output] else "executed")
-        if status == "skipped" and not quiet:
-            print(f"[rbgia.book] SKIP {r.name}: {note}", flush=True)
-        out.append(NotebookRun(r.name, status, path, r.parameters, _duration(path), note))
-    return out
+        raise _failure(the_plan, root, start, rc, tail)
+    return _report(chapters, root, before, dry_run, quiet)
 
 
 def write_timings(path: str | os.PathLike, the_plan: Plan) -> dict[str, Any]:

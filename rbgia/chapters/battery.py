@@ -33,22 +33,14 @@ from .. import background as backgrounds
 from .. import motifs as rmotifs
 from .. import paper
 from ..errors import DataError
-from ..experiments import (
-    ALPHA,
-    GCBias,
-    MotifMutagenesis,
-    Multiplicity,
-    Spacing,
-    gc_bias,
-    motif_mutagenesis,
-    multiplicity,
-    spacing,
-)
+from ..experiments import MotifMutagenesis, Multiplicity, Spacing, motif_mutagenesis, multiplicity, spacing
+from ..gcbias import GCBias, gc_bias
 from ..records import Record, scan_record
-from ..scan import adaptive_kmer_scan, kmer_scan
+from ..scan import Standout, adaptive_kmer_scan, kmer_scan, standout
 from ..session import GIA
-from ..stats import linear_fit
-from .gc import IsmGC3, bias_end, ism_gc3
+from ..stats import holm, linear_fit
+from ..verdicts import ALPHA, holm_demoted
+from .gc import IsmGC3, ism_gc3
 from .records import as_record, make_record, read_record
 from .report import _f, _plt
 from .results import results_path, write_results
@@ -63,9 +55,9 @@ RBFOX1_EXPERIMENTS = ("RNCMPT00168", "SIMRBFOX1")
 
 
 def pair_label(pair: Mapping[str, Any]) -> str:
-    """``"16+20, gap -2"``: a ``spacing_pair`` record's arrangement (0-based starts)."""
+    """``"17+21, gap -2"``: a ``spacing_pair`` record's arrangement, 1-based starts as the page shows them."""
     p = as_record(pair)
-    return f"{p.start_1}+{p.start_2}, gap {p.gap}"
+    return f"{p.start_1 + 1}+{p.start_2 + 1}, gap {p.gap}"
 
 
 # --------------------------------------------------------------------------- reference motifs (Supp. Table 1)
@@ -167,12 +159,14 @@ class ScanSummary:
     evaluations: dict[str, int]
     top10_shared: int | None  # top-10 k-mers both scans share (None: one scan ran)
     top_kmer: str
-    n_significant_q05: int
+    n_significant_q05: int  # the model's responses at q <= 0.05 (not motifs: a model that learnt nothing has them)
     top_contains_known: bool
     n_kmers: int
+    standout: Standout  # does the top k-mer stand out from all k-mers' importances
 
     def to_record(self) -> dict[str, Any]:
-        return make_record("battery_scan", **dataclasses.asdict(self))
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return make_record("battery_scan", **fields | {"standout": self.standout.to_record()})
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,6 +196,27 @@ class Battery:
     def motif(self) -> str:
         return self.multiplicity["optimal"].motif
 
+    @property
+    def holm(self) -> pd.DataFrame:
+        """The battery's tests, one row each: ``test``, ``verdict`` (as its rule gave it), ``null`` (its null word),
+        ``p``, ``adjusted p`` (Holm across the battery) and ``final`` (a claim whose adjusted p is not below
+        alpha becomes ``"undetermined"``)."""
+        rows = [(f"multiplicity, {name}", m.verdict, "additive", m.vs_additive.pvalue)
+                for name, m in self.multiplicity.items()]
+        rows += [(f"spacing {a + 1}+{b + 1}", v, "additive", e.pvalue)
+                 for (a, b), v, e in zip(self.spacing.pairs, self.spacing.verdicts, self.spacing.vs_additive)]
+        g = self.gc
+        rows += [("GC 5'", g.verdict5, "adds", g.interaction5.pvalue), ("GC 3'", g.verdict3, "adds",
+                                                                         g.interaction3.pvalue),
+                 ("GC biased end", g.biased_end, "none", g.bias.pvalue)]
+        if self.ism is not None:
+            rows.append(("ISM 3' G/C", self.ism.verdict, "no 3' bias", self.ism.pvalue))
+        table = pd.DataFrame(rows, columns=["test", "verdict", "null", "p"])
+        table["adjusted p"] = holm(table["p"].to_numpy(float))
+        table["final"] = [holm_demoted(v, a, n) for v, a, n in zip(table["verdict"], table["adjusted p"],
+                                                                   table["null"])]
+        return table
+
     def alignment_record(self) -> dict[str, Any]:
         """The GIA alignment motif against its best RNAcompete motif (kind ``alignment``)."""
         ref = self.reference
@@ -210,15 +225,35 @@ class Battery:
                            n_references=ref.n_references, similarity=ref.similarity())
 
     def to_record(self, test_pearson: float | None = None) -> dict[str, Any]:
-        """Record of kind ``battery`` (keys: :data:`rbgia.chapters.records.SCHEMAS`): the results' ``to_record()``,
-        the top 10 k-mers of :func:`rbgia.records.scan_record`, the alignment against the RNAcompete motif."""
-        return make_record(
+        """Record of kind ``battery`` (keys: :data:`rbgia.chapters.records.SCHEMAS`): the results' ``to_record()``
+        with the verdicts after Holm's correction across the battery (:attr:`holm`, kept as ``holm``), the top 10
+        k-mers of :func:`rbgia.records.scan_record`, the alignment against the RNAcompete motif."""
+        return _with_holm(make_record(
             "battery", experiment=self.experiment, test_pearson=test_pearson, background=dict(self.background),
             background_padding=self.padding, known_motif=self.known_motif, motif=self.motif,
             scan=self.scan_summary, top_kmers=scan_record(self.scan, 10)["top_kmers"], mutagenesis=self.mutagenesis,
             alignment=self.alignment_record(), multiplicity=dict(self.multiplicity),
             spacing_reference=self.spacing.reference, spacing=self.spacing, gc=self.gc, ism_gc3=self.ism, kd=self.kd,
-            positions=dict(self.positions), seconds=dict(self.seconds))
+            positions=dict(self.positions), seconds=dict(self.seconds), holm=self.holm.to_dict("records")))
+
+
+def _with_holm(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with each test's verdict replaced by its ``final`` one (Holm across the battery), the rule told."""
+    family = {row["test"]: row for row in record["holm"]}
+    parts = {f"multiplicity, {name}": part for name, part in record["multiplicity"].items()}
+    parts |= {f"spacing {p['start_1'] + 1}+{p['start_2'] + 1}": p for p in record["spacing"]["pairs"]}
+    parts |= {"GC 5'": record["gc"]["interaction5"], "GC 3'": record["gc"]["interaction3"],
+              "GC biased end": record["gc"]["bias"]}
+    if record["ism_gc3"] is not None:
+        parts["ISM 3' G/C"] = record["ism_gc3"]
+    for test, part in parts.items():
+        row = family[test]
+        if row["final"] != part["verdict"]:
+            part["verdict"] = row["final"]
+            if "rule" in part:
+                part["rule"] += (f"; not after Holm's correction across the battery's {len(family)} tests (adjusted "
+                                 f"p = {row['adjusted p']:.2g})")
+    return record
 
 
 def _scans(session: GIA, k: int, start: int, scan: str, n_screen: int, seed: int, clock: dict[str, float]
@@ -247,7 +282,8 @@ def _scan_summary(ranked: pd.DataFrame, scans: Mapping[str, pd.DataFrame], evalu
     return ScanSummary(k=int(k), start=int(start), ranking="exhaustive" if "exhaustive" in scans else "adaptive",
                        evaluations=evaluations, top10_shared=shared, top_kmer=top,
                        n_significant_q05=int((ranked["qvalue"] <= ALPHA).sum()),
-                       top_contains_known=bool(known) and known in top, n_kmers=len(ranked))
+                       top_contains_known=bool(known) and known in top, n_kmers=len(ranked),
+                       standout=standout(ranked))
 
 
 @contextlib.contextmanager
@@ -418,30 +454,38 @@ def top_kmers_of(results_dir: str | os.PathLike, experiment: str) -> list[Record
 
 
 def battery_findings(rec: Mapping[str, Any]) -> str:
-    """The chapter's closing sentences, each claim word beside the statistic it comes from."""
+    """The chapter's closing sentences, each claim word beside the statistic and the rule it comes from."""
     r = as_record(rec)
-    m, g, i, a = r.multiplicity.optimal, r.gc, r.ism_gc3, r.alignment
+    m, g, i, a, so = r.multiplicity.optimal, r.gc, r.ism_gc3, r.alignment, r.scan.standout
     q = r.top_kmers[0].get("qvalue")
-    lines = [f"- Top {len(r.motif)}-mer **{r.motif}** (q = {_f(q, '.2g')}; "
-             f"{r.scan.n_significant_q05} k-mers at q <= 0.05)."]
+    lines = [f"- Top {len(r.motif)}-mer **{r.motif}**: **{so.verdict}** (robust z {_f(so.z, '.3g')} among "
+             f"{so.n_kmers} k-mers, p = {_f(so.pvalue, '.2g')}). Its model-response q-value, {_f(q, '.2g')}, and the "
+             f"{r.scan.n_significant_q05} k-mers at q <= 0.05 say the model responds to them, not that it learnt a "
+             "motif."]
     if a.similarity:
         lines.append(f"- GIA motif {a.consensus} vs RNAcompete {a.reference} ({a.reference_name}, "
                      f"{a.reference_consensus}): r = {_f(a.similarity.r, '.2f')}.")
-    lines.append(f"- Multiplicity: {len(m.starts)} copies give {_f(m.ratio.mean, '.2f')}x one copy "
-                 f"(95% CI {_f(m.ratio.ci_low, '.2f')}-{_f(m.ratio.ci_high, '.2f')}): **{m.verdict}** (R² of the "
-                 f"1..n fit {_f(m.r2, '.2f')}).")
-    pairs = [f"{pair_label(p)}: {_f(e.mean, '.2f')} ({_f(e.ci_low, '.2f')}-{_f(e.ci_high, '.2f')}) **{p.verdict}**"
+    v = m.vs_additive
+    lines.append(f"- Multiplicity: {len(m.starts)} copies give {_f(m.ratio.mean, '.2f')}x one copy; against the sum "
+                 f"of the copies alone {_f(v.mean, '.3g')} (95% CI {_f(v.ci_low, '.3g')} to {_f(v.ci_high, '.3g')}): "
+                 f"**{m.verdict}**.")
+    pairs = [f"{pair_label(p)}: {_f(e.mean, '.3g')} ({_f(e.ci_low, '.3g')} to {_f(e.ci_high, '.3g')}) **{p.verdict}**"
              for p in r.spacing.pairs if (e := p.vs_additive)]
-    lines.append("- Spacing (0-based starts), two copies / (2 x one copy): " + "; ".join(pairs) + ".")
-    i3 = g.interaction3 or {}
-    lines.append(f"- GC: effect size 5' {_f(g.effect5.mean, '.2f')}, 3' {_f(g.effect3.mean, '.2f')}; 5' - 3' = "
-                 f"{_f(g.diff.mean, '.2f')} (CI {_f(g.diff.ci_low, '.2f')}-{_f(g.diff.ci_high, '.2f')}; biased end: "
-                 f"{bias_end(g)}); at the 3' end the GC run **{i3.get('verdict')}** (interaction "
-                 f"{_f(i3.get('mean'), '.3f')}, p = {_f(i3.get('pvalue'), '.2g')}).")
+    lines.append("- Spacing, two copies / the two copies alone: " + "; ".join(pairs) + ".")
+    i3, b = g.interaction3 or {}, g.bias or {}
+    lines.append(f"- GC: at the 3' end the GC run **{i3.get('verdict')}** (interaction {_f(i3.get('mean'), '.3g')}, "
+                 f"p = {_f(i3.get('pvalue'), '.2g')}); at the 5' end **{(g.interaction5 or {}).get('verdict')}**; "
+                 f"biased end: **{b.get('verdict')}** (interaction 3' - 5' {_f(b.get('mean'), '.3g')}, "
+                 f"p = {_f(b.get('pvalue'), '.2g')}).")
     if i:
         lines.append(f"- ISM of the top {i.n_probes} predicted probes: **{i.verdict}** (3' minus 5' G/C "
                      f"importance, median {_f(i.median_difference, '.3g')}, one-sided Wilcoxon p = "
                      f"{_f(i.pvalue, '.2g')}).")
+    held = [row for row in r.holm if row.final != row.verdict]
+    lines.append(f"- Holm's correction across the battery's {len(r.holm)} tests: "
+                 + ("every claim stands." if not held else "; ".join(f"{row.test}: {row.verdict} does not hold "
+                                                                      f"(adjusted p = {_f(row['adjusted p'], '.2g')})"
+                                                                      for row in held) + "."))
     return "\n".join(lines)
 
 

@@ -12,31 +12,28 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..experiments import ALPHA
+from ..gcbias import relative_bias
 from ..mutagenesis import ism, ism_l2
 from ..records import GC_CONDITIONS
 from ..stats import wilcoxon_paired
+from ..verdicts import ALPHA
 from .ism import predict_split
 from .records import as_record, make_record
 from .report import _f, _plt, verdict_counts
 
 
 def motif_significant(gc: Any) -> bool:
-    """Whether the motif alone of a GC-bias result (or its record) has a positive global importance at p < alpha."""
+    """Whether the motif alone of a GC-bias result (or its record) has an effect by the gate of every verdict
+    (:func:`rbgia.verdicts.motif_effect`: p < ALPHA_EFFECT and at least MIN_EFFECT of the predictions' sd)."""
     g = as_record(gc)
-    m = g.importance.motif
-    return m.mean is not None and m.pvalue is not None and m.mean > 0 and m.pvalue < g.alpha
+    return bool((g.motif_effect or {}).get("present"))
 
 
 def bias_end(gc: Any) -> str:
-    """The end whose GC run raises the motif more, from the CI of effect 5' - effect 3' of a GC-bias result
-    (or its record): ``"5'"``, ``"3'"``, ``"none"`` (the CI holds 0) or ``"undefined"`` (no motif effect)."""
-    d = as_record(gc).diff
-    if d.mean is None:
-        return "undefined"
-    if d.ci_high is not None and d.ci_high < 0:
-        return "3'"
-    return "5'" if d.ci_low is not None and d.ci_low > 0 else "none"
+    """The end whose GC run amplifies the motif more (the GC-bias result's ``biased_end``: from the interaction
+    3' - 5', read against the motif's sign): ``"3'"``, ``"5'"``, ``"none"``, ``"no effect"`` or ``"undetermined"``."""
+    b = as_record(gc).bias
+    return "undetermined" if b is None else str(b.verdict)
 
 
 @dataclass(frozen=True)
@@ -97,18 +94,21 @@ def ism_gc3(model: Any, split: Any, pred: np.ndarray | None = None, *, n_top: in
 
 
 def gc_table(records: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """Per experiment: GC effect sizes, 5'-3' difference with CI, amplify-or-add verdicts, ISM 3' statistic."""
+    """Per experiment: whether the motif has an effect, the paper's effect sizes, the interaction at each end with
+    its verdict, the end bias (interaction 3' - 5', relative to the motif) and the ISM statistic."""
     rows = []
     for exp, rec in records.items():
         r = as_record(rec)
         g, i = r.gc, r.ism_gc3 or {}
-        i3, i5 = g.interaction3 or {}, g.interaction5 or {}
+        i3, i5, b = g.interaction3 or {}, g.interaction5 or {}, g.bias or {}
         rows.append({"experiment": exp, "motif": g.motif, "motif significant": motif_significant(g),
-                     "effect 5'": g.effect5.mean, "effect 3'": g.effect3.mean, "5' - 3'": g.diff.mean,
-                     "5' - 3' CI low": g.diff.ci_low, "5' - 3' CI high": g.diff.ci_high, "biased end": bias_end(g),
-                     "GC 3' alone": g.importance.gc3.mean, "interaction 3'": i3.get("mean"),
+                     "effect 5'": g.effect5.mean, "effect 3'": g.effect3.mean, "GC 3' alone": g.importance.gc3.mean,
+                     "interaction 5'": i5.get("mean"), "interaction 5' p": i5.get("pvalue"),
+                     "5' verdict": i5.get("verdict"), "interaction 3'": i3.get("mean"),
                      "interaction 3' p": i3.get("pvalue"), "3' verdict": i3.get("verdict"),
-                     "5' verdict": i5.get("verdict"), "ISM 3' minus 5' GC": i.get("median_difference"),
+                     "3' - 5' interaction": b.get("mean"), "3' - 5' CI low": b.get("ci_low"),
+                     "3' - 5' CI high": b.get("ci_high"), "relative 3' - 5'": relative_bias(g),
+                     "biased end": bias_end(g), "ISM 3' minus 5' GC": i.get("median_difference"),
                      "ISM p": i.get("pvalue"), "ISM verdict": i.get("verdict")})
     return pd.DataFrame(rows)
 
@@ -146,30 +146,66 @@ def fig_histograms(table: pd.DataFrame, columns: Mapping[str, float], title: str
     return fig
 
 
-def gc_across(table: pd.DataFrame) -> dict[str, Any]:
-    """Across experiments with a significant motif: the 3' vs 5' effect sizes, Wilcoxon signed-rank
-    (one-sided, 3' > 5'); ``verdict`` ``3' bias`` when p < 0.05."""
+@dataclass(frozen=True)
+class GCAcross:
+    """The end bias across experiments (Fig 4d-e's question, on a statistic an additive GC effect leaves at 0).
+
+    Per experiment whose motif has an effect: ``(interaction 3' - interaction 5') / |motif|``, read against the
+    motif's sign (:func:`rbgia.gcbias.relative_bias`); a one-sided Wilcoxon signed-rank test that it is above 0
+    (exact for few experiments). ``verdict`` ``"3' bias"`` when ``pvalue < alpha``, ``"no 3' bias shown"``
+    otherwise, ``"undetermined"`` when no experiment gives a nonzero value.
+    """
+
+    n: int
+    median_effect5: float | None
+    median_effect3: float | None
+    median_difference: float | None
+    statistic: float | None
+    pvalue: float | None
+    n_pairs: int
+    verdict: str
+
+    def to_record(self) -> dict[str, Any]:
+        return make_record("gc_across_test", **dataclasses.asdict(self))
+
+
+def gc_across(table: pd.DataFrame, alpha: float = ALPHA) -> GCAcross:
+    """:class:`GCAcross` over the rows of :func:`gc_table`."""
     sub = table[table["motif significant"].astype(bool)]
-    out: dict[str, Any] = {"n": int(len(sub)), "median_effect5": float(sub["effect 5'"].median()) if len(sub) else None,
-                           "median_effect3": float(sub["effect 3'"].median()) if len(sub) else None}
+    rel = pd.to_numeric(sub["relative 3' - 5'"], errors="coerce").dropna()
+    med = {end: float(sub[f"effect {end}'"].median()) if len(sub) else None for end in ("5", "3")}
     try:
-        t = wilcoxon_paired(sub["effect 3'"].astype(float), sub["effect 5'"].astype(float), alternative="greater")
-        out.update(median_difference=t.median_difference, statistic=t.statistic, pvalue=t.pvalue, n_pairs=t.n)
-    except (DataError, ValueError):  # fewer than one informative pair
-        out.update(median_difference=None, statistic=None, pvalue=None, n_pairs=0)
-    p = out["pvalue"]
-    out["verdict"] = "3' bias" if p is not None and p < ALPHA else "no 3' bias shown"
-    return out
+        t = wilcoxon_paired(rel.to_numpy(float), np.zeros(len(rel)), alternative="greater")
+    except DataError:  # no experiment with a nonzero end difference: nothing to test
+        return GCAcross(len(sub), med["5"], med["3"], None, None, None, 0,
+                        "undetermined" if len(sub) else "no 3' bias shown")
+    verdict = "3' bias" if t.pvalue < alpha else "no 3' bias shown"
+    return GCAcross(len(sub), med["5"], med["3"], t.median_difference, t.statistic, t.pvalue, t.n, verdict)
 
 
-def gc_findings(table: pd.DataFrame, across: Mapping[str, Any]) -> str:
+@dataclass(frozen=True, eq=False)
+class GCChapter:
+    """Chapter 07's record: the per-experiment table and the across-experiment test."""
+
+    experiments: tuple[str, ...]
+    table: pd.DataFrame
+    across: GCAcross
+
+    def to_record(self) -> dict[str, Any]:
+        per = self.table.set_index("experiment").astype(object)
+        return make_record("gc_chapter", experiments=list(self.experiments), across=self.across,
+                           per_experiment=per.where(per.notna(), None).to_dict("index"))
+
+
+def gc_findings(table: pd.DataFrame, across: GCAcross) -> str:
     """The GC chapter's closing sentences (verdict counts and the across-experiment test)."""
     v3, v5 = verdict_counts(table, "3' verdict"), verdict_counts(table, "5' verdict")
     return "\n".join([
-        f"- Across the {across['n']} experiments whose motif is significant: median effect size 5' "
-        f"{_f(across['median_effect5'], '.2f')}, 3' {_f(across['median_effect3'], '.2f')}; 3' > 5' by a one-sided "
-        f"Wilcoxon signed-rank test: p = {_f(across['pvalue'], '.2g')} (n = {across['n_pairs']}): "
-        f"**{across['verdict']}**.",
-        f"- Biased end per experiment (CI of 5' - 3' excluding 0): {verdict_counts(table, 'biased end')}.",
+        f"- Across the {across.n} experiments whose motif has an effect: the 3' GC run's interaction with the motif "
+        f"minus the 5' one's, relative to the motif, has median {_f(across.median_difference, '.3g')}; above 0 by a "
+        f"one-sided Wilcoxon signed-rank test: p = {_f(across.pvalue, '.2g')} (n = {across.n_pairs}): "
+        f"**{across.verdict}**. (The paper's effect sizes, median 5' {_f(across.median_effect5, '.2f')} and 3' "
+        f"{_f(across.median_effect3, '.2f')}, move with the GC run's own effect and are not tested.)",
+        f"- Biased end per experiment (interaction 3' - 5', CI excluding 0): {verdict_counts(table, 'biased end')}.",
         f"- The 3' GC run with the motif: {v3}; the 5' one: {v5}.",
         f"- ISM of the top predicted probes (G/C importance 3' vs 5'): {verdict_counts(table, 'ISM verdict')}."])

@@ -25,14 +25,28 @@ from ..records import Record
 from .results import read_results
 
 CHAPTER_KINDS: dict[str, tuple[str, ...]] = {
+    # chapter 01 (01_data.json): the experiments, one experiment's score transforms and structure profiles
+    "data_overview": ("kind", "experiments", "n_experiments", "n_probes", "n_dropped_nan", "n_train", "n_valid",
+                      "n_test", "skewness", "clip", "log", "transform_stats", "structure"),
+    # chapter 04 (_all/04_ism.json): the ISM probes of the 2013 examples (Fig 2a) and of VTS1 (Fig 3a)
+    "ism_examples": ("kind", "experiments", "vts1", "vts1_motif", "examples", "mean_ratio", "vts1_probes"),
+    # chapter 07 (_all/07_gc_bias.json): the across-experiment GC test and the per-experiment table
+    "gc_across_test": ("kind", "n", "median_effect5", "median_effect3", "median_difference", "statistic", "pvalue",
+                       "n_pairs", "verdict"),
+    "gc_chapter": ("kind", "experiments", "across", "per_experiment"),
+    # chapter 08 (_all/08_across_experiments.json): the tables over the battery records
+    "across": ("kind", "experiments", "supplementary_table1", "multiplicity", "spacing", "scans"),
     # the GIA battery of one experiment (05_gia.json): mutagenesis / multiplicity.{optimal,suboptimal} / spacing / gc
     # are those results' to_record(); top_kmers is scan_record(...)["top_kmers"]; kd and ism_gc3 may be None
+    # holm: the battery's claims, one row each (test, claim, p, adjusted p, verdict): Holm across them
     "battery": ("kind", "experiment", "test_pearson", "background", "background_padding", "known_motif", "motif",
                 "scan", "top_kmers", "mutagenesis", "alignment", "multiplicity", "spacing_reference", "spacing", "gc",
-                "ism_gc3", "kd", "positions", "seconds"),
+                "ism_gc3", "kd", "positions", "seconds", "holm"),
     # evaluations: {"exhaustive": n, "adaptive": n}; ranking: the scan the battery ranks by
+    # n_significant_q05 counts the model's responses (k-mers whose importance differs from 0), not motifs;
+    # standout: does the top k-mer stand out from all k-mers' importances (rbgia.scan.standout)
     "battery_scan": ("kind", "k", "start", "ranking", "n_kmers", "evaluations", "top10_shared", "top_kmer",
-                     "n_significant_q05", "top_contains_known"),
+                     "n_significant_q05", "top_contains_known", "standout"),
     # the GIA alignment motif (motifs.align_kmers) against its best RNAcompete motif; similarity {r, offset, overlap}
     "alignment": ("kind", "consensus", "top", "reference", "reference_name", "reference_consensus", "n_references",
                   "similarity"),

@@ -151,7 +151,7 @@ def fmt_p(p: Any, sig: int = 3) -> str:
     if _missing(p):
         return MISSING
     p = float(p)
-    if 0 <= p < SMALLEST_P:
+    if 0 <= p <= SMALLEST_P:
         return "< 1e-300"
     return f"{p:.{sig - 1}e}"
 

@@ -142,6 +142,63 @@ def _metrics(predict: Any, split: Any) -> dict[str, float]:
     return {"test_pearson": m["pearson"], "test_spearman": m["spearman"]}
 
 
+def _reusable(path: Path, data_key: str, files_key: str, baselines: bool) -> dict | None:
+    """The record at ``path`` when it can stand for this call's (see ``reuse_record``), else ``None``."""
+    if not path.is_file():
+        return None
+    old = load_json(path)
+    # Any epochs: a record from a longer run (the workflow's) is better, not stale;
+    # but data files rewritten since make it stale.
+    if (old.get("data_dir"), old.get("data_fingerprint")) == (data_key, files_key) and (
+        not baselines or old.get("baselines")
+    ):
+        return old
+    return None
+
+
+def _record(meta: Mapping[str, Any], data: Any, data_key: str, files_key: str, *, epochs: int, patience: int,
+            decay_patience: int) -> dict[str, Any]:
+    """The record's fields but the baselines, from the model cache's metadata and the dataset."""
+    metrics = meta.get("metrics", {})
+    epochs_used = meta["epochs"]
+    return {
+        "data_dir": data_key,
+        "data_fingerprint": files_key,
+        "epochs": epochs,
+        "n_train": len(data.train.x),
+        "n_valid": len(data.valid.x),
+        "n_test": len(data.test.x),
+        "test_pearson": metrics.get("test_pearson"),
+        "test_spearman": metrics.get("test_spearman"),
+        "valid_pearson": metrics.get("best_valid_pearson"),
+        "best_epoch": epochs_used["best"],
+        "epochs_run": epochs_used["run"],
+        "epochs_trained_for": epochs_used["trained_for"],
+        "patience": patience,
+        "decay_patience": decay_patience,
+        "stopped_early": bool(epochs_used["stopped_early"]),
+        "n_params": meta.get("n_params"),
+        "transform": {k: data.transform.get(k)
+                      for k in ("normalization", "stats", "clip_rule", "min", "clip", "mean", "sd")},
+    }
+
+
+def _fit_baselines(data: Any, seed: int, kmer_k: Sequence[int], kmer_alpha: Sequence[float],
+                   cnn_epochs: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The baselines fitted on ``data``'s split: ``(predictors by name, the record's baselines)``."""
+    from ..baselines import KmerRidge
+    from ..model import deepbind_cnn
+
+    ridge = KmerRidge(k=tuple(kmer_k), alpha=list(kmer_alpha)).fit(data.train, data.valid)
+    cnn = deepbind_cnn(data.train.x.shape[1:], seed=seed)
+    cnn_fit = fit(cnn, data, epochs=cnn_epochs, seed=seed, verbose=0)
+    return {"kmer_ridge": ridge, "shallow_cnn": cnn}, {
+        "kmer_ridge": {**_metrics(ridge, data.test), "k": list(kmer_k), "alpha": ridge.alpha_},
+        "shallow_cnn": {**_metrics(cnn, data.test), "epochs": cnn_fit.epochs_run,
+                        "valid_pearson": cnn_fit.best_valid_pearson},
+    }
+
+
 def train_and_record(
     data_dir: str | os.PathLike,
     experiment: str,
@@ -203,53 +260,17 @@ def train_and_record(
     path = results_path(results_dir, experiment, notebook, config)
     data_key = str(Path(data_dir).resolve())
     files_key = fingerprint(data_dir, experiment)
-    if reuse_record and path.is_file():
-        old = load_json(path)
-        # Any epochs: a record from a longer run (the workflow's) is better, not stale;
-        # but data files rewritten since make it stale.
-        if (old.get("data_dir"), old.get("data_fingerprint")) == (data_key, files_key) and (
-            not baselines or old.get("baselines")
-        ):
-            return TrainedConfig(old, path)
+    old = _reusable(path, data_key, files_key, baselines) if reuse_record else None
+    if old is not None:
+        return TrainedConfig(old, path)
     require_writable_dir(path.parent, "results_dir")  # before training, not when the record is written
     model, meta, data = train_or_load(data_dir, experiment, cfg, results_dir=results_dir, epochs=int(epochs),
                                       patience=int(patience), decay_patience=int(decay_patience),
                                       max_probes=max_probes, verbose=verbose)
-    metrics = meta.get("metrics", {})
-    epochs_used = meta["epochs"]
-    record: dict[str, Any] = {
-        "data_dir": data_key,
-        "data_fingerprint": files_key,
-        "epochs": int(epochs),
-        "n_train": len(data.train.x),
-        "n_valid": len(data.valid.x),
-        "n_test": len(data.test.x),
-        "test_pearson": metrics.get("test_pearson"),
-        "test_spearman": metrics.get("test_spearman"),
-        "valid_pearson": metrics.get("best_valid_pearson"),
-        "best_epoch": epochs_used["best"],
-        "epochs_run": epochs_used["run"],
-        "epochs_trained_for": epochs_used["trained_for"],
-        "patience": int(patience),
-        "decay_patience": int(decay_patience),
-        "stopped_early": bool(epochs_used["stopped_early"]),
-        "n_params": meta.get("n_params"),
-        "transform": {k: data.transform.get(k)
-                      for k in ("normalization", "stats", "clip_rule", "min", "clip", "mean", "sd")},
-    }
+    record = _record(meta, data, data_key, files_key, epochs=int(epochs), patience=int(patience),
+                     decay_patience=int(decay_patience))
     fitted: dict[str, Any] = {}
     if baselines:
-        from ..baselines import KmerRidge
-        from ..model import deepbind_cnn
-
-        ridge = KmerRidge(k=tuple(kmer_k), alpha=list(kmer_alpha)).fit(data.train, data.valid)
-        cnn = deepbind_cnn(data.train.x.shape[1:], seed=cfg.seed)
-        cnn_fit = fit(cnn, data, epochs=int(cnn_epochs or epochs), seed=cfg.seed, verbose=0)
-        fitted = {"kmer_ridge": ridge, "shallow_cnn": cnn}
-        record["baselines"] = {
-            "kmer_ridge": {**_metrics(ridge, data.test), "k": list(kmer_k), "alpha": ridge.alpha_},
-            "shallow_cnn": {**_metrics(cnn, data.test), "epochs": cnn_fit.epochs_run,
-                            "valid_pearson": cnn_fit.best_valid_pearson},
-        }
+        fitted, record["baselines"] = _fit_baselines(data, cfg.seed, kmer_k, kmer_alpha, int(cnn_epochs or epochs))
     write_results(results_dir, experiment, notebook, record, config)
     return TrainedConfig(load_json(path), path, model, data, _history(meta), fitted)

@@ -32,9 +32,11 @@ from .. import paper, records, simulate
 from ..config import TrainConfig
 from ..data import apply_transform
 from ..errors import DataError
-from ..experiments import gc_bias, hairpin_context, multiplicity, spacing
+from ..experiments import multiplicity, spacing
+from ..gcbias import gc_bias
+from ..hairpin import hairpin_context
 from ..motifs import kmer_matches
-from ..scan import adaptive_kmer_scan, kmer_scan
+from ..scan import adaptive_kmer_scan, kmer_scan, standout
 from ..session import GIA
 from ..stats import bh_qvalues
 from .records import make_record, read_record
@@ -222,24 +224,29 @@ def _est_row(est: Any) -> tuple[float, float, float]:
 def _rows(side: Side, motif: str, planted: str | None) -> list[tuple[str, str, tuple[float, float, float], str]]:
     """(analysis, statistic, (value, CI low, CI high), verdict) of one side, in a fixed order."""
     top = str(side.scan["kmer"].iloc[0])
-    q = side.scan["qvalue"].iloc[0] if "qvalue" in side.scan else float("nan")
-    top_word = ("no planted motif" if not planted else
-                "planted motif" if kmer_matches(top, planted) else "not the planted motif")
+    so = standout(side.scan)
+    if so.verdict == "no motif":
+        top_word = "no motif"
+    elif not planted:
+        top_word = "a motif that was not planted"
+    else:
+        top_word = "planted motif" if kmer_matches(top, planted) else "not the planted motif"
     m = side.multiplicity
-    out = [("top k-mer " + top, "q-value of the top k-mer", (float(q), np.nan, np.nan), top_word),
-           (f"multiplicity, {len(m.starts)} copies of {motif}", f"{len(m.starts)} copies / 1 copy",
-            _est_row(m.ratio), m.verdict)]
+    out = [("top k-mer " + top, "robust z of the top k-mer among the k-mers scanned", (so.z, np.nan, np.nan),
+            top_word),
+           (f"multiplicity, {len(m.starts)} copies of {motif}", f"{len(m.starts)} copies / the copies alone",
+            _est_row(m.vs_additive), m.verdict)]
     sp = side.spacing
     for (a, b), est, verdict in zip(sp.pairs, sp.vs_additive, sp.verdicts):
-        out.append((f"spacing {a}+{b} (gap {b - a - len(sp.motif)})", "2 copies / (2 x 1 copy)", _est_row(est),
-                    verdict))
+        out.append((f"spacing {a + 1}+{b + 1} (gap {b - a - len(sp.motif)})", "2 copies / the 2 copies alone",
+                    _est_row(est), verdict))
     gc = side.gc
     for end in ("5", "3"):
         out.append((f"GC run at the {end}' end", "interaction (motif+GC) - motif - GC",
                     _est_row(getattr(gc, f"interaction{end}")), getattr(gc, f"verdict{end}")))
     hp = side.hairpin
     folded = "" if hp.n_folded is None else f"; {hp.n_folded} of {hp.n_designed} designs fold"
-    out.append(("hairpin loop vs stem" + folded, "structure effect (difference in differences)",
+    out.append(("hairpin loop vs stem" + folded, "structure effect (loop context - pairing)",
                 _est_row(hp.structure_effect), hp.verdict))
     return out
 
@@ -249,8 +256,9 @@ def comparison_table(comparisons: Sequence[Comparison]) -> pd.DataFrame:
 
     Columns :data:`COLUMNS`: the statistic (its value and 95% CI) and verdict of the model and
     of the oracle, and ``agree`` (same verdict). The top k-mer row's verdict says whether the
-    scan's top k-mer is the planted motif (:func:`rbgia.motifs.kmer_matches`), its statistic is
-    the top k-mer's q-value. Rows are matched by position, not label: the ``analysis`` text
+    scan's top k-mer stands out (:func:`rbgia.scan.standout`; its statistic is the robust z) and, when
+    it does, whether it is the planted motif (:func:`rbgia.motifs.kmer_matches`).
+    Rows are matched by position, not label: the ``analysis`` text
     (which names the model's top k-mer) is the model's.
     """
     rows = []
@@ -264,7 +272,7 @@ def comparison_table(comparisons: Sequence[Comparison]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-NULL_VERDICTS = ("no effect", "no structure effect", "adds", "additive", "no planted motif")
+NULL_VERDICTS = ("no effect", "no structure effect", "adds", "additive", "additive, unequal copies", "no motif")
 
 
 def findings(table: pd.DataFrame) -> str:
@@ -322,7 +330,7 @@ def spacing_ratios(comparisons: Sequence[Comparison]) -> pd.DataFrame:
             t = side.spacing.table
             for r in t[t["start_2"].notna()].itertuples(index=False):
                 rows.append({"experiment": c.experiment, "predictor": name,
-                             "pair": f"{r.start_1}+{r.start_2} (gap {r.gap})", "ratio": float(r.ratio)})
+                             "pair": f"{r.start_1 + 1}+{r.start_2 + 1} (gap {r.gap})", "ratio": float(r.ratio)})
     df = pd.DataFrame(rows, columns=["experiment", "predictor", "pair", "ratio"])
     df["predictor"] = df["predictor"].replace({"signal": "planted signal"})
     return df.pivot_table(index=["experiment", "pair"], columns="predictor", values="ratio", sort=False).reset_index()

@@ -14,10 +14,7 @@ import pandas as pd
 from .. import background as backgrounds
 from .. import paper
 from ..errors import DataError
-from ..experiments import (
-    Hairpin,
-    hairpin_context,
-)
+from ..hairpin import CONDITIONS, Hairpin, hairpin_context
 from ..records import scan_record
 from ..scan import adaptive_kmer_scan
 from ..session import GIA
@@ -28,17 +25,18 @@ from .results import results_path
 
 
 def fig_hairpin(tests: Mapping[str, Hairpin]):
-    """Box plots of the four hairpin contexts per model (Fig 3c), titled with the structure effect."""
+    """Box plots of the five hairpin embeddings per model (Fig 3c), titled with the structure effect."""
     from ..plotting import local_importance_boxplot, panels
 
-    # one model a row: four two-line context labels need the page's width
-    fig, axes = panels(len(tests), max_per_row=1, height=3.0)
+    # one model a row: five two-line labels need the page's width
+    fig, axes = panels(len(tests), max_per_row=1, height=3.2)
     for ax, (label, t) in zip(axes, tests.items()):
         e = t.structure_effect
-        groups = {k.replace(", ", ",\n").replace("hairpin ", "hairpin\n"): v for k, v in t.local_effects().items()}
+        groups = {k.replace(", ", ",\n").replace(" (", "\n(").replace("arm only", "arm\nonly"): v
+                  for k, v in t.local_effects().items()}
         local_importance_boxplot(groups, ax=ax, fit=False, xlabel="",
-                                 title=f"{label}: DiD {_f(e.mean, '.3f')} [{_f(e.ci_low, '.3f')}, "
-                                 f"{_f(e.ci_high, '.3f')}]")
+                                 title=f"{label}: structure effect {_f(e.mean, '.3g')} ({_f(e.ci_low, '.3g')} to "
+                                 f"{_f(e.ci_high, '.3g')}), {t.verdict}")
         ax.title.set_fontsize(10)
         ax.tick_params(axis="x", rotation=0)
     fig.tight_layout()
@@ -78,17 +76,26 @@ def hairpin_tests(models: Mapping[str, tuple[Any, dict, Any]], motif: str, *, ba
 
 
 def structure_table(tests: Mapping[str, Any]) -> pd.DataFrame:
-    """One row per model (``{inputs: Hairpin or hairpin record}``): the four contexts' global importance, the
-    structure effect with CI and p, verdict, folding."""
+    """One row per model (``{inputs: Hairpin or hairpin record}``): the verdict, the structure effect with CI and
+    p, its two contrasts (loop context, pairing), and the folding checks."""
     rows = []
     for kind, t in tests.items():
         h = as_record(t)
         folded = "not checked" if h.n_folded is None else f"{h.n_folded} of {h.n_designed}"
-        rows.append({"model": kind, "hairpin loop": h.in_loop.mean, "hairpin stem": h.in_stem.mean,
-                     "unstructured at loop": h.unstructured_at_loop.mean,
-                     "unstructured at stem": h.unstructured_at_stem.mean, "structure effect": h.mean,
-                     "CI low": h.ci_low, "CI high": h.ci_high, "p-value": h.pvalue, "verdict": h.verdict,
-                     "folded as designed": folded})
+        rows.append({"model": kind, "verdict": h.verdict, "structure effect": h.mean, "CI low": h.ci_low,
+                     "CI high": h.ci_high, "p-value": h.pvalue, "loop context": h.loop_context.mean,
+                     "pairing": h.pairing.mean, "folded as designed": folded})
+    return pd.DataFrame(rows)
+
+
+def embedding_table(tests: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per model and embedding: its global importance and the motif's unpaired probability (ViennaRNA)."""
+    rows = []
+    for kind, t in tests.items():
+        h = as_record(t)
+        unpaired = h.unpaired or {}
+        rows += [{"model": kind, "embedding": name.replace("_", " "), "global importance": h[name].mean,
+                  "motif unpaired": unpaired.get(name)} for name in CONDITIONS]
     return pd.DataFrame(rows)
 
 
@@ -106,11 +113,12 @@ def top_kmers_or_scan(results_dir: str | os.PathLike, experiment: str, model: An
 
 
 def structure_findings(table: pd.DataFrame) -> str:
-    """One sentence per model of :func:`structure_table`: the structure effect, its CI and p, the verdict."""
+    """One sentence per model of :func:`structure_table`: the structure effect, its contrasts, the verdict."""
     return "\n".join(
-        f"- {row['model']}: structure effect {_f(row['structure effect'], '.3f')} (95% CI {_f(row['CI low'], '.3f')} "
-        f"to {_f(row['CI high'], '.3f')}, p = {_f(row['p-value'], '.2g')}): **{row['verdict']}**; designed "
-        f"stem-loops that fold as intended: {row['folded as designed']}." for row in table.to_dict("records"))
+        f"- {row['model']}: structure effect {_f(row['structure effect'], '.3g')} (95% CI {_f(row['CI low'], '.3g')} "
+        f"to {_f(row['CI high'], '.3g')}, p = {_f(row['p-value'], '.2g')}): **{row['verdict']}**; hairpin loop against "
+        f"the broken stem {_f(row['loop context'], '.3g')}, what pairing adds in the stem {_f(row['pairing'], '.3g')}; "
+        f"designed stem-loops that fold as intended: {row['folded as designed']}." for row in table.to_dict("records"))
 
 
 def structure_record(models: Mapping[str, tuple[Any, dict, Any]], tests: Mapping[str, Hairpin], *, motif: str,
