@@ -17,10 +17,20 @@ import numpy as np
 from ._io import _to_builtin, atomic_path, load_json, save_json
 from .checkpoint import CHECKPOINT_FILE, HISTORY_FILE
 from .config import TrainConfig
+from .data import RNAcompeteData
 from .errors import ModelError
 from .evaluate import evaluate
 from .paths import require_writable_dir, user_path
 from .train import check_fit_args, check_inputs, fit
+
+
+class TrainedModel(NamedTuple):
+    """What :func:`train_or_load` returns: the Keras model, its metadata and the dataset it was trained on
+    (a tuple too: ``model, meta, data = train_or_load(...)``)."""
+
+    model: Any
+    meta: dict
+    data: RNAcompeteData
 
 
 def save_model(model: Any, path: str | os.PathLike, metadata: dict | None = None) -> Path:
@@ -229,7 +239,7 @@ def train_or_load(
     results_dir: str | os.PathLike = "results", epochs: int = 300, patience: int = 25, valid_frac: float = 0.1,
     data_seed: int = 0, stats: str = "train", clip_rule: str = "quantile", max_probes: int | None = None,
     retrain: bool = False, verbose: int = 1, **fit_kwargs: Any,
-) -> tuple[Any, dict, Any]:
+) -> TrainedModel:
     """The model cache notebooks share: load the dataset, then reuse or train ResidualBind.
 
     The model lives at ``results_dir/<experiment>/models/<config.tag>.keras`` with its metadata beside it
@@ -261,8 +271,9 @@ def train_or_load(
 
     Returns
     -------
-    (keras.Model, dict, RNAcompeteData)
-        The model, its metadata and the dataset. The metadata holds ``params``, ``config``, ``metrics``
+    TrainedModel
+        ``model``, ``meta`` and ``data``: the model, its metadata and the dataset. The metadata holds ``params``,
+        ``config``, ``metrics``
         (``test_pearson``, ``best_epoch``, ``epochs_run``, ``stopped_early``, ...), ``history`` (the CSV path) and
         ``epochs``: ``requested`` (this call), ``trained_for`` (the model's epoch budget), ``run``, ``best``,
         ``stopped_early``.
@@ -293,10 +304,10 @@ def train_or_load(
         model, meta = load_model(paths.model)
         check_inputs(model, dataset.test.x, "dataset")
         _say(decision.why)
-        return model, _with_request(meta, epochs), dataset
+        return TrainedModel(model, _with_request(meta, epochs), dataset)
     require_writable_dir(results_dir, "results_dir")
     _say(f"{decision.why} {cfg.tag} for {epochs} epochs")
     save_json(paths.params, params)
     model, meta = _train_and_save(paths, cfg, params, dataset, experiment, epochs=epochs, patience=patience,
                                   resume=decision.resume, verbose=verbose, fit_kwargs=fit_kwargs)
-    return model, meta, dataset
+    return TrainedModel(model, meta, dataset)

@@ -18,6 +18,7 @@ from rbgia import records as gia_records
 from rbgia.chapters import across, battery, gc, ism, records, report, results, vts1
 from rbgia.data import shipped_data_dir
 from rbgia.errors import DataError
+from rbgia.model_cache import TrainedModel
 
 REFERENCE = shipped_data_dir("reference")
 RNG = np.random.default_rng(0)
@@ -215,7 +216,8 @@ def test_structure_record_keeps_the_vts1_layout(battery_run, tmp_path):
     bg = _bg(30)
     tests = {kind: gia.hairpin_context(gia.GIA(count("GCUGGC"), bg), "GCUGGC", 16, 8, n_boot=50)
              for kind in ("seq", "pu")}
-    models = {kind: (None, {"metrics": {"test_pearson": r}}, None) for kind, r in (("seq", 0.6), ("pu", 0.7))}
+    models = {kind: TrainedModel(None, {"metrics": {"test_pearson": r}}, None)
+              for kind, r in (("seq", 0.6), ("pu", 0.7))}
     top = gia_records.scan_record(b.scan)["top_kmers"]
     rec = vts1.structure_record(models, tests, motif="GCUGGC", top_kmers=top, top_kmers_source="05_gia record",
                                     epochs=1)

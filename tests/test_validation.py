@@ -52,7 +52,7 @@ def test_oracle_against_itself_agrees_everywhere(background):
     assert table["agree"].all() and np.allclose(table["model"][1:], table["oracle"][1:], equal_nan=True)
     assert validation.findings(table) == "The model's verdict agrees with the oracle's in 8 of 8 analyses over 1 " \
                                          "experiments."
-    assert c.info["kmer_spearman"] == pytest.approx(1.0)
+    assert c.kmer_spearman == pytest.approx(1.0)
     # the planted rules, as the oracle's verdicts: hindrance of close pairs, a 3' GC interaction. These probes carry
     # planted sites: three copies suppress a background site between them once, their single copies once each, so
     # against the copies alone three copies are super-additive (hindrance with the background, not between copies)
@@ -85,10 +85,10 @@ def test_null_experiment_uses_the_model_top_kmer_and_the_oracle_sees_nothing(bac
                                                    gc_bias=None), x[..., :4])
 
     c = validation.compare(toy, background, "SIMNULL", simulate.EXPERIMENTS["SIMNULL"].truth(), **KW)
-    assert c.motif == c.info["top_kmer"] and "GGGG" in c.motif
+    assert c.motif == c.top_kmer and "GGGG" in c.motif
     table = validation.comparison_table([c])
     assert table.loc[table["analysis"].str.startswith("multiplicity"), "oracle verdict"].item() == "no effect"
-    assert c.info["kmer_spearman"] is None  # the oracle is constant: no rank correlation exists
+    assert c.kmer_spearman is None  # the oracle is constant: no rank correlation exists
     assert "an effect that was not planted" in validation.findings(table)
 
 

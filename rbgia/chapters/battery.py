@@ -191,6 +191,15 @@ class Battery:
     known_motif: str | None
     positions: Mapping[str, Any]  # 0-based starts: multiplicity_starts, gc_starts, kmer_start
     seconds: Mapping[str, float] = field(default_factory=dict)
+    sensitivity: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # background kind -> headline verdicts
+
+    def headlines(self) -> dict[str, str]:
+        """This battery's own headline verdicts (:data:`HEADLINES`), as :func:`headline_verdicts` names them."""
+        found = self.scan_summary.standout.verdict
+        return {"top k-mer": found if found == "no motif" or self.scan_summary.top_kmer == self.motif
+                else f"{found}: {self.scan_summary.top_kmer}",
+                "multiplicity": self.multiplicity["optimal"].verdict, "spacing": "; ".join(self.spacing.verdicts),
+                "GC 3' end": self.gc.verdict3, "GC biased end": self.gc.biased_end}
 
     @property
     def motif(self) -> str:
@@ -234,7 +243,8 @@ class Battery:
             scan=self.scan_summary, top_kmers=scan_record(self.scan, 10)["top_kmers"], mutagenesis=self.mutagenesis,
             alignment=self.alignment_record(), multiplicity=dict(self.multiplicity),
             spacing_reference=self.spacing.reference, spacing=self.spacing, gc=self.gc, ism_gc3=self.ism, kd=self.kd,
-            positions=dict(self.positions), seconds=dict(self.seconds), holm=self.holm.to_dict("records")))
+            positions=dict(self.positions), seconds=dict(self.seconds), holm=self.holm.to_dict("records"),
+            sensitivity={self.background["kind"]: self.headlines(), **self.sensitivity}))
 
 
 def _with_holm(record: dict[str, Any]) -> dict[str, Any]:
@@ -286,6 +296,30 @@ def _scan_summary(ranked: pd.DataFrame, scans: Mapping[str, pd.DataFrame], evalu
                        standout=standout(ranked))
 
 
+SENSITIVITY = ("dinuc", "quartile1")  # the other backgrounds a battery's headline verdicts are recomputed on
+HEADLINES = ("top k-mer", "multiplicity", "spacing", "GC 3' end", "GC biased end")
+
+
+def headline_verdicts(model: Any, data: Any, motif: str, background: str, *, num_background: int, k: int,
+                      kmer_start: int, multiplicity_starts: Sequence[int], spacing_pairs: Sequence[Sequence[int]],
+                      spacing_reference: int, gc_starts: Sequence[int], n_screen: int, n_boot: int, seed: int
+                      ) -> dict[str, str]:
+    """The battery's headline verdicts (:data:`HEADLINES`) on another ``background`` kind, for its sensitivity
+    (the motif: the profile battery's; the top k-mer verdict: whether this background's scan finds it)."""
+    bg = backgrounds.make_background(background, data.train.x[..., :4], n=num_background, seed=seed,
+                                     y=data.train.y[:, 0])
+    session = GIA(model, bg)
+    scan = adaptive_kmer_scan(session, k=k, start=kmer_start, n_screen=min(n_screen, len(bg) - 1), seed=seed)
+    top = standout(scan)
+    spaced = spacing(session, motif, [tuple(p) for p in spacing_pairs], spacing_reference, on_conflict="skip",
+                     n_boot=n_boot, seed=seed)
+    gc = gc_bias(session, motif, kmer_start, paper.GC_MOTIF, tuple(gc_starts), n_boot=n_boot, seed=seed)
+    found = top.verdict if top.verdict == "no motif" or top.kmer == motif else f"{top.verdict}: {top.kmer}"
+    return {"top k-mer": found, "multiplicity": multiplicity(session, motif, multiplicity_starts, n_boot=n_boot,
+                                                             seed=seed).verdict,
+            "spacing": "; ".join(spaced.verdicts), "GC 3' end": gc.verdict3, "GC biased end": gc.biased_end}
+
+
 @contextlib.contextmanager
 def _timed(clock: dict[str, float], step: str) -> Iterator[None]:
     t0 = time.perf_counter()
@@ -302,7 +336,7 @@ def run_battery(
     spacing_pairs: Sequence[Sequence[int]] = paper.SPACING_PAIRS, spacing_reference: int = paper.SPACING_REFERENCE,
     gc_motif: str = paper.GC_MOTIF, gc_starts: Sequence[int] = paper.GC_STARTS, top_align: int = 10,
     n_boot: int = 2000, n_ism: int = 10, kd_path: str | os.PathLike | None = None, kd_check: bool | None = None,
-    seed: int = 0,
+    sensitivity: Sequence[str] = SENSITIVITY, seed: int = 0,
 ) -> Battery:
     """The paper's GIA experiments on one trained sequence model (Fig 2b-g, 4a-e).
 
@@ -311,7 +345,8 @@ def run_battery(
     RNAcompete motif(s) (:func:`compare_with_reference`); multiplicity of the motif and of a sub-optimal one
     (:func:`rbgia.paper.suboptimal_motif`); spacing; GC bias; ISM of the ``n_ism`` top predicted test probes
     (:func:`rbgia.chapters.gc.ism_gc3`); with ``kd_path``, the RBFOX1 Kd regression (``kd_check`` ``None``:
-    only for an RBFOX1-like motif or experiment). Seconds per step are in ``seconds``.
+    only for an RBFOX1-like motif or experiment); the headline verdicts again on each ``sensitivity`` background
+    kind (:func:`headline_verdicts`). Seconds per step are in ``seconds``.
     """
     clock: dict[str, float] = {}
     with _timed(clock, "total"):
@@ -337,12 +372,18 @@ def run_battery(
             rbfox1_like = paper.RBFOX1_MOTIF[1:] in motif or experiment in RBFOX1_EXPERIMENTS
             wants_kd = kd_path and (kd_check or (kd_check is None and rbfox1_like))
             kd = kd_regression(session, kd_path, kmer_start, rbfox1_like) if wants_kd else None
+        with _timed(clock, "other backgrounds"):
+            others = {kind: headline_verdicts(
+                model, data, motif, kind, num_background=num_background, k=k, kmer_start=kmer_start,
+                multiplicity_starts=multiplicity_starts, spacing_pairs=spacing_pairs,
+                spacing_reference=spacing_reference, gc_starts=gc_starts, n_screen=n_screen,
+                n_boot=min(n_boot, 500), seed=seed) for kind in sensitivity if kind != background}
     known = rmotifs.known_motif(data_dir or ".", experiment, reference_dir)
     positions = {"multiplicity_starts": [int(s) for s in multiplicity_starts], "gc_starts": [int(s) for s in gc_starts],
                  "kmer_start": int(kmer_start)}
     return Battery(experiment, ranked, _scan_summary(ranked, scans, evaluations, k, kmer_start, known), mm,
                    alignment, reference, tuple(reference_motifs(reference_motif or experiment, reference_dir)), mult,
-                   spaced, gc, ism, kd, {"kind": background, "n": len(bg)}, padding, known, positions, clock)
+                   spaced, gc, ism, kd, {"kind": background, "n": len(bg)}, padding, known, positions, clock, others)
 
 
 def write_battery(results_dir: str | os.PathLike, battery: Battery, extra: Mapping[str, Any] | None = None) -> Path:
@@ -436,7 +477,7 @@ def fig_spacing(battery: Battery):
     err = np.abs(np.vstack([y - [e.ci_low for e in sp.vs_additive], [e.ci_high for e in sp.vs_additive] - y]))
     ax.bar(labels, y, yerr=err, color="C0", capsize=4)
     ax.axhline(1, color="C3", ls="--", lw=1)
-    ax.set_ylabel("two copies / (2 x one copy)")
+    ax.set_ylabel("two copies / the two alone")
     ax.set_xlabel("1-based starts of the two copies")
     ax.set_title(f"{battery.experiment}: spacing of {battery.motif}", fontsize=10)
     fig.tight_layout()
@@ -487,6 +528,12 @@ def battery_findings(rec: Mapping[str, Any]) -> str:
                                                                       f"(adjusted p = {_f(row['adjusted p'], '.2g')})"
                                                                       for row in held) + "."))
     return "\n".join(lines)
+
+
+def holm_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """The battery's tests from its record: the verdict its rule gave, its p, the Holm-adjusted p, the final verdict."""
+    rows = as_record(record).holm
+    return pd.DataFrame(rows, columns=["test", "verdict", "null", "p", "adjusted p", "final"]).drop(columns="null")
 
 
 def scan_cost(record: Mapping[str, Any]) -> pd.DataFrame:

@@ -102,7 +102,8 @@ def gc_table(records: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
         g, i = r.gc, r.ism_gc3 or {}
         i3, i5, b = g.interaction3 or {}, g.interaction5 or {}, g.bias or {}
         rows.append({"experiment": exp, "motif": g.motif, "motif significant": motif_significant(g),
-                     "effect 5'": g.effect5.mean, "effect 3'": g.effect3.mean, "GC 3' alone": g.importance.gc3.mean,
+                     "effect 5'": g.effect5.mean, "effect 3'": g.effect3.mean, "effect 5' - 3'": g.diff.mean,
+                     "GC 3' alone": g.importance.gc3.mean,
                      "interaction 5'": i5.get("mean"), "interaction 5' p": i5.get("pvalue"),
                      "5' verdict": i5.get("verdict"), "interaction 3'": i3.get("mean"),
                      "interaction 3' p": i3.get("pvalue"), "3' verdict": i3.get("verdict"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,9 @@ import pandas as pd
 
 from .. import motifs as rmotifs
 from ..errors import DataError
+from ..model_cache import TrainedModel
 from ..mutagenesis import ism, ism_l2
+from .records import make_record
 from .report import _f, _plt
 from .training import load_models
 
@@ -98,19 +101,55 @@ def fig_mismatch_scatter(split: Any, pred: np.ndarray, motif: str, max_mismatche
     return fig
 
 
+@dataclass(frozen=True)
+class IsmProbes:
+    """The ISM of chosen probes: ``deltas`` ``(n, L, 4)``, their one-hot ``x`` ``(n, L, C)`` and the ``table``
+    (one row per probe: ``kind``, ``seq``, ``predicted``, ``measured``, the motif window and the importance
+    inside it over outside it). ``structure`` is the probes' structure channels ``(n, L, S)`` (VTS1, Fig 3a)
+    and ``pred`` the model's predictions on the whole test set (VTS1 scatter), else None."""
+
+    deltas: np.ndarray
+    x: np.ndarray
+    table: pd.DataFrame
+    structure: np.ndarray | None = None
+    pred: np.ndarray | None = None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The table as JSON-ready rows (without the probe index)."""
+        return self.table.drop(columns=["index"], errors="ignore").to_dict("records")
+
+
+@dataclass(frozen=True)
+class IsmChapter:
+    """Chapter 04's record: the 2013 examples (Fig 2a) and the VTS1 probes (Fig 3a)."""
+
+    experiments: list[str]
+    vts1: str
+    vts1_motif: str
+    examples: IsmProbes
+    vts1_probes: IsmProbes
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON-ready ``ism_examples`` record."""
+        mean_ratio = self.examples.table.groupby("kind")["ratio"].mean().to_dict()
+        return make_record("ism_examples", experiments=list(self.experiments), vts1=self.vts1,
+                           vts1_motif=self.vts1_motif, examples=self.examples.rows(), mean_ratio=mean_ratio,
+                           vts1_probes=self.vts1_probes.rows())
+
+
 def ism_motif_examples(
     data_dir: str | os.PathLike, experiments: Sequence[str], *, reference_dir: str | os.PathLike,
     mismatches: Sequence[int] = (0, 2), n: int = 1, **train_kw: Any,
-) -> dict[str, Any]:
+) -> IsmProbes:
     """Fig 2a on real data: per experiment, the ``n`` highest-predicted test probes with a best match of
     each number of ``mismatches`` to the experiment's RNAcompete motif, and their ISM.
 
-    Returns ``{"deltas", "x", "table"}`` over all experiments (one row per probe, ``experiment`` and
-    ``motif`` columns), ready for :func:`fig_ism`.
+    Returns :class:`IsmProbes` over all experiments (one row per probe, ``experiment`` and ``motif``
+    columns), ready for :func:`fig_ism`.
     """
     deltas, xs, tables = [], [], []
     for exp in experiments:
-        (model, meta, data), = load_models(data_dir, exp, ["seq"], **train_kw).values()
+        (model, meta, data), = load_models(data_dir, exp, ["seq"], **train_kw).values()  # one TrainedModel
         motif = rmotifs.known_motif(data_dir, exp, reference_dir)
         if not motif:
             raise DataError(f"no RNAcompete motif for {exp} in {reference_dir}/{rmotifs.RNACOMPETE_MEME}; "
@@ -127,11 +166,11 @@ def ism_motif_examples(
                         "pass other mismatches")
     table = pd.concat(tables, ignore_index=True)
     table["kind"] = table["experiment"] + ", " + table["kind"]
-    return {"deltas": np.concatenate(deltas), "x": np.concatenate(xs), "table": table}
+    return IsmProbes(np.concatenate(deltas), np.concatenate(xs), table)
 
 
-def vts1_ism(models: Mapping[str, tuple[Any, dict, Any]], motif: str = "GCUGG", n: int = 2,
-             structure_inputs: str = "pu") -> dict[str, Any]:
+def vts1_ism(models: Mapping[str, TrainedModel], motif: str = "GCUGG", n: int = 2,
+             structure_inputs: str = "pu") -> IsmProbes:
     """Fig 3a: ISM of the SEQUENCE-ONLY model on ``n`` high- and ``n`` low-predicted set-B probes that carry
     ``motif``, with their PU profiles (from the structure dataset) for the track under each logo."""
     model, _, data = models["seq"]
@@ -139,15 +178,15 @@ def vts1_ism(models: Mapping[str, tuple[Any, dict, Any]], motif: str = "GCUGG", 
     chosen = high_low_probes(data.test, pred, motif, n)
     deltas, table = ism_probes(model, data.test, chosen, motif)
     idx = chosen["index"].to_numpy()
-    structure = models[structure_inputs][2].test.x[idx][..., 4:] if structure_inputs in models else None
+    structure = models[structure_inputs].data.test.x[idx][..., 4:] if structure_inputs in models else None
     if structure is not None:
-        same = np.array_equal(models[structure_inputs][2].test.seqs[idx], data.test.seqs[idx])
+        same = np.array_equal(models[structure_inputs].data.test.seqs[idx], data.test.seqs[idx])
         if not same:
             raise DataError("the sequence and structure datasets order set B differently; load both with one data_seed")
         # structure channel 1 is the unpaired probability (0: paired)
         table["unpaired at motif"] = [float(s[a: a + len(motif), 1].mean())
                                       for s, a in zip(structure, table["x_start"])]
-    return {"deltas": deltas, "x": data.test.x[idx], "table": table, "structure": structure, "pred": pred}
+    return IsmProbes(deltas, data.test.x[idx], table, structure, pred)
 
 
 def ism_findings(examples: pd.DataFrame, vts1: pd.DataFrame | None = None) -> str:

@@ -35,13 +35,14 @@ CHAPTER_KINDS: dict[str, tuple[str, ...]] = {
                        "n_pairs", "verdict"),
     "gc_chapter": ("kind", "experiments", "across", "per_experiment"),
     # chapter 08 (_all/08_across_experiments.json): the tables over the battery records
-    "across": ("kind", "experiments", "supplementary_table1", "multiplicity", "spacing", "scans"),
+    "across": ("kind", "experiments", "supplementary_table1", "multiplicity", "spacing", "scans", "sensitivity"),
     # the GIA battery of one experiment (05_gia.json): mutagenesis / multiplicity.{optimal,suboptimal} / spacing / gc
     # are those results' to_record(); top_kmers is scan_record(...)["top_kmers"]; kd and ism_gc3 may be None
-    # holm: the battery's claims, one row each (test, claim, p, adjusted p, verdict): Holm across them
+    # holm: the battery's tests, one row each (test, verdict, null, p, adjusted p, final): Holm across them;
+    # sensitivity: background kind -> the headline verdicts on it (the battery's own background first)
     "battery": ("kind", "experiment", "test_pearson", "background", "background_padding", "known_motif", "motif",
                 "scan", "top_kmers", "mutagenesis", "alignment", "multiplicity", "spacing_reference", "spacing", "gc",
-                "ism_gc3", "kd", "positions", "seconds", "holm"),
+                "ism_gc3", "kd", "positions", "seconds", "holm", "sensitivity"),
     # evaluations: {"exhaustive": n, "adaptive": n}; ranking: the scan the battery ranks by
     # n_significant_q05 counts the model's responses (k-mers whose importance differs from 0), not motifs;
     # standout: does the top k-mer stand out from all k-mers' importances (rbgia.scan.standout)
@@ -67,8 +68,9 @@ CHAPTER_KINDS: dict[str, tuple[str, ...]] = {
     "validation_comparison": ("kind", "experiment", "motif", "panel", "top_kmer", "oracle_top_kmer", "planted_motif",
                               "n_background", "k", "kmer_spearman", "model", "oracle", "signal", "table", "config"),
     # the whole part: per_experiment maps each experiment to its validation_comparison record
+    # controls: the verdict rules against their negative and positive controls (rbgia.controls), one row each
     "validation": ("kind", "data_dir", "config", "experiments", "test_pearson", "n_agree", "n_analyses", "table",
-                   "per_experiment"),
+                   "per_experiment", "controls"),
 }
 
 #: Every kind a chapter record may hold: the library's GIA kinds and the chapters' own.

@@ -505,6 +505,11 @@ def _plt():
     return plt
 
 
+def resolved(path: str | os.PathLike) -> str:
+    """``path`` as an absolute path string (what a record keeps of a data folder)."""
+    return str(Path(path).resolve())
+
+
 def experiment_label(data_dir: str | os.PathLike, experiment: str, reference_dir: str | os.PathLike | None = None
                      ) -> str:
     """``"RNCMPT00001 (A1CF), 2013-RNAcompete sample"``: the data a caption names."""

@@ -14,24 +14,22 @@ import numpy as np
 import pandas as pd
 
 from .._io import load_json
-from ..config import TrainConfig
+from ..config import INPUT_KINDS, TrainConfig
 from ..evaluate import evaluate
-from ..model_cache import train_or_load
+from ..model_cache import TrainedModel, train_or_load
 from ..paths import require_writable_dir
 from ..train import check_fit_args, check_number, fit
 from .results import results_path, write_results
 
 
 def load_models(data_dir: str | os.PathLike, experiment: str, inputs: Sequence[str], **train_kw: Any
-                ) -> dict[str, tuple[Any, dict, Any]]:
-    """``{inputs: (model, metadata, data)}`` from the shared model cache (:func:`rbgia.model_cache.train_or_load`).
+                ) -> dict[str, TrainedModel]:
+    """``{inputs: TrainedModel}`` (``.model``, ``.meta``, ``.data``) from the shared model cache
+    (:func:`rbgia.model_cache.train_or_load`).
 
     ``inputs`` items are input kinds (``"pu"``, the rest of the configuration from ``train_kw``) or whole
     configurations (tags such as ``"log-pu-paper-s0"``, :class:`rbgia.config.TrainConfig`), keyed by their inputs.
     """
-    from ..config import INPUT_KINDS, TrainConfig
-    from ..model_cache import train_or_load
-
     out = {}
     for item in inputs:
         if isinstance(item, str) and item in INPUT_KINDS:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -139,12 +139,13 @@ def panel_scan(session: GIA, kmers: Sequence[str], start: int = paper.MOTIF_STAR
     return table
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class Comparison:
     """Model and oracle on one simulated experiment (:func:`compare`).
 
     ``model.scan`` is the model's adaptive scan over all 4^k k-mers; ``model_panel`` and
-    ``oracle.scan`` are the scans of the shared k-mer ``panel``.
+    ``oracle.scan`` are the scans of the shared k-mer ``panel``; ``kmer_spearman`` is their rank
+    agreement (None when either is constant).
     """
 
     experiment: str
@@ -153,16 +154,22 @@ class Comparison:
     model: Side
     oracle: Side
     model_panel: pd.DataFrame
-    signal: Side | None = None
-    panel: list = field(default_factory=list)
-    info: dict = field(default_factory=dict)
+    signal: Side | None
+    panel: tuple[str, ...]
+    top_kmer: str
+    oracle_top_kmer: str
+    n_background: int
+    k: int
+    kmer_spearman: float | None
 
     def to_record(self, config: Any = None) -> dict[str, Any]:
         """Record of kind ``validation_comparison``: every side's record (``signal`` None without a
-        transform), the :attr:`info` fields and the comparison table's rows; ``config`` is the
-        model's training configuration (None when not known)."""
+        transform) and the comparison table's rows; ``config`` is the model's training configuration
+        (None when not known)."""
         return make_record(
-            "validation_comparison", experiment=self.experiment, motif=self.motif, panel=self.panel, **self.info,
+            "validation_comparison", experiment=self.experiment, motif=self.motif, panel=list(self.panel),
+            top_kmer=self.top_kmer, oracle_top_kmer=self.oracle_top_kmer, planted_motif=self.truth.get("motif"),
+            n_background=self.n_background, k=self.k, kmer_spearman=self.kmer_spearman,
             model=self.model.to_record(), oracle=self.oracle.to_record(),
             signal=None if self.signal is None else self.signal.to_record(),
             table=comparison_table([self]).to_dict("records"), config=config)
@@ -199,11 +206,9 @@ def compare(
         raw = GIA(oracle(experiment), background)
         signal_side = run_side(raw, motif, panel_scan(raw, panel, kmer_start), **side_kw)
     model_panel = panel_scan(session, panel, kmer_start)
-    info = {"top_kmer": str(scan["kmer"].iloc[0]), "oracle_top_kmer": str(oracle_side.scan["kmer"].iloc[0]),
-            "planted_motif": truth.get("motif"), "n_background": int(session.n), "k": int(k),
-            "kmer_spearman": _spearman(model_panel, oracle_side.scan)}
-    return Comparison(experiment, motif, dict(truth), model_side, oracle_side, model_panel, signal_side, panel,
-                      info)
+    return Comparison(experiment, motif, dict(truth), model_side, oracle_side, model_panel, signal_side,
+                      tuple(panel), str(scan["kmer"].iloc[0]), str(oracle_side.scan["kmer"].iloc[0]),
+                      int(session.n), int(k), _spearman(model_panel, oracle_side.scan))
 
 
 def _spearman(a: pd.DataFrame, b: pd.DataFrame) -> float | None:
@@ -346,6 +351,7 @@ class Validation:
     truth: dict
     data_dir: str
     config: dict
+    controls: pd.DataFrame | None = None  # the verdict rules against their controls (rbgia.controls.run_controls)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -358,7 +364,8 @@ class Validation:
             "validation", data_dir=self.data_dir, config=self.config,
             experiments=[c.experiment for c in self.comparisons], test_pearson=self.test_pearson,
             n_agree=int(table["agree"].sum()), n_analyses=len(table), table=table.to_dict("records"),
-            per_experiment={c.experiment: c.to_record(self.config) for c in self.comparisons})
+            per_experiment={c.experiment: c.to_record(self.config) for c in self.comparisons},
+            controls=None if self.controls is None else self.controls.to_dict("records"))
 
 
 def validate(
@@ -403,8 +410,8 @@ def model_summary(validation: Validation) -> pd.DataFrame:
     for c in validation.comparisons:
         sub = table[table["experiment"] == c.experiment]
         rows.append({"experiment": c.experiment, "test Pearson": validation.test_pearson.get(c.experiment),
-                     "planted motif": c.truth.get("motif") or "none", "model top k-mer": c.info["top_kmer"],
-                     "oracle top k-mer": c.info["oracle_top_kmer"], "k-mer Spearman": c.info["kmer_spearman"],
+                     "planted motif": c.truth.get("motif") or "none", "model top k-mer": c.top_kmer,
+                     "oracle top k-mer": c.oracle_top_kmer, "k-mer Spearman": c.kmer_spearman,
                      "verdicts agree": f"{int(sub['agree'].sum())} of {len(sub)}"})
     return pd.DataFrame(rows)
 
@@ -427,8 +434,9 @@ def write_validation(results_dir: str | os.PathLike, validation: Validation, ste
 
 # --------------------------------------------------------------------------- figures
 def fig_additivity(comparisons: Sequence[Comparison]):
-    """Observed / additive expectation, model, oracle (and planted signal) with 95% CIs: multiplicity (n / n x 1)
-    and each spacing pair (2 copies / 2 x 1). 1 = additive; below 1: sub-additive or hindrance."""
+    """Observed / additive expectation, model, oracle (and planted signal) with 95% CIs: multiplicity (n copies /
+    the copies alone) and each spacing pair (2 copies / the two alone). 1 = additive; below 1: sub-additive or
+    hindrance."""
     from ..plotting import panels
 
     fig, axes = panels(len(comparisons), height=3.2)  # own y scales: a null model's CI dwarfs the others
@@ -436,8 +444,9 @@ def fig_additivity(comparisons: Sequence[Comparison]):
         sides = [("model", c.model, "C0"), ("oracle", c.oracle, "C1"), ("planted signal", c.signal, "grey")]
         for shift, (name, side, colour) in zip((-0.2, 0.0, 0.2), [t for t in sides if t[1] is not None]):
             n = len(side.multiplicity.starts)
-            ests = [(f"{n} copies", *(v / n for v in _est_row(side.multiplicity.ratio)))]
-            ests += [(f"{a}+{b}", *_est_row(e)) for (a, b), e in zip(side.spacing.pairs, side.spacing.vs_additive)]
+            ests = [(f"{n} copies", *_est_row(side.multiplicity.vs_additive))]
+            ests += [(f"{a + 1}+{b + 1}", *_est_row(e))
+                     for (a, b), e in zip(side.spacing.pairs, side.spacing.vs_additive)]
             x = np.arange(len(ests)) + shift
             mid = np.array([e[1] for e in ests])
             err = np.abs(np.array([[e[2] for e in ests], [e[3] for e in ests]]) - mid)
@@ -461,7 +470,7 @@ def fig_kmer_panel(comparisons: Sequence[Comparison]):
         both = c.model_panel.set_index("kmer")["mean"].to_frame("model").join(
             c.oracle.scan.set_index("kmer")["mean"].rename("oracle"))
         ax.scatter(both["oracle"], both["model"], s=14, alpha=0.8)
-        rho = c.info.get("kmer_spearman")
+        rho = c.kmer_spearman
         ax.set_title(f"{c.experiment}" + ("" if rho is None else f"\n(Spearman {rho:.2f})"))
         ax.set_xlabel("global importance, oracle")
         ax.set_ylabel("global importance, model" if ax.get_subplotspec().is_first_col() else "")

@@ -15,6 +15,7 @@ from .. import background as backgrounds
 from .. import paper
 from ..errors import DataError
 from ..hairpin import CONDITIONS, Hairpin, hairpin_context
+from ..model_cache import TrainedModel
 from ..records import scan_record
 from ..scan import adaptive_kmer_scan
 from ..session import GIA
@@ -43,14 +44,14 @@ def fig_hairpin(tests: Mapping[str, Hairpin]):
     return fig
 
 
-def performance_vs_paper(models: Mapping[str, tuple[Any, dict, Any]], reference_dir: str | os.PathLike,
+def performance_vs_paper(models: Mapping[str, TrainedModel], reference_dir: str | os.PathLike,
                          dataset: str) -> pd.DataFrame:
     """Set-B Pearson r of each model beside the paper's (``reported_results.csv``) with the gap and the budget."""
     from .performance import read_reported
 
     reported = read_reported(Path(reference_dir) / "reported_results.csv", dataset=dataset)
     rows = []
-    for kind, (_, meta, data) in models.items():
+    for kind, (_, meta, data) in models.items():  # TrainedModel: model, meta, data
         paper = reported.loc[reported["inputs"] == kind, "mean"]
         m = meta["metrics"]
         r = m["test_pearson"]
@@ -61,7 +62,7 @@ def performance_vs_paper(models: Mapping[str, tuple[Any, dict, Any]], reference_
     return pd.DataFrame(rows)
 
 
-def hairpin_tests(models: Mapping[str, tuple[Any, dict, Any]], motif: str, *, background: str = "profile",
+def hairpin_tests(models: Mapping[str, TrainedModel], motif: str, *, background: str = "profile",
                   num_background: int = 300, loop_start: int = paper.HAIRPIN_LOOP_START,
                   stem_start: int = paper.HAIRPIN_STEM_START, seed: int = 0, **kw: Any) -> dict[str, Hairpin]:
     """:func:`rbgia.experiments.hairpin_context` (Fig 3c) for each model (``{inputs: Hairpin}``), on one
@@ -72,7 +73,7 @@ def hairpin_tests(models: Mapping[str, tuple[Any, dict, Any]], motif: str, *, ba
                                      y=data.train.y[:, 0])
     return {kind: hairpin_context(GIA(m, bg), motif, loop_start, stem_start,
                                  recompute_structure=False if kind == "seq" else kind, seed=seed, **kw)
-            for kind, (m, _, _) in models.items()}
+            for kind, (m, _, _) in models.items()}  # TrainedModel: model, meta, data
 
 
 def structure_table(tests: Mapping[str, Any]) -> pd.DataFrame:
@@ -121,7 +122,7 @@ def structure_findings(table: pd.DataFrame) -> str:
         f"designed stem-loops that fold as intended: {row['folded as designed']}." for row in table.to_dict("records"))
 
 
-def structure_record(models: Mapping[str, tuple[Any, dict, Any]], tests: Mapping[str, Hairpin], *, motif: str,
+def structure_record(models: Mapping[str, TrainedModel], tests: Mapping[str, Hairpin], *, motif: str,
                      top_kmers: Sequence[Mapping[str, Any]], top_kmers_source: str, performance: Any = None,
                      **extra: Any) -> dict[str, Any]:
     """The VTS1 chapter's record (kind ``structure``): ``test_pearson`` per model (``seq``, ``pu``),
@@ -134,7 +135,7 @@ def structure_record(models: Mapping[str, tuple[Any, dict, Any]], tests: Mapping
     if isinstance(performance, pd.DataFrame):
         performance = performance.to_dict("records")
     rec = make_record("structure", motif=motif, top_kmers=list(top_kmers), top_kmers_source=top_kmers_source,
-                      test_pearson={kind: m[1]["metrics"]["test_pearson"] for kind, m in models.items()},
+                      test_pearson={kind: m.meta["metrics"]["test_pearson"] for kind, m in models.items()},
                       structure_effect=dict(tests), performance=performance)
     return {**rec, **extra}
 
