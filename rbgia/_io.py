@@ -7,6 +7,7 @@ is renamed into place, so an interrupted run never leaves a half-written file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import json
 import math
@@ -24,6 +25,7 @@ import numpy as np
 from .errors import DataError
 
 _HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
+_DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))  # disk full, quota exceeded
 _STALE_SECONDS = 24 * 3600  # temporaries of another host (or an older rbgia) count as orphans after a day
 
 
@@ -63,7 +65,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
 
     The temporary file keeps the target's suffix (``suffix`` overrides it) because
     some writers (Keras, h5py) pick the format from the file name. Temporaries of the
-    same target orphaned by a killed writer are removed first.
+    same target orphaned by a killed writer are removed first. A full disk (or quota) raises
+    :class:`~rbgia.errors.DataError` naming ``path``, whose previous content is unchanged.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,10 +83,18 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     try:
         yield real_tmp
         os.replace(real_tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             real_tmp.unlink()
+        if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+            raise _disk_full(path, exc) from exc
         raise
+
+
+def _disk_full(path: Path, exc: OSError) -> DataError:
+    """The one line for a write that ran out of space (the previous ``path``, if any, is unchanged)."""
+    return DataError(f"no space left on the device writing {path} ({exc.strerror or exc}); free space on that disk "
+                     f"(or write to another folder) and rerun: the previous {path.name}, if any, is unchanged")
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:

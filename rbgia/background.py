@@ -15,6 +15,10 @@ and deterministic under ``seed``.
   arborescence);
 - :func:`quartile_background`: real sequences from one score quartile;
 - :func:`make_background`: dispatch by name.
+
+Seeds go through :func:`rbgia.sequence.check_seed`; a background above :data:`MAX_BYTES` (the
+returned array) needs ``confirm=True``, so a slip such as ``n=10**8`` is a one-line error stating
+the memory it needs, not an out-of-memory machine.
 """
 
 from __future__ import annotations
@@ -22,20 +26,28 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import DataError
+from .sequence import check_integer, check_one_hot, check_seed
 
+MAX_BYTES = 2**30  # a larger background (1.6 M sequences of 41 nt) needs confirm=True
 PADDINGS = ("source", "fill")
 KINDS = ("profile", "shuffle", "dinuc", "quartile1", "quartile2", "quartile3", "quartile4")
 _EYE = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), dtype=np.float32)])  # code 4 -> zero row
 
 
-def _check(x: np.ndarray, n: int) -> np.ndarray:
-    x = np.asarray(x)
-    if x.ndim != 3 or x.shape[-1] < 4:
-        raise DataError(f"background source must be one-hot (N, L, A>=4); got shape {x.shape}")
+def _check(x: np.ndarray, n: int, confirm: bool = True, what: str = "background") -> np.ndarray:
+    """The source's sequence channels, after checking its shape, ``n`` and the size of the result."""
+    x = check_one_hot(x, "background source")
     if x.shape[0] == 0:
         raise DataError("background source has 0 sequences; pass at least one sequence")
-    if int(n) < 1:
-        raise DataError(f"n={n} background sequences requested; pass n >= 1")
+    n = check_integer("n", n, 1)
+    size = n * x.shape[1] * 4 * np.dtype(np.float32).itemsize
+    if size > MAX_BYTES and not confirm:
+        # sampling holds ~3x the result at its peak (uniforms, codes, masks)
+        raise DataError(
+            f"{what} of n={n:,} sequences is a ({n}, {x.shape[1]}, 4) float32 array of {size / 1e9:.1f} GB "
+            f"(about 3x that while sampling), above the {MAX_BYTES / 1e9:.1f} GB limit; pass a smaller n "
+            "(GIA needs ~1,000) or confirm=True to build it"
+        )
     return x[..., :4]
 
 
@@ -60,6 +72,7 @@ def profile_background(
     seed: int | np.random.Generator | None = 0,
     *,
     padding: str = "source",
+    confirm: bool = False,
 ) -> np.ndarray:
     """Sample from the position-specific nucleotide profile of ``x``.
 
@@ -84,21 +97,24 @@ def profile_background(
         is as long as the longest probe; the behaviour before this option).
         Either way positions padded in every probe stay all-zero, and on
         full-length data without ``N`` (2013: all 41 nt) the two agree exactly.
+    confirm
+        Build a background larger than :data:`MAX_BYTES` (else a :class:`~rbgia.errors.DataError`
+        states the memory it needs).
 
     Returns
     -------
     numpy.ndarray
         ``(n, L, 4)`` float32.
     """
-    x4 = _check(x, n)
+    x4 = _check(x, n, confirm, "profile_background")
     _check_padding(padding)
+    rng = check_seed(seed)
     counts = x4.sum(0, dtype=np.float64)  # (L, 4)
     total = counts.sum(-1, keepdims=True)
     present = total[:, 0] > 0
     probs = np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
     cum = np.cumsum(probs, -1)
     cum[:, -1] = 1.0  # guard against round-off leaving u > cum[-1]
-    rng = np.random.default_rng(seed)
     u = rng.random((int(n), x4.shape[1]))  # drawn first: "fill" and full-length data match older results
     codes = (u[..., None] >= cum[None, :, :3]).sum(-1)  # one uniform per position
     if padding == "source":
@@ -109,19 +125,21 @@ def profile_background(
     return _EYE[codes]
 
 
-def shuffle_background(x: np.ndarray, n: int, seed: int | np.random.Generator | None = 0) -> np.ndarray:
+def shuffle_background(x: np.ndarray, n: int, seed: int | np.random.Generator | None = 0, *,
+                       confirm: bool = False) -> np.ndarray:
     """Randomly permute the positions of sequences drawn from ``x``.
 
     Mononucleotide counts are kept; padding (all-zero rows) stays in place.
-    Sources are a random subset of ``x`` (with replacement when ``n > N``).
+    Sources are a random subset of ``x`` (with replacement when ``n > N``); ``confirm`` as in
+    :func:`profile_background`.
 
     Returns
     -------
     numpy.ndarray
         ``(n, L, 4)`` float32.
     """
-    x4 = _check(x, n)
-    rng = np.random.default_rng(seed)
+    x4 = _check(x, n, confirm, "shuffle_background")
+    rng = check_seed(seed)
     src = _codes(x4[_pick(rng, x4.shape[0], int(n))])
     valid = src < 4
     length = src.shape[1]
@@ -228,7 +246,8 @@ def _uniform_eulerian(tok: np.ndarray, lengths: np.ndarray, rng: np.random.Gener
     return out
 
 
-def dinuc_shuffle_background(x: np.ndarray, n: int, seed: int | np.random.Generator | None = 0) -> np.ndarray:
+def dinuc_shuffle_background(x: np.ndarray, n: int, seed: int | np.random.Generator | None = 0, *,
+                             confirm: bool = False) -> np.ndarray:
     """Uniform dinucleotide shuffles of sequences drawn from ``x``.
 
     What is uniform: each output is drawn uniformly at random among all sequences
@@ -245,15 +264,15 @@ def dinuc_shuffle_background(x: np.ndarray, n: int, seed: int | np.random.Genera
     them is shuffled on its own, uniformly as above, so with an internal ``N`` the
     draw is uniform over sequences with ``N`` at the same positions and each run's
     dinucleotide counts and first base. Sources are a random subset of ``x`` (with
-    replacement when ``n > N``).
+    replacement when ``n > N``); ``confirm`` as in :func:`profile_background`.
 
     Returns
     -------
     numpy.ndarray
         ``(n, L, 4)`` float32.
     """
-    x4 = _check(x, n)
-    rng = np.random.default_rng(seed)
+    x4 = _check(x, n, confirm, "dinuc_shuffle_background")
+    rng = check_seed(seed)
     tok = _codes(x4[_pick(rng, x4.shape[0], int(n))]).astype(np.int64)
     out = np.full_like(tok, 4)
     valid = tok < 4
@@ -288,7 +307,8 @@ def quartile_background(
     numpy.ndarray
         ``(n, L, 4)`` float32.
     """
-    x4 = _check(x, n)
+    x4 = _check(x, n)  # never larger than x: no size guard
+    rng = check_seed(seed)
     y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)[:, 0] if np.ndim(y) > 1 else np.asarray(y, dtype=np.float64)
     if y.shape[0] != x4.shape[0]:
         raise DataError(f"y has {y.shape[0]} scores for {x4.shape[0]} sequences; pass one score per sequence")
@@ -304,7 +324,7 @@ def quartile_background(
         raise DataError(
             f"quartile {qi} holds {pool.size} sequences but n={n} were requested; pass n <= {pool.size} or more data"
         )
-    pick = np.random.default_rng(seed).choice(pool, size=int(n), replace=False)
+    pick = rng.choice(pool, size=int(n), replace=False)
     return np.ascontiguousarray(x4[pick], dtype=np.float32)
 
 
@@ -316,6 +336,7 @@ def make_background(
     y: np.ndarray | None = None,
     *,
     padding: str = "source",
+    confirm: bool = False,
 ) -> np.ndarray:
     """Build a background by name.
 
@@ -328,6 +349,8 @@ def make_background(
         For ``"profile"``: ``"source"`` (default, the probes' lengths) or ``"fill"``
         (see :func:`profile_background`). Shuffles and quartiles are real probes
         rearranged or as is, so they always have their source's length and padding.
+    confirm
+        Build a background larger than :data:`MAX_BYTES` (see :func:`profile_background`).
 
     Returns
     -------
@@ -337,11 +360,11 @@ def make_background(
     key = str(kind).lower()
     _check_padding(padding)
     if key == "profile":
-        return profile_background(x, n, seed, padding=padding)
+        return profile_background(x, n, seed, padding=padding, confirm=confirm)
     if key == "shuffle":
-        return shuffle_background(x, n, seed)
+        return shuffle_background(x, n, seed, confirm=confirm)
     if key in ("dinuc", "dinuc_shuffle", "dinucleotide"):
-        return dinuc_shuffle_background(x, n, seed)
+        return dinuc_shuffle_background(x, n, seed, confirm=confirm)
     if key.startswith("quartile"):
         q = key[len("quartile") :].lstrip("_")
         if y is None:

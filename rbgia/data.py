@@ -33,10 +33,18 @@ own statistics. ``.transform`` records the rule and every fitted parameter
 (top-level ``min``/``clip``/``mean``/``sd`` are the training split's).
 
 Caches (:func:`load_rnacompete`'s ``cache_dir``): the parsed, split and transformed
-experiment is cached in HDF5 keyed by the input files (path, size, mtime) and
+experiment is cached in HDF5 keyed by the input files (path, size, mtime and a sha256 of
+their bytes, so a file rewritten in place with its size and mtime restored is read again) and
 every parameter; structure profiles are cached separately per sequence set
 and kind (keyed by the probes' content), so experiments that share probes
 (all of the DeepBind layout) fold them once. An unwritable cache only warns.
+
+Checks (on every load, from the files or the cache): finite scores beyond float32 are refused; a set
+whose repeated rows are more than half of it is refused, and more than 10 copies of one probe warn (the
+shipped 2009 sets hold each of about 11% of their probes twice, the 2013 sample none twice); a set B whose
+distinct probes are half or more in set A is refused as a train/test leak, and any shared probe warns
+with the count (the shipped sets share none); repeated DeepBind Event IDs and an empty validation split
+(``valid_frac`` > 0 rounding to no probe) warn. ``.info["probes"]`` holds the counts behind them.
 
 Command line (prebuild caches, list experiments, download)::
 
@@ -122,7 +130,7 @@ STATS = ("train", "per_split")
 CLIP_RULES = ("quantile", "sd")
 CLIP_QUANTILE = 0.999  # clip_rule="quantile": the paper's 99.9th percentile
 CLIP_SD = 4.0  # clip_rule="sd": the public code's mean + 4 sd
-_CACHE_VERSION = 2  # 2: digests of every cached array (a flipped bit or a swapped array rebuilds)
+_CACHE_VERSION = 3  # 2: digests of every cached array; 3: input files keyed on their content, probe counts kept
 _SPLITS = ("train", "valid", "test")
 
 
@@ -210,32 +218,43 @@ def _per_set_files(data_dir: Path) -> dict[str, dict[str, list[Path]]]:
     return out
 
 
+def _shown(path: Path) -> str:
+    """``path`` for a message: a relative path also names the working directory it was read from and where it
+    led, so that a notebook or a job run from another folder says which folder it looked in."""
+    if path.is_absolute():
+        return str(path)
+    return f"{path} (resolved from the working directory {Path.cwd()} to {Path(os.path.abspath(path))})"
+
+
 def _layout(data_dir: str | os.PathLike) -> tuple[str, Path]:
     data_dir = user_path(data_dir, "data_dir")
     if data_dir.is_file():
-        raise DataError(f"data directory {data_dir} is a file; pass the folder holding the RNAcompete files")
+        raise DataError(f"data directory {_shown(data_dir)} is a file; pass the folder holding the RNAcompete files")
     if not data_dir.is_dir():
-        raise DataError(f"data directory {data_dir} does not exist; pass the folder holding the RNAcompete files")
+        raise DataError(
+            f"data directory {_shown(data_dir)} does not exist; pass the folder holding the RNAcompete files "
+            f"(an absolute path, or one relative to the working directory)"
+        )
     seqs, targets = deepbind_file(data_dir, "sequences.tsv"), deepbind_file(data_dir, "targets.tsv")
     if seqs is not None or targets is not None:
         if seqs is None or targets is None:
             have, miss = ("sequences.tsv", "targets.tsv") if targets is None else ("targets.tsv", "sequences.tsv")
             raise DataError(
-                f"{data_dir} has {have} but no {miss}(.gz); put both DeepBind files there "
+                f"{_shown(data_dir)} has {have} but no {miss}(.gz); put both DeepBind files there "
                 f"(rbgia.data.download_rnacompete fetches them)"
             )
         return "deepbind", data_dir
     if _per_set_files(data_dir):
         return "per_set", data_dir
     raise DataError(
-        f"{data_dir} holds neither sequences.tsv + targets.tsv (DeepBind layout) nor "
+        f"{_shown(data_dir)} holds neither sequences.tsv + targets.tsv (DeepBind layout) nor "
         f"<id>_<protein>_setA/B.txt or <id>_data_full_A/B.txt(.gz) files (per-set layout); "
         f"point data_dir at the RNAcompete files or fetch them with rbgia.data.download_rnacompete"
     )
 
 
 def fingerprint(data_dir: str | os.PathLike, experiment: str) -> str:
-    """Hash of the files ``experiment`` is read from (paths, sizes, mtimes), without
+    """Hash of the files ``experiment`` is read from (paths, sizes, mtimes and contents), without
     parsing them: records made from these files can check they are still current."""
     layout, data_dir = _layout(data_dir)
     files = _resolve_files(layout, data_dir, str(experiment))
@@ -257,11 +276,15 @@ def _unknown_experiment(
 ) -> DataError:
     if by_protein:  # a protein name where the experiment id is wanted (A1CF -> RNCMPT00001)
         hint = f"{experiment} is the protein of {', '.join(by_protein)}: pass that id; "
-    else:
-        close = difflib.get_close_matches(str(experiment), list(ids), n=5, cutoff=0.6)
-        hint = f"did you mean {', '.join(close)}? " if close else ""
+    else:  # matched without case: 'vts1' finds VTS1 as 'VTS' does
+        upper: dict[str, str] = {}
+        for i in map(str, ids):
+            upper.setdefault(i.upper(), i)
+        want = str(experiment).upper()
+        close = [want] if want in upper else difflib.get_close_matches(want, list(upper), n=5, cutoff=0.6)
+        hint = f"did you mean {', '.join(upper[c] for c in close)}? " if close else ""
     return DataError(
-        f"experiment {experiment!r} not found in {data_dir} ({len(ids)} available); "
+        f"experiment {experiment!r} not found in {_shown(data_dir)} ({len(ids)} available); "
         f"{hint}list them with rbgia.data.list_experiments(data_dir)"
     )
 
@@ -354,9 +377,25 @@ def _targets_header(path: Path) -> list[str]:
     return ids
 
 
+def _repeated_ids(ids: Any) -> dict[str, Any] | None:
+    """Rows of ``sequences.tsv`` whose Event ID repeats another row's: their count, the first such ID and its
+    file lines (at most 5), or None when every ID is unique (blank IDs and no Event ID column are not repeats)."""
+    if ids is None:
+        return None
+    ids = ids.str.strip().reset_index(drop=True)
+    ids = ids[ids != ""]
+    repeated = ids.duplicated(keep=False)
+    if not repeated.any():
+        return None
+    first = str(ids[repeated].iloc[0])
+    lines = [int(i) + 2 for i in ids.index[ids == first][:5]]  # 1-based file lines, after the header
+    return {"n": int(ids.duplicated().sum()), "first": first, "lines": lines}
+
+
 def _read_deepbind(
     seq_path: Path, tgt_path: Path, experiment: str, length: int
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, Any]]:
+    """Scores and probes of set A and set B, and what :func:`_screen` checks of the file (repeated Event IDs)."""
     import pandas as pd
 
     ids = _targets_header(tgt_path)
@@ -400,7 +439,8 @@ def _read_deepbind(
     col = seqdf["seq"]
     seqs = _clean_seqs(col.mask(col.str.strip() == ""), seq_path, length, first_line=2)
     scores = tg[experiment].to_numpy(dtype=np.float64)
-    return {s: (scores[fold == s], seqs[fold == s]) for s in ("A", "B")}
+    notes = {"event_ids": _repeated_ids(seqdf.get("Event ID"))}
+    return {s: (scores[fold == s], seqs[fold == s]) for s in ("A", "B")}, notes
 
 
 def _resolve_files(layout: str, data_dir: Path, experiment: str) -> dict[str, Path]:
@@ -417,10 +457,13 @@ def _resolve_files(layout: str, data_dir: Path, experiment: str) -> dict[str, Pa
     for s in ("A", "B"):
         paths = table[experiment].get(s, [])
         if not paths:
-            raise DataError(f"no set {s} file for {experiment} in {data_dir}; put its set {s} file beside the other")
+            raise DataError(
+                f"no set {s} file for {experiment} in {_shown(data_dir)}; put its set {s} file beside the other"
+            )
         if len(paths) > 1:
             raise DataError(
-                f"{len(paths)} set {s} files for {experiment} in {data_dir} ({', '.join(p.name for p in paths)}); "
+                f"{len(paths)} set {s} files for {experiment} in {_shown(data_dir)} "
+                f"({', '.join(p.name for p in paths)}); "
                 f"keep one"
             )
         files[s] = paths[0]
@@ -429,14 +472,110 @@ def _resolve_files(layout: str, data_dir: Path, experiment: str) -> dict[str, Pa
 
 def _read_sets(
     layout: str, files: dict[str, Path], experiment: str, length: int, max_probes: int | None
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, Any]]:
+    """``({set: (scores, probes)}, notes)``: the notes of the files (see :func:`_read_deepbind`) and the probe
+    counts of the sets as they are used (:func:`_probe_counts`, after ``max_probes``)."""
+    notes: dict[str, Any] = {}
     if layout == "deepbind":
-        sets = _read_deepbind(files["sequences"], files["targets"], experiment, length)
+        sets, notes = _read_deepbind(files["sequences"], files["targets"], experiment, length)
     else:
         sets = {s: _read_per_set(files[s], length) for s in ("A", "B")}
     if max_probes is not None:
         sets = {s: (sc[:max_probes], sq[:max_probes]) for s, (sc, sq) in sets.items()}
-    return sets
+    _check_score_range(sets, files, experiment)
+    return sets, {**notes, "probes": _probe_counts(sets)}
+
+
+# ---------------------------------------------------------------------------
+# Checks of the sets: scores within float32, copies of one probe, set B repeating set A, the validation split
+
+_F32_MAX = float(np.finfo(np.float32).max)
+_MAX_COPIES = 10  # copies of one probe before a warning (the shipped 2009 sets repeat a probe at most twice)
+_MOSTLY = 0.5  # a set whose repeated rows exceed this fraction of it is refused
+_LEAK = 0.5  # a set B sharing this fraction of its distinct probes with set A is refused as a leak
+
+
+def _source(files: dict[str, Path], s: str, what: str = "probes") -> str:
+    """Where set ``s``'s probes (or scores) come from, for a message."""
+    if s in files:
+        return str(files[s])
+    return f"{files['targets']}, Fold ID {s} rows" if what == "scores" else f"{files['sequences']}, Fold ID {s}"
+
+
+def _check_score_range(sets: dict[str, tuple[np.ndarray, np.ndarray]], files: dict[str, Path], experiment: str
+                       ) -> None:
+    """Finite scores beyond float32 (``Split.raw``'s type) are refused: they would be stored as inf and their
+    transform overflows (a log of 2e308 is inf; the z-score then reads 'all equal')."""
+    for s, (scores, _) in sets.items():
+        big = np.isfinite(scores) & (np.abs(scores) > _F32_MAX)
+        if big.any():
+            raise DataError(
+                f"set {s} of {experiment} ({_source(files, s, 'scores')}) has {int(big.sum())} scores beyond the "
+                f"float32 range (largest magnitude {np.abs(scores[big]).max():.3g}; float32 holds {_F32_MAX:.3g}): "
+                f"they overflow the stored scores and their transform; rescale the scores or fix the file"
+            )
+
+
+def _probe_counts(sets: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    """Per set, of the probes with a finite score: how many, how many distinct, the most copies of one probe
+    (which, and how many probes have more than :data:`_MAX_COPIES`); and how many distinct probes both sets hold."""
+    out: dict[str, Any] = {}
+    distinct = {}
+    for s, (scores, seqs) in sets.items():
+        u, c = np.unique(seqs[np.isfinite(scores)], return_counts=True)
+        distinct[s] = u
+        top = int(np.argmax(c)) if c.size else 0
+        out[s] = {
+            "n": int(c.sum()), "distinct": int(u.size), "max_copies": int(c.max()) if c.size else 0,
+            "most_copied": str(u[top]) if c.size else "", "n_over": int((c > _MAX_COPIES).sum()),
+        }
+    out["shared"] = int(np.intersect1d(distinct["A"], distinct["B"], assume_unique=True).size)
+    return out
+
+
+def _screen(counts: dict[str, Any], files: dict[str, Path], experiment: str, valid_frac: float, n_valid: int) -> None:
+    """Refuse a set B that repeats set A or a set that is mostly copies; warn of a few shared probes, of many
+    copies of one probe, of repeated Event IDs and of an empty validation split.
+
+    Called on every load, from the files or the cache, by :func:`_read_or_build` (stacklevel=4: the caller of
+    :func:`load_rnacompete`)."""
+    probes = counts["probes"]
+    for s in ("A", "B"):
+        c, where = probes[s], f"set {s} of {experiment} ({_source(files, s)})"
+        if c["n"] - c["distinct"] > _MOSTLY * c["n"]:
+            raise DataError(
+                f"{where} is mostly copies: {c['n'] - c['distinct']} of its {c['n']} probes repeat another (the "
+                f"most copied, {c['most_copied']!r}, {c['max_copies']} times); deduplicate the file or re-download it"
+            )
+        if c["max_copies"] > _MAX_COPIES:
+            more = f", and {c['n_over'] - 1} more probes over {_MAX_COPIES} copies" if c["n_over"] > 1 else ""
+            warnings.warn(
+                f"{where} holds {c['max_copies']} copies of one probe ({c['most_copied']!r}){more}: each copy weighs "
+                f"in training and copies may fall in both train and validation; deduplicate the file (the shipped "
+                f"RNAcompete sets repeat a probe at most twice)", stacklevel=4,
+            )
+    shared, n_b, pair = probes["shared"], probes["B"]["distinct"], f"{_source(files, 'A')}, {_source(files, 'B')}"
+    if shared >= _LEAK * n_b:
+        raise DataError(
+            f"set B (test) of {experiment} repeats set A: {shared} of its {n_b} distinct probes are also in set A "
+            f"({pair}); testing on training probes is a leak: give the real set B file"
+        )
+    if shared:
+        warnings.warn(
+            f"{shared} of the {n_b} distinct set-B (test) probes of {experiment} also occur in set A ({pair}): "
+            f"their test scores are optimistic; remove them from one set", stacklevel=4,
+        )
+    if (ids := counts.get("event_ids")) is not None:
+        warnings.warn(
+            f"{files['sequences']} has {ids['n']} rows whose Event ID repeats another's ({ids['first']} on lines "
+            f"{', '.join(map(str, ids['lines']))}): the file was concatenated or edited; re-download it", stacklevel=4,
+        )
+    if valid_frac > 0 and n_valid == 0:
+        warnings.warn(
+            f"valid_frac={valid_frac} of the {probes['A']['n']} set-A probes of {experiment} gives an empty validation "
+            f"split (it rounds to 0 probes: no validation loss, no early stopping); use more probes or a larger "
+            f"valid_frac, or pass valid_frac=0 to train without one", stacklevel=4,
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -570,9 +709,24 @@ def default_cache_dir(data_dir: str | os.PathLike) -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rbgia"
 
 
+_CONTENT: dict[str, tuple[tuple[int, ...], str]] = {}  # resolved path -> (its stat, the sha256 of its bytes)
+
+
+def _content_digest(path: Path) -> str:
+    """sha256 of a file's bytes (about 1 GB/s), remembered in this process while its size, mtime, ctime, inode
+    and device are unchanged: a rewrite with its mtime restored still changes its ctime."""
+    st, name = path.stat(), str(path.resolve())
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+    if name not in _CONTENT or _CONTENT[name][0] != stamp:
+        with open(path, "rb") as fh:
+            _CONTENT[name] = (stamp, hashlib.file_digest(fh, "sha256").hexdigest())
+    return _CONTENT[name][1]
+
+
 def _file_id(path: Path) -> list:
+    """What a cache and :func:`fingerprint` key an input file on: its path, size, mtime and content."""
     st = path.stat()
-    return [str(path.resolve()), st.st_size, st.st_mtime_ns]
+    return [str(path.resolve()), st.st_size, st.st_mtime_ns, _content_digest(path)]
 
 
 def _digest(obj: Any) -> str:
@@ -669,6 +823,8 @@ def _load_experiment(path: Path, length: int) -> tuple[dict, dict] | None:
                 d["seqs"] = d["seqs"].astype(f"<U{length}")
                 splits[k] = d
         counts = meta["counts"]
+        if not isinstance(counts.get("probes"), dict):
+            raise _CacheCorrupt("its record has no probe counts")
         for s, names in (("A", ("train", "valid")), ("B", ("test",))):
             have = sum(len(splits[k]["index"]) for k in names)
             if have != counts["n_probes"][s] - counts["n_dropped"][s]:
@@ -812,7 +968,7 @@ def _cache_key(
     length: int,
     max_probes: int | None,
 ) -> dict[str, Any]:
-    """What an experiment cache is keyed on: the input files (path, size, mtime) and every parameter
+    """What an experiment cache is keyed on: the input files (path, size, mtime, content) and every parameter
     that changes the splits (not ``inputs``: structure channels are cached apart)."""
     return {
         "version": _CACHE_VERSION,
@@ -854,10 +1010,12 @@ def _read_or_build(
     if cache_path is not None and cache_path.is_file() and not rebuild:
         loaded = _load_experiment(cache_path, length)
         if loaded is not None:
+            _screen(loaded[1]["counts"], files, experiment, valid_frac, len(loaded[0]["valid"]["index"]))
             return *loaded, cache_path, True
-    sets = _read_sets(layout, files, experiment, length, max_probes)
+    sets, notes = _read_sets(layout, files, experiment, length, max_probes)
     splits, transform, counts = _build(sets, experiment, normalization, stats, clip_rule, valid_frac, seed, length)
-    meta = {"transform": transform, "counts": counts}
+    meta = {"transform": transform, "counts": {**counts, **notes}}
+    _screen(meta["counts"], files, experiment, valid_frac, len(splits["valid"]["index"]))  # before it is cached
     if cache_path is not None and not _save_experiment(cache_path, splits, meta):
         cache_path = None
     return splits, meta, cache_path, False
@@ -899,8 +1057,8 @@ def _provenance(
         "max_probes": key["max_probes"],
         "cache": None if cache_path is None else str(cache_path),
         "from_cache": from_cache,
-        # Fingerprint of the input files (path, size, mtime) and parameters: a model
-        # cache keyed on it notices data rewritten in place.
+        # Fingerprint of the input files (path, size, mtime, content) and parameters: a model
+        # cache keyed on it notices data rewritten in place, even with its mtime restored.
         "key": _digest(key),
     }
 
@@ -931,8 +1089,7 @@ def load_rnacompete(
     Parameters
     ----------
     data_dir
-        Folder with ``sequences.tsv`` + ``targets.tsv`` (DeepBind layout) or per-set
-        files (``<id>_<protein>_setA.txt``, ``<id>_data_full_A.txt.gz``); see the module doc.
+        Folder with ``sequences.tsv`` + ``targets.tsv`` (DeepBind) or per-set files (``<id>_<protein>_setA.txt``).
     experiment
         Experiment id, e.g. ``"RNCMPT00168"`` or ``"VTS1"`` (see :func:`list_experiments`).
     normalization, clip_rule, stats
@@ -941,35 +1098,36 @@ def load_rnacompete(
         ``stats="train"`` (default, leak-free) fits every parameter on the training split and applies it to valid
         and test; ``"per_split"`` (the paper's code) normalizes each split on its own statistics.
     inputs
-        ``"seq"`` (C = 4), ``"pu"`` (C = 6) or ``"phime"`` (C = 9): one-hot, then
-        ViennaRNA structure channels from :func:`rbgia.structure.structure_profile`.
+        ``"seq"`` (C = 4), ``"pu"`` (C = 6) or ``"phime"`` (C = 9): one-hot, then :mod:`rbgia.structure` channels.
     cache_dir
         ``"auto"`` (default): :func:`default_cache_dir`. A path: that folder. ``None``: no cache at all (nothing
         read or written). An unwritable cache only warns. What is cached, keyed on what: *Caches* in the module doc.
     length
         Model length; shorter probes are zero-padded and centred.
     max_probes
-        Keep only the first ``max_probes`` probes of each set (in file order, before
-        NaNs are dropped): for quick looks and tests. ``None`` = all.
-    n_jobs, progress
-        Passed to the structure computation (``progress`` shows a tqdm bar).
-    rebuild
-        Ignore an existing experiment cache and rebuild it.
+        Keep the first ``max_probes`` probes of each set (file order, before NaNs are dropped); ``None``: all.
+    n_jobs, progress, rebuild
+        Passed to the structure computation (``progress``: a tqdm bar); ``rebuild``: ignore the experiment cache.
     seed
         An int, or a ``numpy.random.Generator`` (then nothing is cached: the split cannot be keyed).
 
     Returns
     -------
     RNAcompeteData
-        ``.train``, ``.valid``, ``.test`` with ``x`` (N, length, C) float32, ``y`` (N, 1)
-        float32, ``seqs`` (N,) str, ``raw`` (N,) float32, ``index`` (N,) int64.
+        ``.train``, ``.valid``, ``.test`` with ``x`` (N, length, C) float32, ``y`` (N, 1) float32, ``seqs`` (N,)
+        str, ``raw`` (N,) float32, ``index`` (N,) int64; ``.info["probes"]``: the counts behind the checks.
 
     Raises
     ------
     DataError
-        On unknown options, a missing or unrecognised data folder, an unknown experiment (with close
-        matches), bad letters, probes longer than ``length``, mismatched or malformed files, truncated
-        gzip files, or no finite scores.
+        On unknown options, a missing or unrecognised data folder, an unknown experiment (with close matches),
+        bad letters, probes longer than ``length``, mismatched, malformed or truncated files, no finite scores,
+        scores beyond float32, a set mostly of copies, or a set B that repeats set A (*Checks*, module doc).
+
+    Warns
+    -----
+    UserWarning
+        A few probes shared by set A and B, > 10 copies of one probe, repeated Event IDs, an empty validation split.
     """
     _check_options(normalization, inputs, stats, clip_rule, valid_frac, length, max_probes)
     length, experiment = int(length), str(experiment)

@@ -53,8 +53,25 @@ def _looks_like_start(value: Any) -> bool:
     return isinstance(value, str) and value.strip().lstrip("+-").isdigit()
 
 
+def _is_pair_as_list(spec: Any) -> bool:
+    """``['UGCAUG', 17]``: a (pattern, start) pair written as a list (e.g. read back from JSON)."""
+    return (isinstance(spec, list) and len(spec) == 2 and isinstance(spec[0], (str, np.ndarray))
+            and (_is_start(spec[1]) or _looks_like_start(spec[1])))
+
+
+def _pair_as_list_error(spec: list) -> PatternError:
+    pair = f"({spec[0]!r}, {spec[1]!r})" if isinstance(spec[0], str) else f"(matrix, {spec[1]!r})"
+    label = f"[{spec[0]!r}, {spec[1]!r}]" if isinstance(spec[0], str) else f"[matrix {spec[0].shape}, {spec[1]!r}]"
+    return PatternError(
+        f"pattern spec {label} is a list, read as a list of patterns; a (pattern, start) pair is a tuple: "
+        f"pass the tuple {pair}, or a list of tuples [{pair}]"
+    )
+
+
 def _check_spec(spec: Any) -> tuple[Any, int]:
     """One ``(pattern, start)``, with an error naming what is wrong with it."""
+    if _is_pair_as_list(spec):
+        raise _pair_as_list_error(spec)
     if isinstance(spec, str) or (isinstance(spec, np.ndarray) and spec.ndim == 2):
         label = spec if isinstance(spec, str) else f"matrix {spec.shape}"
         raise PatternError(
@@ -80,6 +97,8 @@ def _as_specs(patterns: Any) -> list[tuple[Any, int]]:
             return [_check_spec(patterns)]
     if isinstance(patterns, str) or (isinstance(patterns, np.ndarray) and patterns.ndim == 2):
         _check_spec(patterns)  # a pattern without a start
+    if _is_pair_as_list(patterns):
+        raise _pair_as_list_error(patterns)
     try:
         specs = list(patterns)
     except TypeError:
@@ -232,14 +251,22 @@ def codes_to_kmers(codes: np.ndarray) -> np.ndarray:
 
 def kmer_codes(kmers: Iterable[str], k: int | None = None) -> np.ndarray:
     """Base codes ``(P, k)`` (int64, ``ACGU`` = 0..3) of ``kmers``, all of one length (``k`` when given);
-    :class:`~rbgia.errors.PatternError` for N or other letters, or for mixed lengths."""
+    :class:`~rbgia.errors.PatternError` for N or other letters, mixed lengths, another length than ``k``,
+    no k-mers, or one string (its letters would be read as 1-mers)."""
+    if isinstance(kmers, str):
+        raise PatternError(f"kmers={kmers!r} is one string; pass a list of k-mers, e.g. kmers=[{kmers!r}]")
     rows = []
     for s in kmers:
         rows_, write, label = pattern_rows(s)
         if not write.all():
             raise PatternError(f"k-mer {s!r} contains N; scan only ACGU k-mers")
         rows.append(rows_.argmax(1))
+    if not rows:
+        raise PatternError("kmers is empty: no k-mers to scan; pass at least one, e.g. kmers=['UGCAUG']")
     lengths = {len(r) for r in rows}
-    if len(lengths) > 1 or (k is not None and lengths and lengths != {k}):
+    if len(lengths) > 1:
         raise PatternError(f"k-mers have lengths {sorted(lengths)}; pass k-mers of one length")
-    return np.array(rows, dtype=np.int64).reshape(len(rows), -1)
+    if k is not None and lengths != {k}:
+        (length,) = lengths
+        raise PatternError(f"k={k} but kmers are {length}-mers; pass k={length} or leave k out")
+    return np.array(rows, dtype=np.int64)

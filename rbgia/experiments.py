@@ -29,8 +29,8 @@ from .embedding import additive_parts, codes_to_kmers, kmer_codes, merge_copies,
 from .errors import PatternError
 from .records import make_record
 from .scan import kmer_local
-from .sequence import clean
-from .session import GIA, require_session
+from .sequence import check_seed, clean
+from .session import GIA, require_session, warn_untestable
 from .stats import (
     Estimate,
     Importance,
@@ -124,6 +124,7 @@ def motif_mutagenesis(session: GIA, kmer: str, start: int = paper.MOTIF_START) -
     codes = np.repeat(wt[None], 1 + variant.sum(), axis=0)
     codes[np.arange(1, len(codes)), pos[variant]] = base[variant]
     local = kmer_local(session, codes, int(start))
+    warn_untestable(session.n, "motif_mutagenesis")
     s = summary(local)
     grid = {}
     for key in ("mean", "ci_low", "ci_high"):
@@ -282,6 +283,7 @@ def multiplicity(
     ``n``); ``"undetermined"`` otherwise. ``rule`` states the case with its numbers.
     """
     session = require_session(session, "multiplicity")
+    check_seed(seed)  # before any model call
     starts = tuple(int(s) for s in starts)
     if not starts:
         raise PatternError("no starts given; pass e.g. starts=rbgia.paper.MULTIPLICITY_STARTS")
@@ -443,6 +445,7 @@ def spacing(
     have an effect); without one the verdicts are ``"undetermined"``.
     """
     session = require_session(session, "spacing")
+    check_seed(seed)  # before any model call
     motif = clean(motif)
     k = len(motif)
     pairs, configs, skipped = _pairs_to_embed(motif, pairs_of_starts, on_conflict)

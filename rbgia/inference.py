@@ -110,10 +110,10 @@ class Predictor:
                 padded = np.zeros((size,) + batch.shape[1:], dtype=np.float32)
                 padded[:n] = batch
                 batch = padded
-            out = _to_numpy(_run_compiled(self.model, size, batch))
+            out = _to_numpy(_run_compiled(self.model, size, batch), size)
             self.output_dtype = out.dtype
             return self._select(out, size)[:n]
-        out = _to_numpy(self.model(batch))
+        out = _to_numpy(self.model(batch), n)
         self.output_dtype = out.dtype
         return self._select(out, n)
 
@@ -210,16 +210,42 @@ def _input_shape(model: Any) -> tuple[int, int] | None:
     return None
 
 
-def _to_numpy(out: Any) -> np.ndarray:
-    if isinstance(out, (list, tuple, dict)):
+def _outputs(out: list | tuple | dict, n: int) -> Any:
+    """A list of ``n`` scores (or of ``n`` rows) as an array; one array per output of a multi-output model
+    (a dict, or arrays whose first axis is the batch of ``n``) refused, naming its outputs and the fix."""
+    if isinstance(out, dict):
+        keys = list(out)
+        raise ModelError(f"predict returned a dict of outputs {keys} (a multi-output model); GIA scores one "
+                         f"output: pass a callable that picks it, e.g. lambda x: model(x)[{keys[0]!r}]")
+    # O(outputs), never O(sequences): the first entry says which; n rows of (T,) are rows even when T == n
+    first = np.shape(out[0]) if len(out) else ()
+    heads = len(first) >= 1 and first[0] == n and not (len(out) == n and len(first) == 1)
+    if heads and len(out) == 1:  # a model built with outputs=[head]: its one output
+        return out[0]
+    shapes = [tuple(np.shape(o)) for o in out] if heads else []
+    if shapes and all(len(sh) >= 1 and sh[0] == n for sh in shapes):
         raise ModelError(
-            f"predict returned a {type(out).__name__} (a multi-output model); "
-            "wrap it in a callable that returns one array of shape (N,) or (N, T)"
+            f"predict returned a {type(out).__name__} of {len(out)} arrays: a multi-output model with {len(out)} "
+            f"outputs of shapes {', '.join(map(str, shapes))}; GIA scores one output: pass a callable that picks "
+            "it, e.g. lambda x: model(x)[0]"
         )
+    return out  # scores (or rows) per sequence: numpy stacks them
+
+
+def _to_numpy(out: Any, n: int) -> np.ndarray:
+    if isinstance(out, (list, tuple, dict)):
+        out = _outputs(out, n)
     if hasattr(out, "numpy"):
         out = out.numpy()
     out = np.asarray(out)
-    if out.dtype.kind in "biuf":
+    in_object = out.dtype.kind == "O" and out.size > 0 and isinstance(out.flat[0], (bool, np.bool_))
+    if out.dtype.kind == "b" or in_object:  # 0/1 classes: a t-test of them is not an importance
+        raise ModelError(
+            f"predict returned bool values (dtype bool{', in an object array' if in_object else ''}), not scores; "
+            "GIA needs real-valued scores: return the model's score (e.g. the probability or logit before the "
+            "threshold), or cast with .astype(float) if 0/1 is really the score"
+        )
+    if out.dtype.kind in "iuf":
         return out
     if out.dtype.kind == "O":  # numbers held as Python objects are fine
         try:
@@ -331,8 +357,9 @@ def as_predict(
                 size = GPU_BATCH_SIZE
             return Predictor(predict, task=task, batch_size=size, compiled=True)
         model = predict
-        p = Predictor(
-            lambda x: keras.ops.convert_to_numpy(model(x, training=False)), task=task, batch_size=size, compiled=False
+        p = Predictor(  # map_structure: a multi-output model's list reaches _outputs to be named
+            lambda x: keras.tree.map_structure(keras.ops.convert_to_numpy, model(x, training=False)),
+            task=task, batch_size=size, compiled=False,
         )
         p._expected = _input_shape(model)
         return p

@@ -8,13 +8,37 @@ Keras' global random state (two calls with the same seed build identical models)
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 from collections.abc import Iterator
-
-import keras
-from keras import layers
 
 from .config import VARIANTS, input_kind
 from .errors import ModelError
+
+
+def require_tensorflow_backend() -> None:
+    """Make Keras use its TensorFlow backend, which rbgia's training and compiled inference are written for.
+
+    ``KERAS_BACKEND`` unset defaults to ``tensorflow`` (as :mod:`rbgia.book` sets it), so a
+    ``~/.keras/keras.json`` naming another backend does not apply.
+
+    Raises
+    ------
+    ModelError
+        When ``KERAS_BACKEND`` names another backend, or Keras was already imported with one.
+    """
+    backend = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if "keras" in sys.modules and hasattr(sys.modules["keras"], "backend"):
+        backend = sys.modules["keras"].backend.backend()  # already imported: what it actually uses
+    if backend != "tensorflow":
+        raise ModelError(f"KERAS_BACKEND={backend!r}, but rbgia needs Keras' tensorflow backend (its training and "
+                         "compiled inference use TensorFlow); unset KERAS_BACKEND or set KERAS_BACKEND=tensorflow")
+
+
+require_tensorflow_backend()  # before Keras picks its backend on import
+
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
 
 # Dilations of the residual module: the paper's text vs the authors' public code.
 _DILATIONS = {"paper": (1, 2, 4), "public": (1, 2, 4, 8)}

@@ -1,12 +1,16 @@
-"""The model cache the notebooks share: a trained ResidualBind per experiment and configuration under
-``results_dir/<experiment>/models/<tag>.keras`` with its metadata, reused, trained on or trained anew
-(:func:`train_or_load`); :func:`save_model` / :func:`load_model` for the files."""
+"""The model cache the notebooks share: a trained ResidualBind per experiment, configuration and settings under
+``results_dir/<experiment>/models/<tag>.<key>.keras`` with its metadata, reused, trained on or trained anew
+(:func:`train_or_load`); ``<tag>.keras`` names the configuration's latest model; :func:`save_model` /
+:func:`load_model` for the files."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import inspect
 import json
 import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +18,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import data as rdata
 from ._io import _to_builtin, atomic_path, load_json, save_json
 from .checkpoint import CHECKPOINT_FILE, HISTORY_FILE
 from .config import TrainConfig
 from .data import RNAcompeteData
-from .errors import ModelError
+from .errors import DataError, ModelError
 from .evaluate import evaluate
 from .paths import require_writable_dir, user_path
 from .train import check_fit_args, check_inputs, fit
@@ -50,7 +55,7 @@ def save_model(model: Any, path: str | os.PathLike, metadata: dict | None = None
 
 def load_model(path: str | os.PathLike) -> tuple[Any, dict]:
     """Load a model saved by :func:`save_model`; returns ``(model, metadata)``."""
-    import keras
+    from .model import keras  # Keras on its tensorflow backend (rbgia.model checks it)
 
     path = Path(path)
     if not path.exists():
@@ -107,12 +112,13 @@ def _with_request(meta: dict, epochs: int) -> dict:
 @dataclass(frozen=True)
 class _CachePaths:
     """Where the cache keeps one model: the ``.keras`` file, its metadata, its checkpoint folder and the
-    parameters that checkpoint was started with."""
+    parameters that checkpoint was started with; ``alias``: the configuration's name for its latest model."""
 
     model: Path
     meta: Path
     ckdir: Path
     params: Path
+    alias: Path
 
     @property
     def cached(self) -> bool:
@@ -120,23 +126,52 @@ class _CachePaths:
         return self.model.is_file() and self.meta.is_file()
 
 
-def _cache_paths(results_dir: str | os.PathLike, experiment: str, tag: str) -> _CachePaths:
-    """``results_dir/<experiment>/models/<tag>.keras`` (``.keras.json``), ``.../checkpoints/<tag>/params.json``."""
+def _settings_key(params: Mapping[str, Any]) -> str:
+    """The key of a model's settings (all of :func:`_identity` but the data files' fingerprint: a model of data
+    since rewritten is stale, and is replaced in place)."""
+    settings = {k: v for k, v in _identity(params).items() if k != "data_key"}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def _cache_paths(results_dir: str | os.PathLike, experiment: str, tag: str, key: str) -> _CachePaths:
+    """``results_dir/<experiment>/models/<tag>.<key>.keras`` (``.keras.json``),
+    ``.../checkpoints/<tag>.<key>/params.json`` and the alias ``.../models/<tag>.keras``."""
     exp_dir = user_path(results_dir) / experiment
-    path = exp_dir / "models" / f"{tag}.keras"
-    ckdir = exp_dir / "checkpoints" / tag
-    return _CachePaths(path, Path(f"{path}.json"), ckdir, ckdir / "params.json")
+    path = exp_dir / "models" / f"{tag}.{key}.keras"
+    ckdir = exp_dir / "checkpoints" / f"{tag}.{key}"
+    return _CachePaths(path, Path(f"{path}.json"), ckdir, ckdir / "params.json", exp_dir / "models" / f"{tag}.keras")
 
 
-def _model_params(data_dir: str | os.PathLike, experiment: str, cfg: TrainConfig, dataset: Any, *, valid_frac: float,
-                  data_seed: int, stats: str, clip_rule: str, max_probes: int | None, epochs: int, patience: int,
-                  fit_kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters of a model (all but ``epochs`` identify it, :func:`_identity`), as they read back from disk."""
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them is missing
+        return False
+
+
+def _publish(paths: _CachePaths) -> None:
+    """Point the configuration's name (``<tag>.keras`` and its ``.json``, what the book's pages load) at this
+    model: hard links (copies where the file system has none), each replaced atomically, the model first."""
+    for src, dst in ((paths.model, paths.alias), (paths.meta, Path(f"{paths.alias}.json"))):
+        if _same_file(src, dst):
+            continue  # already this model's: the files stay untouched
+        with atomic_path(dst) as tmp:
+            try:
+                os.link(src, tmp)
+            except OSError:
+                shutil.copyfile(src, tmp)
+
+
+def _model_params(data_dir: str | os.PathLike, experiment: str, cfg: TrainConfig, data_key: str | None, *,
+                  valid_frac: float, data_seed: int, stats: str, clip_rule: str, max_probes: int | None, epochs: int,
+                  patience: int, fit_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters of a model (all but ``epochs`` identify it, :func:`_identity`), as they read back from disk;
+    ``data_key``: the loaded dataset's ``info["key"]``."""
     return _jsonable({
         "data_dir": str(user_path(data_dir).resolve()), "experiment": experiment, **cfg.as_dict(),
         "valid_frac": valid_frac, "data_seed": data_seed, "stats": stats, "clip_rule": clip_rule,
         **({"max_probes": max_probes} if max_probes is not None else {}),
-        "data_key": dataset.info.get("key") if hasattr(dataset, "info") else None,
+        "data_key": data_key,
         "epochs": epochs, "patience": patience,
         # fit's defaults spelled in, so a model trained with decay_patience=7 given matches one trained without
         **{k: fit_kwargs.get(k, v) for k, v in _fit_defaults().items()},
@@ -145,6 +180,16 @@ def _model_params(data_dir: str | os.PathLike, experiment: str, cfg: TrainConfig
 
 
 _RETRAIN_FIX = "pass retrain=True to train it again"
+# fit arguments the cache sets itself
+_CACHE_OWN = {"checkpoint_dir": "results_dir/<experiment>/checkpoints/<tag>.<key>", "resume": "the cached epochs"}
+
+
+def _check_own_kwargs(fit_kwargs: Mapping[str, Any]) -> None:
+    """Refuse the :func:`fit` arguments the cache chooses itself, before any output or file."""
+    for name, by in _CACHE_OWN.items():
+        if name in fit_kwargs:
+            raise ModelError(f"{name} is chosen by the model cache (from {by}); drop {name}=, pass retrain=True to "
+                             "start over, or call rbgia.train.fit for a run of your own")
 
 
 class _Decision(NamedTuple):
@@ -176,7 +221,11 @@ def _decide(paths: _CachePaths, params: Mapping[str, Any], epochs: int, retrain:
                 f"loaded {paths.model}: trained for {done['trained_for']} epochs ({done['run']} run, best "
                 f"{done['best']}{', stopped early' if done['stopped_early'] else ''}), {epochs} requested"
                 + (f"; {_RETRAIN_FIX} for {epochs} epochs" if fewer else "")))
-        resume = True if (paths.ckdir / CHECKPOINT_FILE).is_file() else None
+        if not (paths.ckdir / CHECKPOINT_FILE).is_file():  # deleted: say what really happens
+            gone = paths.ckdir / CHECKPOINT_FILE
+            return _Decision("train", False, f"{paths.model} has {done['run']} epochs, {epochs} requested, but its "
+                                             f"checkpoint {gone} is gone: training from scratch")
+        resume = True
         why = f"{paths.model} has {done['run']} epochs, {epochs} requested: resuming"
     else:
         why = f"no model at {paths.model}: training"
@@ -228,9 +277,20 @@ def _train_and_save(paths: _CachePaths, cfg: TrainConfig, params: dict[str, Any]
         return model, {"params": params, "finished": False, "epochs_run": result.epochs_run, "epochs": epochs_meta}
     meta = _metadata(model, dataset, result, params, experiment, cfg, epochs_meta, paths.ckdir / HISTORY_FILE)
     save_model(model, paths.model, meta)
+    _publish(paths)
     _say(f"saved {paths.model}: {result.epochs_run} epochs run, best {result.best_epoch}"
          f"{', stopped early' if result.stopped_early else ''} (test r = {meta['metrics']['test_pearson']})")
     return model, meta
+
+
+def _load_cached(paths: _CachePaths, dataset: Any, why: str, epochs: int) -> TrainedModel:
+    """The cached model (files untouched), checked against ``dataset``; the configuration's name now points at it."""
+    model, meta = load_model(paths.model)
+    check_inputs(model, dataset.test.x, "dataset")
+    _say(why)
+    with contextlib.suppress(OSError, DataError):  # a read-only or full cache still loads, the name unmoved
+        _publish(paths)
+    return TrainedModel(model, _with_request(meta, epochs), dataset)
 
 
 def train_or_load(
@@ -242,15 +302,19 @@ def train_or_load(
 ) -> TrainedModel:
     """The model cache notebooks share: load the dataset, then reuse or train ResidualBind.
 
-    The model lives at ``results_dir/<experiment>/models/<config.tag>.keras`` with its metadata beside it
-    (``.keras.json``) and its checkpoint under ``results_dir/<experiment>/checkpoints/<config.tag>/``. A cached
-    model made from the same data files (fingerprint) and settings (everything but ``epochs``) is
+    The model lives at ``results_dir/<experiment>/models/<config.tag>.<key>.keras`` with its metadata beside it
+    (``.keras.json``) and its checkpoint under ``results_dir/<experiment>/checkpoints/<config.tag>.<key>/``, where
+    ``key`` is a digest of every setting but ``epochs`` (data folder, split, ``max_probes``, ``patience``, ``lr``,
+    ...): models of other settings are kept side by side, so alternating settings load rather than retrain.
+    ``models/<config.tag>.keras`` (and ``.json``) names the configuration's model last trained or loaded (what the
+    book's pages read). A cached model of these settings, made from the same data files (fingerprint), is
 
     - loaded unchanged (files untouched) when ``epochs`` is no more than it was trained for, or it stopped early:
       a cached model is never replaced by a less-trained one unless ``retrain=True``;
-    - trained on from its checkpoint when more ``epochs`` are asked for.
+    - trained on from its checkpoint when more ``epochs`` are asked for (from scratch if the checkpoint is gone).
 
-    Other settings or data train a new model. One line (shown whatever ``verbose``) says what was done and why.
+    Data files rewritten since replace it (it is stale). One line (shown whatever ``verbose``) says what was done
+    and why.
 
     Parameters
     ----------
@@ -263,7 +327,8 @@ def train_or_load(
     results_dir
         Root of the cache.
     epochs, patience, **fit_kwargs
-        Passed to :func:`fit` (checked before any work).
+        Passed to :func:`fit` (names and values checked before any output or file; ``checkpoint_dir`` and
+        ``resume`` are the cache's own).
     retrain
         Ignore a cached model and its checkpoint: train from scratch, replacing them.
     verbose
@@ -273,38 +338,34 @@ def train_or_load(
     -------
     TrainedModel
         ``model``, ``meta`` and ``data``: the model, its metadata and the dataset. The metadata holds ``params``,
-        ``config``, ``metrics``
-        (``test_pearson``, ``best_epoch``, ``epochs_run``, ``stopped_early``, ...), ``history`` (the CSV path) and
-        ``epochs``: ``requested`` (this call), ``trained_for`` (the model's epoch budget), ``run``, ``best``,
-        ``stopped_early``.
+        ``config``, ``metrics`` (``test_pearson``, ``best_epoch``, ``epochs_run``, ``stopped_early``, ...),
+        ``history`` (the CSV path) and ``epochs``: ``requested`` (this call), ``trained_for`` (the model's epoch
+        budget), ``run``, ``best``, ``stopped_early``.
 
     Raises
     ------
     ModelError
-        A bad numeric argument, or a training that diverged (non-finite loss or predictions).
+        An unknown or bad argument, or a training that diverged (non-finite or exploded loss or predictions).
     DataError
         ``results_dir`` is not writable while a model must be trained; a truncated metadata or params file.
     """
     cfg = TrainConfig.coerce(config, normalization=normalization, inputs=inputs, variant=variant, seed=seed)
     check_fit_args(epochs=epochs, patience=patience, **fit_kwargs)
-    from . import data as rdata
-
-    paths = _cache_paths(results_dir, experiment, cfg.tag)
+    _check_own_kwargs(fit_kwargs)
+    settings = dict(valid_frac=valid_frac, data_seed=data_seed, stats=stats, clip_rule=clip_rule, max_probes=max_probes,
+                    epochs=epochs, patience=patience, fit_kwargs=fit_kwargs)
+    paths = _cache_paths(results_dir, experiment, cfg.tag,
+                         _settings_key(_model_params(data_dir, experiment, cfg, None, **settings)))
     if not paths.cached:
         require_writable_dir(results_dir, "results_dir")  # training is certain: say so before loading data
     dataset = rdata.load_rnacompete(
         data_dir, experiment, normalization=cfg.normalization, inputs=cfg.inputs, valid_frac=valid_frac,
         seed=data_seed, stats=stats, clip_rule=clip_rule, max_probes=max_probes,
     )
-    params = _model_params(data_dir, experiment, cfg, dataset, valid_frac=valid_frac, data_seed=data_seed,
-                           stats=stats, clip_rule=clip_rule, max_probes=max_probes, epochs=epochs, patience=patience,
-                           fit_kwargs=fit_kwargs)
+    params = _model_params(data_dir, experiment, cfg, getattr(dataset, "info", {}).get("key"), **settings)
     decision = _decide(paths, params, epochs, retrain)
     if decision.action == "load":
-        model, meta = load_model(paths.model)
-        check_inputs(model, dataset.test.x, "dataset")
-        _say(decision.why)
-        return TrainedModel(model, _with_request(meta, epochs), dataset)
+        return _load_cached(paths, dataset, decision.why, epochs)
     require_writable_dir(results_dir, "results_dir")
     _say(f"{decision.why} {cfg.tag} for {epochs} epochs")
     save_json(paths.params, params)

@@ -25,7 +25,8 @@ from scipy import stats
 from . import paper
 from .embedding import EYE, codes_to_kmers, kmer_codes
 from .errors import DataError, PatternError
-from .session import GIA, require_session
+from .sequence import check_integer, check_seed
+from .session import GIA, require_session, warn_untestable
 from .stats import P_FLOOR, bh_qvalues, summary
 from .stemloop import structure_kind
 
@@ -33,19 +34,9 @@ MAX_EVALUATIONS = 50_000_000  # above this an exhaustive scan needs confirm=True
 WARN_SECONDS = 600.0  # warn when a scan is estimated to run longer than this
 
 
-def _integer(name: str, value: Any, low: int, high: int | None = None, error: type = PatternError) -> int:
-    """``value`` as an int in [low, high], or a one-line error naming the argument and its type."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise error(f"{name}={value!r} is a {type(value).__name__}, not an integer; pass e.g. {name}={max(low, 6)}")
-    if value < low or (high is not None and value > high):
-        span = f"{low} <= {name} <= {high}" if high is not None else f"{name} >= {low}"
-        raise error(f"{name}={value}; pass {span}")
-    return int(value)
-
-
 def _kmer_codes(k: int) -> np.ndarray:
     """All ``4**k`` k-mers as base codes ``(4**k, k)`` in lexicographic ACGU order."""
-    k = _integer("k", k, 1, 10)  # 4**k k-mers are scanned
+    k = check_integer("k", k, 1, 10, error=PatternError)  # 4**k k-mers are scanned
     n = 4**k
     return ((np.arange(n)[:, None] // 4 ** np.arange(k - 1, -1, -1)[None]) % 4).astype(np.int64)
 
@@ -164,19 +155,25 @@ def kmer_local(session: GIA, codes: np.ndarray, start: int, *, reduce: Any = Non
 
 
 def _scan_codes(k: Any, kmers: Sequence[str] | None) -> np.ndarray:
+    """Base codes of the k-mers to scan: all ``4**k`` (``k`` default :data:`rbgia.paper.KMER_LENGTH`), or
+    ``kmers`` (a list; ``k``, when given, must be their length), each once."""
     if kmers is None:
-        return _kmer_codes(k)
-    if isinstance(kmers, str):
-        raise PatternError(f"kmers={kmers!r} is one string; pass a list of k-mers, e.g. kmers=[{kmers!r}]")
-    codes = kmer_codes(kmers)
-    if codes.shape[0] == 0:
-        raise PatternError("no k-mers to scan; pass a non-empty kmers list")
+        return _kmer_codes(paper.KMER_LENGTH if k is None else k)
+    codes = kmer_codes(kmers, None if k is None else check_integer("k", k, 1, error=PatternError))
+    uniq, counts = np.unique(codes, axis=0, return_counts=True)  # one sort: duplicates would be rows twice
+    if len(uniq) < len(codes):
+        dups = list(codes_to_kmers(uniq[counts > 1]))
+        named = ", ".join(dups[:5]) + (", ..." if len(dups) > 5 else "")
+        raise PatternError(
+            f"kmers lists {len(dups)} k-mer(s) more than once ({named}; case and T/U ignored): each would be a "
+            "row and a test twice; pass each once, e.g. kmers=list(dict.fromkeys(kmers))"
+        )
     return codes
 
 
 def kmer_scan(
     session: GIA,
-    k: int = paper.KMER_LENGTH,
+    k: int | None = None,
     start: int = paper.MOTIF_START,
     *,
     kmers: Sequence[str] | None = None,
@@ -193,6 +190,12 @@ def kmer_scan(
     ----------
     session
         A :class:`~rbgia.session.GIA` (never modified: another ``chunk_size`` gives a new one).
+    k
+        k-mer length: every ``4**k`` k-mer is scanned (default :data:`rbgia.paper.KMER_LENGTH`, 6).
+        With ``kmers``, their length (a ``k`` that disagrees is a :class:`~rbgia.errors.PatternError`).
+    kmers
+        A list of k-mers of one length to scan instead, each once (a string, an empty list or a
+        repeated k-mer is a :class:`~rbgia.errors.PatternError`).
     confirm
         Run a scan of more than :data:`MAX_EVALUATIONS` model evaluations (else a
         :class:`~rbgia.errors.DataError` gives its cost and the alternatives).
@@ -208,8 +211,8 @@ def kmer_scan(
     """
     g = require_session(session, "kmer_scan")
     if chunk_size is not None:
-        g = g.replace(chunk_size=_integer("chunk_size", chunk_size, 1, error=DataError))
-    start = _integer("start", start, 0)
+        g = g.replace(chunk_size=chunk_size)  # checked there
+    start = check_integer("start", start, 0, error=PatternError)
     codes = _scan_codes(k, kmers)
     _check_window(start, codes.shape[1], g.length)
     _check_cost(g, len(codes) * g.n, f"a scan of {len(codes):,} {codes.shape[1]}-mers over {g.n:,} backgrounds",
@@ -221,6 +224,7 @@ def kmer_scan(
             parts[key][i0 : i0 + len(local)] = val
 
     kmer_local(g, codes, start, reduce=reduce)
+    warn_untestable(g.n, "kmer_scan")
     df = _table(codes_to_kmers(codes), parts, g.n)
     df = df.sort_values("mean", ascending=False, kind="stable", ignore_index=True)
     df.attrs["qvalue"] = f"Benjamini-Hochberg over the {len(codes)} k-mers scanned"
@@ -343,8 +347,8 @@ def adaptive_kmer_scan(
     """
     g = require_session(session, "adaptive_kmer_scan")
     if chunk_size is not None:
-        g = g.replace(chunk_size=_integer("chunk_size", chunk_size, 1, error=DataError))
-    start = _integer("start", start, 0)
+        g = g.replace(chunk_size=chunk_size)  # checked there
+    start = check_integer("start", start, 0, error=PatternError)
     codes = _kmer_codes(k)
     _check_window(start, codes.shape[1], g.length)
     run = _Elimination(g, codes, start, n_screen=n_screen, growth=growth, top=top, z=z, n_keep=n_keep,
@@ -352,6 +356,7 @@ def adaptive_kmer_scan(
     _check_cost(g, run.p * min(run.n_screen, g.n), f"the first round of an adaptive scan of {run.p:,} "
                 f"{codes.shape[1]}-mers", confirm, "pass a smaller n_screen or k")
     run.run()
+    warn_untestable(g.n, "adaptive_kmer_scan")
     return run.result()
 
 
@@ -364,15 +369,15 @@ class _Elimination:
         self.g, self.codes, self.start = g, codes, start
         self.p, n_bg = len(codes), g.n
         self.exhaustive = self.p * n_bg + n_bg
-        self.n_screen = _integer("n_screen", n_screen, 2, error=DataError)
-        self.top = min(_integer("top", top, 1, error=DataError), self.p)
-        self.n_keep = self.top if n_keep is None else min(_integer("n_keep", n_keep, 1, error=DataError), self.p)
+        self.n_screen = check_integer("n_screen", n_screen, 2)
+        self.top = min(check_integer("top", top, 1), self.p)
+        self.n_keep = self.top if n_keep is None else min(check_integer("n_keep", n_keep, 1), self.p)
         if not (isinstance(growth, numbers.Real) and growth > 1):
             raise DataError(f"growth={growth!r}; pass a number > 1 (the factor the backgrounds grow by per round)")
         if not (isinstance(z, numbers.Real) and z > 0):
             raise DataError(f"z={z!r}; pass a positive number (e.g. 4)")
         self.growth, self.z = float(growth), float(z)
-        self.perm = np.random.default_rng(seed).permutation(n_bg)
+        self.perm = check_seed(seed).permutation(n_bg)
         self.budget = None if max_fraction is None else float(max_fraction) * self.exhaustive
         self.alive = np.arange(self.p)
         self.local = np.empty((self.p, 0))

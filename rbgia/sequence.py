@@ -3,12 +3,15 @@
 The one place where letters become numbers. One-hot arrays are ``(N, L, 4)`` float32 in
 alphabet ``ACGU``; ``T`` is read as ``U`` and ``N`` (any base) is an all-zero row. Probes
 shorter than the model length ``L`` are zero-padded and centred (:func:`pad_offset`), as
-the paper's code does. This module imports nothing else from rbgia but its errors, so
-every other module (data, structure, simulate, motifs, GIA) can build on it.
+the paper's code does. It also holds the argument checks every sampler and GIA entry point
+shares (:func:`check_one_hot`, :func:`check_integer`, :func:`check_seed`). This module imports
+nothing else from rbgia but its errors, so every other module (data, structure, simulate, motifs,
+GIA) can build on it.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -19,8 +22,12 @@ from .errors import DataError
 
 __all__ = [
     "as_batch",
+    "check_integer",
+    "check_one_hot",
+    "check_seed",
     "encode_joined",
     "ALPHABET",
+    "CHANNEL_COUNTS",
     "SEQ_LEN",
     "N_CODE",
     "LETTER_INDEX",
@@ -36,6 +43,9 @@ __all__ = [
 ALPHABET = "ACGU"
 SEQ_LEN = 41  # the RNAcompete probe length the models take
 N_CODE = len(ALPHABET)  # code of N (any base): an all-zero one-hot row
+#: Channels an input may have: sequence, + PU, + PHIME (``rbgia.config.INPUT_CHANNELS``; a leaf cannot
+#: import it, and ``tests/test_reliability_gia.py`` checks that the two agree).
+CHANNEL_COUNTS = frozenset({4, 6, 9})
 
 #: Upper-case letter -> channel: ``A C G U`` -> 0..3 and ``T`` read as ``U``. ``N`` is not in it
 #: (it has no channel); every other lookup below derives from this one.
@@ -78,16 +88,52 @@ def encode_joined(seqs: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int | No
     return codes, lengths, first
 
 
+def check_one_hot(x: Any, what: str) -> np.ndarray:
+    """``x`` as an array of one-hot sequences ``(N, L, A>=4)``; :class:`~rbgia.errors.DataError` naming
+    ``what`` otherwise, and the fix when ``x`` looks transposed ``(N, A, L)`` (O(1): shapes only)."""
+    x = np.asarray(x)
+    if x.ndim != 3 or x.shape[-1] < 4:
+        raise DataError(f"{what} needs one-hot sequences (N, L, A>=4); got shape {x.shape}")
+    if x.shape[1] in CHANNEL_COUNTS and x.shape[2] not in CHANNEL_COUNTS and x.shape[2] > x.shape[1]:
+        length, a = x.shape[2], x.shape[1]
+        raise DataError(
+            f"{what} has shape (N, {a}, {length}): sequences of {a} nt with {length} channels, i.e. transposed; "
+            f"one-hot sequences are (N, L, A) = (N, {length}, {a}): pass np.swapaxes(x, 1, 2)"
+        )
+    return x
+
+
 def as_batch(x: Any, what: str) -> tuple[np.ndarray, bool]:
     """``x`` as one-hot ``(N, L, A>=4)`` (a single ``(L, A)`` sequence gets a batch axis) and
     whether it was a single sequence; :class:`~rbgia.errors.DataError` naming ``what`` otherwise."""
     x = np.asarray(x)
     single = x.ndim == 2
-    if single:
-        x = x[None]
-    if x.ndim != 3 or x.shape[-1] < 4:
-        raise DataError(f"{what} needs one-hot sequences (N, L, A>=4); got shape {x.shape}")
-    return x, single
+    return check_one_hot(x[None] if single else x, what), single
+
+
+def check_integer(name: str, value: Any, low: int, high: int | None = None, error: type = DataError) -> int:
+    """``value`` as an int in [low, high], or a one-line ``error`` naming the argument, what it is and the fix."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise error(f"{name}={value!r} is a {type(value).__name__}, not an integer; pass e.g. {name}={max(low, 6)}")
+    if value < low or (high is not None and value > high):
+        span = f"{low} <= {name} <= {high}" if high is not None else f"{name} >= {low}"
+        raise error(f"{name}={value}; pass {span}")
+    return int(value)
+
+
+def check_seed(seed: Any, name: str = "seed") -> np.random.Generator:
+    """The generator of ``seed`` (an int >= 0, a numpy ``Generator``/``SeedSequence``/bit generator, or
+    ``None``): the one check every sampler runs, so a bad seed is one :class:`~rbgia.errors.DataError`
+    naming it, never numpy's own error."""
+    if seed is None or isinstance(seed, (np.random.Generator, np.random.SeedSequence, np.random.BitGenerator)):
+        return np.random.default_rng(seed)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        why = f"a {type(seed).__name__}, not an integer"
+    elif seed < 0:
+        why = "negative"
+    else:
+        return np.random.default_rng(int(seed))
+    raise DataError(f"{name}={seed!r} is {why}; pass an int >= 0 (e.g. {name}=0), a numpy Generator or None")
 
 
 def pad_offset(length: int, target: int = SEQ_LEN) -> int:

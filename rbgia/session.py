@@ -8,6 +8,7 @@ experiment; :func:`global_importance` is the one-line entry point.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,8 +17,10 @@ import numpy as np
 from .embedding import embed, parse_patterns
 from .errors import DataError
 from .inference import Predictor, as_predict
+from .sequence import check_integer, check_one_hot
 from .stats import Importance, importance
 from .stemloop import add_structure, stem_loop_background, structure_kind
+from .verdicts import MIN_BACKGROUNDS
 
 DEFAULT_CHUNK = 65_536  # sequences per streamed chunk (~43 MB at 41 x 4 float32)
 
@@ -25,9 +28,7 @@ DEFAULT_CHUNK = 65_536  # sequences per streamed chunk (~43 MB at 41 x 4 float32
 def _check_background(background: Any) -> np.ndarray:
     """The session's own read-only float32 copy of ``background``: the caller's array may change
     later without changing the session (its cached ``f(x)`` describes this copy)."""
-    bg = np.asarray(background)
-    if bg.ndim != 3 or bg.shape[-1] < 4:
-        raise DataError(f"background must be one-hot (N, L, A>=4); got shape {bg.shape}")
+    bg = check_one_hot(background, "background")
     if bg.shape[0] == 0:
         raise DataError("background has 0 sequences; pass at least one (e.g. rbgia.background.make_background)")
     return _frozen(np.array(bg, dtype=np.float32, order="C", copy=True))
@@ -36,6 +37,14 @@ def _check_background(background: Any) -> np.ndarray:
 def _frozen(x: np.ndarray) -> np.ndarray:
     x.flags.writeable = False
     return x
+
+
+def warn_untestable(n: int, what: str, stacklevel: int = 3) -> None:
+    """Warn that statistics over ``n`` < 2 backgrounds have no CI or p-value: they stay NaN (never read
+    as "not significant"), and the mean is one background's local importance."""
+    if n < 2:
+        warnings.warn(f"{what} on {n} background: its CI and p-value are undefined (NaN); use at least 2 "
+                      f"backgrounds ({MIN_BACKGROUNDS} for a verdict)", RuntimeWarning, stacklevel=stacklevel)
 
 
 class GIA:
@@ -80,7 +89,7 @@ class GIA:
         self.background = bg
         self.stem_loop = stem_loop
         self.recompute_structure = recompute_structure
-        self.chunk_size = int(chunk_size)
+        self.chunk_size = check_integer("chunk_size", chunk_size, 1)
         self._baseline: np.ndarray | None = None
 
     def __repr__(self) -> str:
@@ -96,6 +105,8 @@ class GIA:
         unknown = sorted(set(changes) - {"stem_loop", "recompute_structure", "chunk_size"})
         if unknown:
             raise DataError(f"GIA.replace got {unknown}; change only stem_loop, recompute_structure or chunk_size")
+        if "chunk_size" in changes:  # before the comparison: True == 1
+            check_integer("chunk_size", changes["chunk_size"], 1)
         if all(getattr(self, key) == val for key, val in changes.items()):
             return self
         settings = {"stem_loop": self.stem_loop, "recompute_structure": self.recompute_structure,
@@ -162,12 +173,16 @@ class GIA:
         return out
 
     def importance(self, patterns: Any) -> Importance:
-        """Global importance of one embedding (see :func:`global_importance`)."""
-        return importance(self.local([patterns])[0])
+        """Global importance of one embedding (see :func:`global_importance`); warns on one background."""
+        local = self.local([patterns])[0]
+        warn_untestable(self.n, "GIA.importance")
+        return importance(local)
 
     def importances(self, configs: Sequence[Any]) -> list[Importance]:
-        """Global importances of several embeddings, in one batched pass."""
-        return [importance(row) for row in self.local(configs)]
+        """Global importances of several embeddings, in one batched pass; warns on one background."""
+        local = self.local(configs)
+        warn_untestable(self.n, "GIA.importances")
+        return [importance(row) for row in local]
 
 
 def require_session(session: Any, name: str) -> GIA:
@@ -215,4 +230,4 @@ def global_importance(
     return session.importance(patterns)
 
 
-__all__ = ["DEFAULT_CHUNK", "GIA", "global_importance", "require_session"]
+__all__ = ["DEFAULT_CHUNK", "GIA", "global_importance", "require_session", "warn_untestable"]

@@ -522,15 +522,40 @@ def _check_request(
     return out, names
 
 
-def _is_current(files: list[Path], truth: dict[str, Any]) -> bool:
-    """Whether the three files exist and ``truth.json`` (``files[2]``) records ``truth``."""
-    if not all(f.exists() for f in files):
+def _other_simulation(old: Any, truth: dict[str, Any]) -> str:
+    """What differs between an existing ``truth.json`` (``old``) and the one asked for, for a message."""
+    if not isinstance(old, dict) or not isinstance(old.get("parameters"), dict):
+        return "a simulation whose truth.json is unreadable"
+    asked = _to_builtin(truth["parameters"])
+    diff = [f"{k} {old['parameters'].get(k)}, asked {v}" for k, v in asked.items() if old["parameters"].get(k) != v]
+    if diff:
+        return f"a simulation with other parameters ({'; '.join(diff)})"
+    return "a simulation made under other rules (truth.json's design or experiments differ: another rbgia version)"
+
+
+def _keep_existing(out: Path, files: list[Path], truth: dict[str, Any], overwrite: bool) -> bool:
+    """Whether ``out`` already holds this very simulation (True: keep it). An empty folder, or ``overwrite``,
+    gives False (write); another simulation, a partial one or other files of the layout are refused."""
+    present = [f for f in files if f.exists()]
+    if not present:
         return False
-    try:
-        # same parameters and same rules (noise, design): the files are current
-        return load_json(files[2]) == json.loads(json.dumps(_to_builtin(truth)))
-    except ValueError:
-        return False  # unreadable truth.json: rewrite everything
+    if len(present) == len(files):
+        try:
+            old = load_json(files[2])
+        except ValueError:
+            old = None
+        if old == json.loads(json.dumps(_to_builtin(truth))):  # same parameters and rules (noise, design)
+            return True
+        what = _other_simulation(old, truth)
+    else:
+        missing = [f.name for f in files if f not in present]
+        what = f"{', '.join(f.name for f in present)} but no {', '.join(missing)} (a partial simulation, or not one)"
+    if overwrite:
+        return False
+    raise DataError(
+        f"output folder {out} already holds {what}; pass overwrite=True (python -m rbgia.simulate ... --force) to "
+        f"replace it, or choose another folder"
+    )
 
 
 def _simulated_column(
@@ -571,6 +596,7 @@ def write_rnacompete(
     nan_frac: float = 0.002,
     n_jobs: int | None = None,
     progress: bool = False,
+    overwrite: bool = False,
 ) -> Path:
     """Simulate RNAcompete data and write it in the DeepBind layout.
 
@@ -589,38 +615,53 @@ def write_rnacompete(
         Fraction of scores set to NaN, independently per experiment.
     n_jobs, progress
         Folding workers and progress bar (SIMVTS1 folds its candidate probes).
+    overwrite
+        Replace another simulation (other parameters or rules), a partial one, or DeepBind files
+        without a ``truth.json`` in ``out_dir``; without it they are refused.
 
     Returns
     -------
     pathlib.Path
         ``out_dir``. When the three files exist and ``truth.json`` records the same
-        parameters, nothing is rewritten.
+        parameters and rules, nothing is rewritten (a second ``make data`` keeps the data).
 
     Raises
     ------
     DataError
-        On unknown experiments, non-positive set sizes, ``nan_frac`` outside [0, 1), or an
-        ``out_dir`` that is a file or not writable (checked before any work).
+        On unknown experiments, non-positive set sizes, ``nan_frac`` outside [0, 1), an
+        ``out_dir`` that is a file or not writable, or one holding other data and no ``overwrite``
+        (all checked before any work).
     """
+    return _write_rnacompete(out_dir, n_a=n_a, n_b=n_b, experiments=experiments, seed=seed, nan_frac=nan_frac,
+                             n_jobs=n_jobs, progress=progress, overwrite=overwrite)[0]
+
+
+def _write_rnacompete(
+    out_dir: str | Path, *, n_a: int, n_b: int, experiments: Sequence[str] | None, seed: int, nan_frac: float,
+    n_jobs: int | None, progress: bool, overwrite: bool,
+) -> tuple[Path, bool]:
+    """:func:`write_rnacompete`, and whether the folder already held this simulation (kept, nothing written)."""
     out, names = _check_request(out_dir, experiments, n_a, n_b, nan_frac)
     truth = _truth(_params(n_a, n_b, names, seed, nan_frac), names)
     files = [out / "sequences.tsv", out / "targets.tsv", out / "truth.json"]
-    if _is_current(files, truth):
-        return out
+    if _keep_existing(out, files, truth, overwrite):
+        return out, True
     require_writable_dir(out, "output folder")
 
     seqs = sample_probes(n_a + n_b, seed)
     columns = [_simulated_column(name, seqs, seed, nan_frac, n_jobs, progress) for name in names]
     out.mkdir(parents=True, exist_ok=True)
+    files[2].unlink(missing_ok=True)  # first: a replacement killed half way is partial, never the old one
     _write_sequences(files[0], ["A"] * n_a + ["B"] * n_b, seqs)
     _write_targets(files[1], names, columns)
     save_json(files[2], truth)  # last: its parameters mark a complete write
-    return out
+    return out, False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m rbgia.simulate OUT_DIR [--n-a N --n-b N --seed S]``; returns the exit code
-    (2 on a user error, after one ``error: ...`` line on stderr)."""
+    """``python -m rbgia.simulate OUT_DIR [--n-a N --n-b N --seed S] [--force]``; returns the exit code
+    (2 on a user error, after one ``error: ...`` line on stderr). A folder that already holds this simulation is
+    kept (a ``kept ...`` line on stderr); other data there is refused unless ``--force``."""
     ap = argparse.ArgumentParser(prog="python -m rbgia.simulate", description=__doc__.split("\n\n")[0])
     ap.add_argument("out_dir", type=Path)
     ap.add_argument("--n-a", type=int, default=10000)
@@ -630,21 +671,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--experiments", nargs="+", default=None, choices=sorted(EXPERIMENTS))
     ap.add_argument("--n-jobs", type=int, default=None)
     ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--force", action="store_true", help="replace other data in OUT_DIR (another simulation)")
     args = ap.parse_args(argv)
     try:
-        path = write_rnacompete(
-            args.out_dir,
-            n_a=args.n_a,
-            n_b=args.n_b,
-            experiments=args.experiments,
-            seed=args.seed,
-            nan_frac=args.nan_frac,
-            n_jobs=args.n_jobs,
-            progress=args.progress,
+        path, kept = _write_rnacompete(
+            args.out_dir, n_a=args.n_a, n_b=args.n_b, experiments=args.experiments, seed=args.seed,
+            nan_frac=args.nan_frac, n_jobs=args.n_jobs, progress=args.progress, overwrite=args.force,
         )
     except (RbgiaError, OSError) as e:  # a user error: one line, no traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if kept:
+        print(f"kept {path}: it already holds this simulation (truth.json records the same parameters)",
+              file=sys.stderr)
     print(path)
     return 0
 

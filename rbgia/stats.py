@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import DataError
+from .sequence import check_seed
 
 #: The smallest p-value reported: an exact effect (zero spread) or an underflowing tail is a bound,
 #: ``p <= P_FLOOR`` (printed "< 1e-300"), never an exact 0.
@@ -158,7 +159,7 @@ def bootstrap_means(local: np.ndarray, n_boot: int = 2000, seed: int | np.random
     n = local.shape[-1]
     if int(n_boot) < 1 or n < 1:
         raise DataError(f"bootstrap needs n_boot >= 1 and >= 1 background; got n_boot={n_boot}, {n} backgrounds")
-    rng = np.random.default_rng(seed)
+    rng = check_seed(seed)
     counts = rng.multinomial(n, np.full(n, 1.0 / n), size=int(n_boot))  # (B, n): draws per background
     return local @ counts.T / n
 

@@ -11,6 +11,8 @@ uninterrupted run would have done.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
 import numbers
 import os
@@ -89,10 +91,26 @@ def check_number(name: str, value: Any, *, integer: bool, low: float, high: floa
         raise ModelError(f"{name}={value!r} is out of range; pass {what} {rng}")
 
 
+# names users reach for that fit spells otherwise (Keras' own spelling first)
+_FIT_ALIASES = {"learning_rate": "lr", "lr_patience": "decay_patience", "early_stopping_patience": "patience",
+                "max_epochs": "epochs", "batch": "batch_size"}
+
+
+def _unknown_setting(name: str, known: list[str]) -> ModelError:
+    close = [_FIT_ALIASES[name]] if name in _FIT_ALIASES else difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return ModelError(f"unknown training setting {name}=...; {hint}fit takes {', '.join(known)}")
+
+
 def check_fit_args(**args: Any) -> None:
-    """Check :func:`fit`'s numeric arguments (those given) before any work."""
+    """Check :func:`fit`'s arguments (those given) before any work: every name is one of fit's, every number
+    in range (``epochs`` >= 1: zero epochs would leave an untrained model that reads as finished)."""
+    known = [k for k in inspect.signature(fit).parameters if k not in ("model", "data")]
+    for name in args:
+        if name not in known:
+            raise _unknown_setting(name, known)
     rules: dict[str, dict[str, Any]] = {
-        "epochs": {"integer": True, "low": 0}, "batch_size": {"integer": True, "low": 1},
+        "epochs": {"integer": True, "low": 1}, "batch_size": {"integer": True, "low": 1},
         "lr": {"integer": False, "low": 0, "low_open": True},
         "lr_decay": {"integer": False, "low": 0, "high": 1, "low_open": True},
         "decay_patience": {"integer": True, "low": 0}, "patience": {"integer": True, "low": 0},
@@ -104,8 +122,13 @@ def check_fit_args(**args: Any) -> None:
             check_number(name, value, **rules[name])
 
 
+# A loss this many times that of predicting 0 (or of the first epoch) is an explosion, not learning.
+_EXPLODED = 1e3
+
+
 def _diverged(epoch: int, what: str, lr: float) -> ModelError:
-    return ModelError(f"training diverged at epoch {epoch}: the {what} became non-finite (lr={lr:g}); "
+    """``what`` says what went wrong (``"the training loss became non-finite"``); ``lr`` is the current rate."""
+    return ModelError(f"training diverged at epoch {epoch}: {what} (lr={lr:g}); "
                       f"lower the learning rate (e.g. lr={lr / 10:g}); nothing was saved for this epoch")
 
 
@@ -194,6 +217,9 @@ def _checked_data(model: Any, data: Any) -> tuple[np.ndarray, np.ndarray, np.nda
 
 def _tf_settings(deterministic: bool, jit_compile: bool | None) -> bool:
     """Turn on op determinism if asked; whether to compile the training step with XLA."""
+    from .model import require_tensorflow_backend
+
+    require_tensorflow_backend()  # the training step is TensorFlow's: a model on another backend cannot take it
     import tensorflow as tf
 
     if deterministic:
@@ -222,6 +248,9 @@ class _FitRun:
 
         self.model, self.ckdir, self.verbose = model, ckdir, verbose
         self.x_tr, self.y_tr, self.x_va, self.y_va = arrays
+        # the losses of predicting 0, what an exploded run is measured against (floored: constant-0 scores)
+        self.zero_loss = max(float(np.mean(self.y_tr.astype(np.float64) ** 2)), 1e-6)
+        self.zero_valid = max(float(np.mean(self.y_va[:, 0].astype(np.float64) ** 2)), 1e-6)
         self.batch_size, self.lr, self.lr_decay, self.seed = batch_size, lr, lr_decay, seed
         self.decay_patience, self.patience, self.min_delta = decay_patience, patience, min_delta
         # what a checkpoint must have been written with to be resumed
@@ -243,7 +272,10 @@ class _FitRun:
     def start(self, resume: bool | None) -> None:
         """Carry on from the checkpoint (written with the same settings) or from scratch, as ``resume`` says."""
         ckpath = self.ckdir / CHECKPOINT_FILE if self.ckdir is not None else None
-        if resume and (ckpath is None or not ckpath.exists()):
+        if resume and ckpath is None:
+            raise ModelError("resume=True needs a checkpoint_dir (the folder of checkpoint.npz); pass checkpoint_dir=, "
+                             "or resume=None to start fresh")
+        if resume and not ckpath.exists():
             raise ModelError(f"resume=True but there is no checkpoint at {ckpath}; "
                              "pass resume=None to start fresh when none exists")
         if resume is not False and ckpath is not None and ckpath.exists():
@@ -331,22 +363,37 @@ class _FitRun:
     def _validate(self, epoch: int, t0: float, t_valid: float) -> dict[str, Any]:
         """The logs of the epoch just trained (0-based ``epoch``, begun at ``t0``, validated from ``t_valid``)."""
         loss = float(self.loss_sum.numpy()) / len(self.x_tr)
+        lr = float(np.asarray(self.opt.learning_rate))
         # Diverged: stop before this epoch reaches the checkpoint or the best weights.
         if not math.isfinite(loss):
-            raise _diverged(epoch + 1, "training loss", self.lr)
+            raise _diverged(epoch + 1, "the training loss became non-finite", lr)
         try:
             p_va = self.predict_valid(self.x_va)  # raises on non-finite outputs
         except NonFiniteOutputError as exc:
-            raise _diverged(epoch + 1, "validation predictions", self.lr) from exc
+            raise _diverged(epoch + 1, "the validation predictions became non-finite", lr) from exc
+        valid_mse = float(np.mean((p_va - self.y_va[:, 0]) ** 2))
+        self._check_exploded(epoch + 1, loss, valid_mse, lr)
         return {
             "epoch": epoch + 1,
             "loss": loss,
-            "valid_mse": float(np.mean((p_va - self.y_va[:, 0]) ** 2)),
+            "valid_mse": valid_mse,
             "valid_pearson": pearson(self.y_va[:, 0], p_va),
-            "lr": float(np.asarray(self.opt.learning_rate)),
+            "lr": lr,
             "seconds": time.perf_counter() - t0,
             "valid_seconds": time.perf_counter() - t_valid,
         }
+
+    def _check_exploded(self, epoch: int, loss: float, valid_mse: float, lr: float) -> None:
+        """Finite but exploded: a training loss far above that of predicting 0 or of the first epoch, or a
+        validation MSE far above that of predicting 0, is divergence (a useless model must not be kept)."""
+        history = self.state["history"]
+        ref = min([self.zero_loss, *([history[0]["loss"]] if history else [])])
+        if loss > _EXPLODED * ref:
+            raise _diverged(epoch, f"the training loss {loss:.3g} is over {_EXPLODED:g}x {ref:.3g} (that of "
+                                   "predicting 0, or of the first epoch)", lr)
+        if valid_mse > _EXPLODED * self.zero_valid:
+            raise _diverged(epoch, f"the validation MSE {valid_mse:.3g} is over {_EXPLODED:g}x {self.zero_valid:.3g}"
+                                   " (that of predicting 0)", lr)
 
     def _keep_best_or_wait(self, epoch: int, r: float) -> None:
         """Keep the weights of an improved (1-based) ``epoch``; else count it, decaying the LR or stopping."""
@@ -402,7 +449,7 @@ def fit(model: Any, data: Any, *, epochs: int = 300, batch_size: int = 100, lr: 
         An :class:`rbgia.data.RNAcompeteData` (anything with ``.train`` and
         ``.valid`` having ``.x`` and ``.y``).
     epochs
-        Maximum number of epochs (in total, over resumed calls).
+        Maximum number of epochs (in total, over resumed calls); at least 1.
     batch_size, lr
         Mini-batch size and Adam's initial learning rate.
     lr_decay, decay_patience
@@ -446,8 +493,12 @@ def fit(model: Any, data: Any, *, epochs: int = 300, batch_size: int = 100, lr: 
     Raises
     ------
     ModelError
-        Input channels that don't fit the model, an empty validation set, an
-        unreadable or mismatched checkpoint.
+        An unknown or out-of-range argument, input channels that don't fit the model, an empty validation set,
+        an unreadable or mismatched checkpoint, ``resume=True`` without one; a training that diverged: a
+        non-finite loss or prediction, or a finite one exploded (training loss over 1000x that of predicting 0
+        or of the first epoch, validation MSE over 1000x that of predicting 0), before that epoch is saved.
+    DataError
+        The disk is full while the checkpoint is written (the previous one is kept).
     """
     t_call = time.perf_counter()
     check_fit_args(epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay, decay_patience=decay_patience,

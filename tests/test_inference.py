@@ -168,7 +168,7 @@ def test_nan_inputs_are_named_as_the_cause():
 def test_finite_outputs_and_numeric_objects_pass():
     x = _x(9)
     np.testing.assert_allclose(as_predict(lambda v: np.array(list(_score(v)), dtype=object))(x), _score(x))
-    np.testing.assert_array_equal(as_predict(lambda v: (v.sum((1, 2)) > 0))(x), np.ones(9))
+    np.testing.assert_array_equal(as_predict(lambda v: (v.sum((1, 2)) > 0).astype(int))(x), np.ones(9))  # bool: C05
     with pytest.raises(ModelError, match="dtype complex"):
         as_predict(lambda v: _score(v) * 1j)(x)
 

@@ -1,8 +1,10 @@
-"""Issue 11, training and records: each test reproduces one case of the careless-user/adversary review.
+"""Issues 11 and 20, training and records: each test reproduces one case of the careless-user/adversary reviews.
 
-Cases: 1 (a rerun with fewer epochs destroyed a better model), 3 (a diverged training saved as finished),
+Issue 11: 1 (a rerun with fewer epochs destroyed a better model), 3 (a diverged training saved as finished),
 4 and 9 (bad numeric arguments), 15 (read-only folders), 16 (truncated JSON), 17 (orphan temporaries
-after kill -9).
+after kill -9). Issue 20: BAD 5 (a record of other inputs reused), B05 (other settings overwrote the cached
+model), B14 ("resuming" without a checkpoint), B18 (disk full), B23 (a finite explosion), B25 (an unknown fit
+keyword), B26 (zero epochs), E11 (another Keras backend).
 """
 
 from __future__ import annotations
@@ -55,10 +57,23 @@ def _hashes(*paths: Path) -> dict[str, str]:
 
 
 def _cache_files(results_dir: Path, experiment: str) -> list[Path]:
+    """The cache's files of the one model of the default configuration: model, metadata, checkpoint, history,
+    params, then the configuration's name for it (``<tag>.keras`` and its ``.json``)."""
     exp = results_dir / experiment
-    model = exp / "models" / f"{TAG}.keras"
-    ck = exp / "checkpoints" / TAG
-    return [model, Path(f"{model}.json"), ck / "checkpoint.npz", ck / "history.csv", ck / "params.json"]
+    (model,) = (exp / "models").glob(f"{TAG}.*.keras")  # <tag>.<settings key>.keras
+    ck = exp / "checkpoints" / model.name[: -len(".keras")]
+    alias = exp / "models" / f"{TAG}.keras"
+    return [model, Path(f"{model}.json"), ck / "checkpoint.npz", ck / "history.csv", ck / "params.json", alias,
+            Path(f"{alias}.json")]
+
+
+def _paths(results_dir: Path, data_dir: Path, experiment: str, max_probes: int = 400):
+    """Where ``train_or_load(data_dir, experiment, results_dir=..., max_probes=...)`` keeps its model."""
+    from rbgia.model_cache import _cache_paths, _model_params, _settings_key
+
+    params = _model_params(data_dir, experiment, TrainConfig(), None, valid_frac=0.1, data_seed=0, stats="train",
+                           clip_rule="quantile", max_probes=max_probes, epochs=1, patience=25, fit_kwargs={})
+    return _cache_paths(results_dir, experiment, TAG, _settings_key(params))
 
 
 @pytest.fixture()
@@ -216,17 +231,16 @@ def test_truncated_model_metadata_is_named(tmp_path):
 
 def test_truncated_cache_json_is_named(sim_dir, tmp_path):
     res = tmp_path / "results"
-    models = res / "SIMNULL" / "models"
-    models.mkdir(parents=True)
-    (models / f"{TAG}.keras").write_bytes(b"not a model")
-    (models / f"{TAG}.keras.json").write_text('{"params": {"epochs"')
-    with pytest.raises(DataError, match=rf"{TAG}\.keras\.json is not valid JSON.*retrain=True"):
+    paths = _paths(res, sim_dir, "SIMNULL")
+    paths.model.parent.mkdir(parents=True)
+    paths.model.write_bytes(b"not a model")
+    paths.meta.write_text('{"params": {"epochs"')
+    with pytest.raises(DataError, match=rf"{TAG}\.\w+\.keras\.json is not valid JSON.*retrain=True"):
         train_or_load(sim_dir, "SIMNULL", results_dir=res, epochs=1, **SMALL)
-    for f in models.iterdir():
-        f.unlink()
-    ck = res / "SIMNULL" / "checkpoints" / TAG
-    ck.mkdir(parents=True)
-    (ck / "params.json").write_text('{"data_dir": "/x", ')
+    paths.model.unlink()
+    paths.meta.unlink()
+    paths.ckdir.mkdir(parents=True)
+    (paths.ckdir / "params.json").write_text('{"data_dir": "/x", ')
     with pytest.raises(DataError, match=r"params\.json is not valid JSON.*delete .*checkpoints"):
         train_or_load(sim_dir, "SIMNULL", results_dir=res, epochs=1, **SMALL)
 
@@ -279,3 +293,150 @@ def test_kill_9_during_a_checkpoint_write_leaves_no_orphan_after_the_next_write(
     assert sorted(p.name for p in ck.glob(".checkpoint.npz.*")) == [foreign.name]
     assert other.exists()
     assert json.loads(np.load(target)["state"].tobytes())["epoch"] == 1
+
+
+# ======================================================================= issue 20: training (B05 ... E11, BAD 5)
+
+
+def _keyed(results_dir: Path, experiment: str, folder: str = "models", pattern: str = "*.keras") -> list[Path]:
+    """The cache's files of the default configuration, whatever their key suffix (``<tag>*``)."""
+    return sorted((results_dir / experiment / folder).glob(f"{TAG}{pattern}"))
+
+
+@pytest.mark.slow
+def test_reuse_record_only_for_the_same_record_inputs(sim_dir, tmp_path):
+    """BAD 5: a 300-probe record was served for a 400-probe request (``n_train`` 270)."""
+    kw = dict(results_dir=tmp_path / "results", epochs=1, baselines=False, verbose=0)
+    first = train_and_record(sim_dir, "SIMNULL", max_probes=300, **kw)
+    assert first.record["n_train"] == 270
+    more = train_and_record(sim_dir, "SIMNULL", max_probes=400, reuse_record=True, **kw)
+    assert more.model is not None and more.record["n_train"] == 360
+    again = train_and_record(sim_dir, "SIMNULL", max_probes=400, reuse_record=True, **kw)
+    assert again.model is None and again.record == more.record  # the same inputs: reused, nothing loaded
+
+
+@pytest.mark.parametrize("change, reused", [
+    ({}, True), ({"max_probes": 500}, False), ({"patience": 3}, False), ({"decay_patience": 2}, False),
+    ({"epochs": 1}, True),  # a record of a longer run stands for a shorter request
+    ({"epochs": 5}, False),  # ... not for a longer one
+    ({"baselines": False}, True),  # a record with baselines stands for one without
+    ({"kmer_k": (1, 2)}, False), ({"kmer_alpha": (1.0,)}, False), ({"cnn_epochs": 4}, False),
+])
+def test_reusable_record_checks_every_input(tmp_path, change, reused):
+    from rbgia.chapters.training import _record_request, _reusable
+
+    asked = dict(max_probes=400, patience=25, decay_patience=7, epochs=2, baselines=True, kmer_k=(1, 2, 3),
+                 kmer_alpha=(0.1, 1.0), cnn_epochs=None)
+    path = tmp_path / "rec.json"
+    rec = {"data_dir": "/d", "data_fingerprint": "f", "epochs_trained_for": 2, "stopped_early": False,
+           "baselines": {"kmer_ridge": {}}, "request": _record_request(**asked)}
+    path.write_text(json.dumps(rec))
+    got = _reusable(path, "/d", "f", _record_request(**{**asked, **change}))
+    assert (got is not None) == reused
+
+
+@pytest.mark.slow
+def test_other_lr_is_cached_beside_and_alternating_settings_load(sim_dir, tmp_path, capsys):
+    """B05: changing lr overwrote the cached model in place; going back retrained it."""
+    res = tmp_path / "results"
+    m1, _, data = train_or_load(sim_dir, "SIMNULL", results_dir=res, epochs=1, **SMALL)
+    x = data.test.x[:50]
+    p1 = np.asarray(m1(x, training=False))
+    train_or_load(sim_dir, "SIMNULL", results_dir=res, epochs=1, lr=3e-3, **SMALL)
+    capsys.readouterr()
+    m3, meta3, _ = train_or_load(sim_dir, "SIMNULL", results_dir=res, epochs=1, **SMALL)
+    out = capsys.readouterr().out
+    assert "loaded" in out and "training" not in out  # the first model, kept beside the lr=3e-3 one
+    np.testing.assert_array_equal(np.asarray(m3(x, training=False)), p1)
+    assert meta3["params"]["lr"] == 1e-3
+    assert (res / "SIMNULL" / "models" / f"{TAG}.keras").is_file()  # the configuration's name: the latest trained
+
+
+@pytest.mark.slow
+def test_missing_checkpoint_is_not_called_resuming(sim_dir, tmp_path, capsys):
+    """B14: "resuming" was printed while training started from scratch."""
+    res = tmp_path / "results"
+    train_or_load(sim_dir, "SIMNULL", results_dir=res, epochs=1, **SMALL)
+    for ck in _keyed(res, "SIMNULL", "checkpoints", "*/checkpoint.npz"):
+        ck.unlink()
+    capsys.readouterr()
+    _, meta, _ = train_or_load(sim_dir, "SIMNULL", results_dir=res, epochs=2, **SMALL)
+    out = capsys.readouterr().out
+    assert "resuming" not in out and "from scratch" in out and "checkpoint" in out
+    assert meta["epochs"]["run"] == 2
+
+
+def test_disk_full_names_the_file_and_the_fix(tmp_path, monkeypatch):
+    """B18: a full disk was a raw OSError naming no file."""
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", full)
+    ck = tmp_path / "ck"
+    with pytest.raises(DataError, match=r"no space left on the device writing .*ck/checkpoint\.npz .*; free space"):
+        fit(_toy_model(), _toy_data(), epochs=1, checkpoint_dir=ck, verbose=0)
+    assert list(ck.iterdir()) == []  # no temporary left behind
+    from rbgia._io import save_json
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(DataError, match=r"no space left on the device writing .*x\.json"):
+        save_json(tmp_path / "x.json", {"a": 1})
+
+
+def test_exploded_finite_loss_is_divergence(tmp_path):
+    """B23: lr = 1e4 gave a finite loss ~1e17 and was saved as a finished run."""
+    ck = tmp_path / "ck"
+    with pytest.raises(ModelError, match=r"diverged at epoch 1: the training loss .* is over .*lr=10000.*lr=1000\b"):
+        fit(_toy_model(), _toy_data(), epochs=2, lr=1e4, checkpoint_dir=ck, verbose=0)
+    assert not (ck / "checkpoint.npz").exists()
+
+
+def test_unknown_fit_keyword_fails_before_any_output_or_file(sim_dir, tmp_path, capsys):
+    """B25: learning_rate= failed after "training ..." was printed and params.json written."""
+    res = tmp_path / "results"
+    with pytest.raises(ModelError, match=r"unknown training setting learning_rate=.*did you mean lr\?"):
+        train_or_load(sim_dir, "SIMNULL", results_dir=res, epochs=1, learning_rate=0.01, **SMALL)
+    with pytest.raises(ModelError, match=r"checkpoint_dir is chosen by the model cache"):
+        train_or_load(sim_dir, "SIMNULL", results_dir=res, epochs=1, checkpoint_dir=tmp_path, **SMALL)
+    assert capsys.readouterr().out == "" and not res.exists()
+
+
+def test_zero_epochs_are_refused(tmp_path):
+    """B26: epochs=0 cached an untrained model as finished; cnn_epochs=0 was read as ``epochs``."""
+    res = tmp_path / "results"
+    with pytest.raises(ModelError, match=r"^epochs=0 is out of range; pass an int >= 1"):
+        train_or_load(tmp_path / "no-such-data", "E", results_dir=res, epochs=0)
+    with pytest.raises(ModelError, match=r"^epochs=0 is out of range"):
+        fit(None, None, epochs=0)
+    with pytest.raises(ModelError, match=r"^cnn_epochs=0 is out of range; pass an int >= 1"):
+        train_and_record(tmp_path / "no-such-data", "E", results_dir=res, cnn_epochs=0)
+    assert not res.exists()
+
+
+def test_resume_true_without_a_checkpoint_dir_says_so():
+    with pytest.raises(ModelError, match=r"resume=True needs a checkpoint_dir"):
+        fit(_toy_model(), _toy_data(), epochs=1, resume=True, verbose=0)
+
+
+_JAX_BACKEND = """
+import sys
+for what in ("from rbgia.model import residualbind", "from rbgia.model_cache import load_model; load_model('m.keras')"):
+    try:
+        exec(what)
+    except Exception as exc:
+        print(type(exc).__name__, exc)
+"""
+
+
+def test_other_keras_backend_is_named_with_the_fix(tmp_path):
+    """E11: KERAS_BACKEND=jax without jax was a raw ModuleNotFoundError."""
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-c", _JAX_BACKEND], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 2, proc.stdout + proc.stderr
+    for line in lines:
+        assert line.startswith("ModelError KERAS_BACKEND='jax'"), line
+        assert "tensorflow backend" in line and "unset KERAS_BACKEND or set KERAS_BACKEND=tensorflow" in line

@@ -80,19 +80,24 @@ def test_deterministic_bytes_and_cache(tmp_path, monkeypatch):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     c = sim.write_rnacompete(tmp_path / "c", **{**kw, "seed": 8})
     assert (a / "targets.tsv").read_bytes() != (c / "targets.tsv").read_bytes()
-    # same parameters: nothing rewritten; other parameters: rewritten
+    # same parameters: nothing rewritten; other parameters: refused (issue 20, E08), rewritten with overwrite=True
     stamp = (a / "targets.tsv").stat().st_mtime_ns
     (a / "targets.tsv").write_text("sentinel")
     sim.write_rnacompete(tmp_path / "a", **kw)
     assert (a / "targets.tsv").read_text() == "sentinel"
-    sim.write_rnacompete(tmp_path / "a", **{**kw, "nan_frac": 0.0})
+    with pytest.raises(DataError, match=r"other parameters \(nan_frac 0.002, asked 0.0\); pass overwrite=True"):
+        sim.write_rnacompete(tmp_path / "a", **{**kw, "nan_frac": 0.0})
+    assert (a / "targets.tsv").read_text() == "sentinel"
+    sim.write_rnacompete(tmp_path / "a", **{**kw, "nan_frac": 0.0}, overwrite=True)
     assert (a / "targets.tsv").read_text() != "sentinel"
     assert (a / "targets.tsv").stat().st_mtime_ns >= stamp
     assert "NaN" not in (a / "targets.tsv").read_text()
-    # a changed rule (design, noise) invalidates the files too
+    # a changed rule (design, noise) is another simulation too
     (a / "targets.tsv").write_text("sentinel")
     monkeypatch.setitem(sim.DESIGN, "hur_frac", 0.5)
-    sim.write_rnacompete(tmp_path / "a", **{**kw, "nan_frac": 0.0})
+    with pytest.raises(DataError, match=r"a simulation made under other rules"):
+        sim.write_rnacompete(tmp_path / "a", **{**kw, "nan_frac": 0.0})
+    sim.write_rnacompete(tmp_path / "a", **{**kw, "nan_frac": 0.0}, overwrite=True)
     assert (a / "targets.tsv").read_text() != "sentinel"
 
 

@@ -172,7 +172,8 @@ def test_train_or_load_caches(sim_dir: Path, tmp_path: Path) -> None:
     path = tmp_path / "SIMHUR" / "models" / "log-seq-paper-s0.keras"
     assert path.exists() and meta["params"]["epochs"] == 2 and meta["metrics"]["epochs_run"] == 2
     assert meta["metrics"]["test_pearson"] == pytest.approx(evaluate(model, data.test)["pearson"], abs=1e-6)
-    assert (tmp_path / "SIMHUR" / "checkpoints" / "log-seq-paper-s0" / "history.csv").exists()
+    history = Path(meta["history"])  # checkpoints/<tag>.<settings key>/history.csv
+    assert history.is_file() and history.parent.parent == tmp_path / "SIMHUR" / "checkpoints"
     stamp = os.stat(path).st_mtime_ns
     model2, meta2, _ = train_or_load(sim_dir, "SIMHUR", **kw)
     assert os.stat(path).st_mtime_ns == stamp and meta2 == meta  # reused, not retrained

@@ -35,7 +35,9 @@ The parameters file (``book/parameters.yml``)
 A chapter runs after the jobs it ``needs``; ``requires`` lists paths without which it is
 rendered as a note instead; ``after_all`` runs it last, after ``timings.json`` (an
 appendix). Executed chapters go to ``notebooks/executed/<stem>.ipynb`` (what ``_toc.yml``
-renders), job runs to ``<results_dir>/<experiment>/notebooks/<stem>.<config tag>.ipynb``.
+renders; a chapter's run writes ``notebooks/executed/.staged/<stem>.ipynb`` and a complete copy is then
+promoted to the page in one rename, so a failed or killed run keeps the last good page), job runs to
+``<results_dir>/<experiment>/notebooks/<stem>.<config tag>.ipynb``.
 Every run is validated before it starts (:func:`rbgia.book.params.validate`: types, ranges,
 unknown names), written atomically, and post-processed so that the page hides the
 ``parameters`` and papermill's ``injected-parameters`` cells (the chapter shows its
@@ -60,19 +62,33 @@ from .runner import (
     execute,
     hide_parameter_cells,
     partial_path,
+    promote,
     read_timings,
     run,
     run_one,
     snakemake_command,
+    unlock,
     write_timings,
 )
-from .spec import ALL, EXECUTED, PARAMETERS, REPO, TIMINGS, BookError, load_parameters, read_spec, toc_notebooks
+from .spec import (
+    ALL,
+    EXECUTED,
+    PARAMETERS,
+    REPO,
+    STAGED,
+    TIMINGS,
+    BookError,
+    load_parameters,
+    read_spec,
+    toc_notebooks,
+)
 
 __all__ = [
     "ALL",
     "EXECUTED",
     "PARAMETERS",
     "REPO",
+    "STAGED",
     "TIMINGS",
     "build",
     "check_html",
@@ -85,12 +101,14 @@ __all__ = [
     "main",
     "partial_path",
     "plan",
+    "promote",
     "read_spec",
     "read_timings",
     "run",
     "run_one",
     "snakemake_command",
     "toc_notebooks",
+    "unlock",
     "write_timings",
     "BookError",
     "NotebookRun",

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from ..errors import RbgiaError
 from .build import build
-from .runner import run
+from .runner import LOCKS, run, unlock
 from .spec import (
     PARAMETERS,
     REPO,
@@ -29,12 +29,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_run.add_argument("--force", action="store_true", help="re-execute chapters that are up to date")
     p_run.add_argument("--cores", type=int, default=None, help="Snakemake --cores (default: the local profile's)")
     p_run.add_argument("--dry-run", "-n", action="store_true", help="list the jobs; run nothing")
+    p_run.add_argument("--unlock", action="store_true",
+                       help=f"remove the stale Snakemake locks ({LOCKS}) of a killed run; run nothing")
     p_build = sub.add_parser("build", help="render notebooks/executed/ and book/ into _build/html")
     p_build.add_argument("--root", default=str(REPO))
     p_build.add_argument("--strict", action="store_true", help="treat Sphinx warnings as errors")
     args = parser.parse_args(argv)
     try:
-        if args.command == "run":
+        if args.command == "run" and args.unlock:
+            n = unlock(args.root)
+            print(f"[rbgia.book] removed {n} stale lock file(s) in {args.root}/{LOCKS}; rerun without --unlock",
+                  flush=True)
+        elif args.command == "run":
             runs = run(args.root, args.parameters, args.results_dir, args.only, data_dir=args.data_dir,
                        force=args.force, cores=args.cores, dry_run=args.dry_run)
             total = sum(r.seconds for r in runs if r.status == "executed")

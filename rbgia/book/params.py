@@ -7,7 +7,8 @@ Every chapter's second cell is::
 :func:`check` reads the names and defaults the notebook's ``parameters`` cell declares
 (papermill's reading, :func:`declared_parameters`), checks each value
 against its default's type and the known ranges (:data:`RANGES`, :data:`CHOICES`; ``config`` and ``*_config`` are
-:class:`~rbgia.config.TrainConfig` tags such as ``"log-seq-paper-s0"``), and
+:class:`~rbgia.config.TrainConfig` tags such as ``"log-seq-paper-s0"``; a ``None`` default takes the type its
+line declares in a type comment, ``max_probes = None  # type: Optional[int]``, see :data:`TYPES`), and
 returns a :class:`Parameters`: a dict that displays as a two-column table, so the page
 shows the parameters actually used. A bad value raises :class:`~rbgia.errors.DataError`
 with one line naming the parameter, its value and type, what is expected and an example
@@ -22,7 +23,9 @@ import html
 import math
 import numbers
 import os
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +39,14 @@ from ..paper import POSITION_KINDS
 from ..sequence import SEQ_LEN
 from .spec import REPO
 
-__all__ = ["Parameters", "check", "validate", "check_value", "declared_defaults", "RANGES", "CHOICES"]
+__all__ = ["Parameters", "check", "validate", "check_value", "declared_defaults", "declared_types", "RANGES",
+           "CHOICES", "TYPES"]
 
 _UNPARSED = object()  # a default that is an expression, not a literal: its type is not checked
 
 # name -> (low, high, low_open): low <= value <= high (low < value when low_open); None = unbounded.
 RANGES: dict[str, tuple[float | None, float | None, bool]] = {
+    "max_probes": (2, None, False),  # rbgia.data keeps the first max_probes probes of each set
     "epochs": (1, None, False),
     "epochs_2009": (1, None, False),
     "num_background": (2, None, False),
@@ -82,6 +87,12 @@ ITEM_CHOICES: dict[str, tuple[str, ...]] = {
     "background_kinds": BACKGROUND_KINDS,
 }
 FRACTION_SUFFIXES = ("_fraction", "_frac", "_quantile")  # names like valid_fraction: in (0, 1]
+# The types a None default may declare in its line's type comment (``# type: Optional[int]``, ``# type: int|None``
+# or ``# type: int``), as a default of that type: the value is checked as if that were the default (None passes).
+TYPES: dict[str, Any] = {
+    "int": 0, "float": 0.0, "str": "", "bool": False, "dict": {}, "list": [],
+    "list[int]": [0], "list[float]": [0.0], "list[str]": [""], "list[bool]": [False],
+}
 CONFIG_EXAMPLE = TrainConfig().tag  # "log-seq-paper-s0"
 
 
@@ -164,19 +175,62 @@ def notebook_path(notebook: str | os.PathLike) -> Path:
     raise DataError(f"notebook {notebook!r} not found under notebooks/; pass the notebook's stem, e.g. '05_gia'")
 
 
-_DECLARED: dict[tuple[str, int], dict[str, Any]] = {}
+_DECLARED: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
 
 
-def declared_parameters(notebook: str | os.PathLike) -> dict[str, Any]:
-    """Names and defaults (source text) declared in a notebook's ``parameters`` cell (papermill's reading)."""
+def _inspected(notebook: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """papermill's reading of a notebook's ``parameters`` cell: name -> {default, inferred_type_name, help}."""
     path = Path(notebook).resolve()
     key = (str(path), path.stat().st_mtime_ns if path.is_file() else 0)
     if key not in _DECLARED:
         import papermill
 
-        params = papermill.inspect_notebook(str(path))
-        _DECLARED[key] = {name: p.get("default") for name, p in params.items()}
-    return dict(_DECLARED[key])
+        _DECLARED[key] = {name: dict(p) for name, p in papermill.inspect_notebook(str(path)).items()}
+    return _DECLARED[key]
+
+
+def declared_parameters(notebook: str | os.PathLike) -> dict[str, Any]:
+    """Names and defaults (source text) declared in a notebook's ``parameters`` cell (papermill's reading)."""
+    return {name: p.get("default") for name, p in _inspected(notebook).items()}
+
+
+def declared_types(notebook: str | os.PathLike) -> dict[str, str | None]:
+    """The type each parameter's line declares (``max_probes = None  # type: Optional[int]``), or None.
+
+    Raises
+    ------
+    DataError
+        When a declared type is not one :data:`TYPES` knows (``Optinal[int]``), naming the notebook.
+    """
+    path = notebook_path(notebook)
+    out: dict[str, str | None] = {}
+    for name, p in _inspected(path).items():
+        declared = str(p.get("inferred_type_name") or "None").strip()
+        out[name] = None if declared == "None" else declared
+        if out[name] is not None and _base_type(out[name]) not in TYPES:
+            known = ", ".join(f"Optional[{t}]" for t in TYPES)
+            raise DataError(f"{path.name} declares {name} as {out[name]!r}, which rbgia.book.params does not know; "
+                            f"declare one of {known} (or `<type>|None`)")
+    return out
+
+
+def _base_type(declared: str) -> str:
+    """``"Optional[list[str]]"``, ``"list[str]|None"``, ``"list[str]"`` -> ``"list[str]"``."""
+    text = re.sub(r"\s+", "", declared)
+    inner = re.fullmatch(r"(?:typing\.)?Optional\[(.+)\]", text)
+    if inner:
+        return inner.group(1)
+    return "|".join(part for part in text.split("|") if part != "None")
+
+
+@dataclass(frozen=True)
+class _Typed:
+    """A None default with a declared type, as the messages show it: ``<int>``, and None allowed."""
+
+    declared: str
+
+    def __str__(self) -> str:
+        return f"<{_base_type(self.declared)}>"
 
 
 def declared_defaults(notebook: str | os.PathLike) -> dict[str, Any]:
@@ -217,6 +271,8 @@ def _kind(default: Any) -> str:
 
 
 def _example(name: str, default: Any) -> str:
+    if isinstance(default, _Typed):
+        return f"-p {name} {default}"
     if isinstance(default, (list, tuple)):
         shown = ",".join(str(v) for v in default) if all(not isinstance(v, (list, tuple)) for v in default) else ""
         return f"-p {name} {shown or repr(list(default))}"
@@ -228,6 +284,8 @@ def _example(name: str, default: Any) -> str:
 def _fail(name: str, value: Any, expected: str, default: Any) -> DataError:
     shown = repr(value)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    if isinstance(default, _Typed):
+        expected += " or None"
     return DataError(
         f"parameter {name} = {shown} ({type(value).__name__}) is not valid: expected {expected}; "
         f"e.g. `{_example(name, default)}`"
@@ -277,15 +335,16 @@ def _scalar(name: str, value: Any, kind: str, default: Any, what: str = "") -> A
     return value
 
 
-def check_value(name: str, value: Any, default: Any) -> Any:
+def check_value(name: str, value: Any, default: Any, declared: str | None = None) -> Any:
     """Check one parameter against its declared ``default`` and the known ranges; return it normalized.
 
     The type rules: an int default needs an int, a float default a number (ints too), a
     bool default True/False, a str default a string, a list default a list (or one
     comma-separated string, split into items of the default items' type), a dict
-    default a dict; a None default accepts anything. ``config`` and ``*_config``
-    parameters are training-configuration tags (:class:`rbgia.config.TrainConfig`),
-    returned in canonical form.
+    default a dict. A None default takes None or a value of the type its line declares
+    (``declared``, from :func:`declared_types`: ``"Optional[int]"``), and anything when it
+    declares none. ``config`` and ``*_config`` parameters are training-configuration tags
+    (:class:`rbgia.config.TrainConfig`), returned in canonical form.
 
     Raises
     ------
@@ -294,9 +353,19 @@ def check_value(name: str, value: Any, default: Any) -> Any:
     """
     if is_config_name(name):
         return _check_config(name, value, default)
-    kind = "any" if default is _UNPARSED else _kind(default)
+    if default is None and declared is not None:
+        if value is None:
+            return None
+        # checked as if the default were of the declared type; the messages say None is allowed too
+        return _check_like(name, value, TYPES.get(_base_type(declared), _UNPARSED), _Typed(declared))
+    return _check_like(name, value, default, default)
+
+
+def _check_like(name: str, value: Any, like: Any, default: Any) -> Any:
+    """``value`` checked against the type of ``like`` and the ranges; ``default`` is what the messages show."""
+    kind = "any" if like is _UNPARSED else _kind(like)
     if kind == "list":
-        items_kind = {_kind(v) for v in default}
+        items_kind = {_kind(v) for v in like}
         item_kind = items_kind.pop() if len(items_kind) == 1 else "any"
         if isinstance(value, str):
             parts = [p.strip() for p in value.split(",") if p.strip()]
@@ -358,6 +427,7 @@ def validate(
         On the first bad or unknown parameter, in one line.
     """
     declared = declared_defaults(notebook)
+    types = declared_types(notebook)
     extra = [k for k in parameters if k not in declared]
     if extra and unknown == "error":
         import difflib
@@ -369,7 +439,8 @@ def validate(
             f"unknown parameter {name} for {notebook_path(notebook).name} (its parameters cell does not declare it); "
             f"{hint}"
         )
-    return Parameters((k, check_value(k, v, declared[k])) for k, v in parameters.items() if k in declared)
+    return Parameters((k, check_value(k, v, declared[k], types.get(k))) for k, v in parameters.items()
+                      if k in declared)
 
 
 def check(namespace: Mapping[str, Any], notebook: str, *, update: bool = True, show: bool = True) -> Parameters:
@@ -399,7 +470,9 @@ def check(namespace: Mapping[str, Any], notebook: str, *, update: bool = True, s
         One line naming the parameter, its value and type, the expectation and an example ``-p``.
     """
     declared = declared_defaults(notebook)
-    used = Parameters((k, check_value(k, namespace[k], d)) for k, d in declared.items() if k in namespace)
+    types = declared_types(notebook)
+    used = Parameters((k, check_value(k, namespace[k], d, types.get(k))) for k, d in declared.items()
+                      if k in namespace)
     if update and hasattr(namespace, "__setitem__"):
         for k, v in used.items():
             namespace[k] = v  # type: ignore[index]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from .spec import (
     PARAMETERS,
     REPO,
     SOURCE,
+    STAGED,
     BookError,
     _yaml,
     load_parameters,
@@ -57,20 +58,24 @@ def _filtered(source: Path, offered: Mapping[str, Any], own: Mapping[str, Any], 
 
 @dataclass(frozen=True)
 class Run:
-    """One notebook run of the book's DAG: a chapter (rendered) or a job run (a record)."""
+    """One notebook run of the book's DAG: a chapter (rendered) or a job run (a record).
+
+    Runs are hashable (sets of runs, dict keys): by every field but ``parameters``, which they still compare.
+    """
 
     kind: str  # "chapter" | "job"
     name: str  # the chapter's stem, or the job's name
     notebook: str  # source notebook path, relative to the root
-    output: str  # executed copy, relative to the root (or absolute)
+    output: str  # executed copy, relative to the root (or absolute): a chapter's page
     log: str
-    parameters: dict[str, Any]
+    parameters: dict[str, Any] = field(hash=False)  # a dict (JSON, papermill); the output names the run anyway
     experiment: str | None = None
     tag: str | None = None
     needs: tuple[str, ...] = ()  # outputs of the runs this one reads
     requires: tuple[str, ...] = ()  # paths without which a chapter becomes a note
     prepare: str | None = None  # the prepare stamp this run waits for (structure inputs)
     after_all: bool = False
+    staged: str | None = None  # a chapter's copy as its run writes it, promoted to `output` once complete
 
 
 @dataclass
@@ -235,8 +240,25 @@ class _Planner:
             needs = self._chapter_needs(name, entry["needs"], names)
             runs.append(Run("chapter", name, str(src.relative_to(self.root)), f"{EXECUTED}/{name}.ipynb",
                             f"{EXECUTED}/logs/{name}.log", params, None, None, tuple(needs),
-                            tuple(entry["requires"]), None, entry["after_all"]))
+                            tuple(entry["requires"]), None, entry["after_all"], f"{STAGED}/{name}.ipynb"))
+        self._check_chapter_cycles(runs, entries)
         return runs
+
+    def _check_chapter_cycles(self, runs: Sequence[Run], entries: Mapping[str, Mapping[str, Any]]) -> None:
+        """Chapters that need each other (an ``after_all`` chapter comes after every other one) are an error
+        naming the cycle, before Snakemake's CyclicGraphException."""
+        names = {r.name for r in runs}
+        graph = {r.name: [n for n in entries.get(r.name, entries["_defaults"])["needs"] if n in names]
+                 for r in runs}
+        for r in runs:
+            if r.after_all:  # its input is timings.json, which waits for every other chapter
+                graph[r.name] += [o.name for o in runs if not o.after_all]
+        cycle = _cycle(graph)
+        if cycle:
+            last = [r.name for r in runs if r.after_all and r.name in cycle]
+            why = f" ({', '.join(last)}: after_all, it runs after every other chapter)" if last else ""
+            raise BookError(f"{self.file}: chapters {' -> '.join(cycle)} need each other through `needs`{why}; "
+                            f"break the cycle")
 
     def _chapter_needs(self, name: str, wanted: Sequence[str], names: Sequence[str]) -> list[str]:
         """The outputs chapter ``name`` waits for: every run of a job it needs, another chapter's executed copy."""
@@ -338,21 +360,42 @@ def plan(
     return Plan(root, file, res, runs, planner.jobs, planner.datasets, planner.by_job)
 
 
+def _cycle(graph: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """A cycle of ``graph`` (node -> the nodes it needs) as ``[a, b, ..., a]``, or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in graph:
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
 def _job_order(jobs: Mapping[str, Mapping[str, Any]], file: str) -> list[str]:
-    """Jobs in an order where each comes after the jobs it needs (a cycle is an error)."""
+    """Jobs in an order where each comes after the jobs it needs (a cycle is an error naming it)."""
+    graph = {name: list(job.get("needs") or []) for name, job in jobs.items()}
+    cycle = _cycle(graph)
+    if cycle:
+        raise BookError(f"{file}: jobs {' -> '.join(cycle)} need each other through `needs`; break the cycle")
     done: list[str] = []
-    visiting: set[str] = set()
 
     def visit(name: str) -> None:
-        if name in done:
-            return
-        if name in visiting:
-            raise BookError(f"{file}: jobs.{name} needs itself through `needs`; break the cycle")
-        visiting.add(name)
-        for need in jobs[name].get("needs") or []:
-            visit(need)
-        visiting.discard(name)
-        done.append(name)
+        if name not in done:
+            for need in graph[name]:
+                visit(need)
+            done.append(name)
 
     for name in jobs:
         visit(name)

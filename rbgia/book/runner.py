@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -75,6 +76,8 @@ def execute(
     root: str | os.PathLike = REPO,
     log_output: bool = False,
     timeout: int | None = None,
+    *,
+    partial: str | os.PathLike | None = None,
 ) -> float:
     """Execute one notebook with papermill (cwd = ``root``), atomically; return seconds.
 
@@ -82,13 +85,12 @@ def execute(
     notebook's parameters cell does not declare (``num_backgroud``) or a bad value is an
     error before the kernel starts. The executed copy has its parameter cells tagged
     ``remove-cell`` (:func:`hide_parameter_cells`). On failure the partially executed copy
-    stays at ``<stem>.partial.ipynb`` and :class:`BookError` names the notebook, the cell
-    and the error.
+    stays at ``partial`` (default ``<stem>.partial.ipynb`` beside ``output``) and
+    :class:`BookError` names the notebook, the cell and the error.
     """
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
-
 
     root = Path(root)
     source, output = Path(source), Path(output)
@@ -102,8 +104,9 @@ def execute(
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # what `make` exports; quiet when run by hand
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    partial = partial_path(output)
+    partial = Path(partial) if partial is not None else partial_path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
+    partial.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
@@ -134,14 +137,22 @@ def execute(
 
 
 def run_one(source: str | os.PathLike, output: str | os.PathLike, parameters: Mapping[str, Any],
-            root: str | os.PathLike = REPO, requires: Sequence[str] = (), log_output: bool = True) -> str:
+            root: str | os.PathLike = REPO, requires: Sequence[str] = (), log_output: bool = True, *,
+            staged: str | os.PathLike | None = None) -> str:
     """One run of the DAG (what ``workflow/scripts/run_notebook.py`` calls): a placeholder note when
     ``requires`` paths are missing, else :func:`execute`; a failure leaves ``<stem>.error.json``.
+
+    With ``staged`` (a chapter: the Snakefile's ``chapter`` rule output) the executed copy is written
+    there and ``output`` (the page) is left alone: the ``page`` rule promotes a complete copy
+    (:func:`promote`), so a failed or killed run keeps the last good page. The partial copy and the
+    error file go beside ``output`` either way.
 
     Returns ``"skipped"`` or ``"executed"``; raises :class:`BookError` on failure.
     """
     root = Path(root)
     source, output = Path(source), Path(output)
+    target = Path(staged) if staged is not None else output
+    path = root / source if not source.is_absolute() else source
     err_file = error_path(output)
     err_file.unlink(missing_ok=True)
     missing = [p for p in requires if not (root / p).exists()]
@@ -151,16 +162,36 @@ def run_one(source: str | os.PathLike, output: str | os.PathLike, parameters: Ma
             f"machine that built this book. Put the files there (see *How to rerun*) and run `make book` again."
         )
         print(f"SKIP {source.stem}: required data missing: {', '.join(missing)}", file=sys.stderr, flush=True)
-        _placeholder(root / source if not source.is_absolute() else source, output, note)
+        _placeholder(path, target, note)
         return "skipped"
     try:
-        execute(root / source if not source.is_absolute() else source, output, parameters, root=root,
-                log_output=log_output)
+        execute(path, target, parameters, root=root, log_output=log_output, partial=partial_path(output))
     except BookError as err:
         save_json(err_file, {"notebook": str(source), "output": str(output), "message": str(err),
                              "cell": err.cell, "partial": str(err.partial) if err.partial else None})
         raise
     return "executed"
+
+
+def promote(staged: str | os.PathLike, page: str | os.PathLike) -> Path:
+    """Publish a complete ``staged`` copy at ``page`` in one step: a hard link to it (a copy, same mtime, where
+    links fail) renamed over the page, so the page is always either the last good one or the new one, and
+    its mtime is the staged copy's (Snakemake's rerun detection compares the two).
+
+    Raises
+    ------
+    BookError
+        When ``staged`` does not exist (its run failed or was cut short): the page is left as it is.
+    """
+    staged, page = Path(staged), Path(page)
+    if not staged.is_file():
+        raise BookError(f"{staged} does not exist, so {page} keeps its last good copy; rerun the chapter")
+    with atomic_path(page) as tmp:
+        try:
+            os.link(staged, tmp)
+        except OSError:  # no hard links here (another device, some network file systems)
+            shutil.copy2(staged, tmp)
+    return page
 
 
 def snakemake_command(
@@ -241,9 +272,86 @@ def _snakemake(cmd: list[str], root: Path, quiet: bool) -> tuple[int, deque[str]
     return rc, tail
 
 
+# --------------------------------------------------------------------------- Snakemake's locks
+
+LOCKS = ".snakemake/locks"  # where Snakemake keeps the locks of a working directory
+
+
+def _arg(args: Sequence[str], *flags: str) -> str | None:
+    """The value of the last of ``flags`` in ``args`` (``--directory D`` or ``--directory=D``)."""
+    found = None
+    for i, a in enumerate(args):
+        for f in flags:
+            if a == f and i + 1 < len(args):
+                found = args[i + 1]
+            elif a.startswith(f + "="):
+                found = a.split("=", 1)[1]
+    return found
+
+
+def live_snakemake(root: str | os.PathLike) -> list[int] | None:
+    """Process ids of the live Snakemake runs working on ``root`` (their ``--directory``, else their working
+    directory), read from ``/proc``; None where there is no ``/proc`` (then nobody can tell)."""
+    proc, root = Path("/proc"), Path(root).resolve()
+    if not (proc / "self").is_dir():
+        return None
+    pids = []
+    for d in proc.iterdir():
+        if not d.name.isdigit() or int(d.name) == os.getpid():
+            continue
+        try:
+            args = [a.decode(errors="replace") for a in (d / "cmdline").read_bytes().split(b"\0") if a]
+            cwd = Path(os.readlink(d / "cwd"))
+        except OSError:  # gone, or not ours to read
+            continue
+        if not any(Path(a).name == "snakemake" for a in args[:3]):  # `snakemake ...` or `python -m snakemake`
+            continue
+        directory = _arg(args, "--directory", "-d")
+        if (cwd / directory if directory else cwd).resolve() == root:
+            pids.append(int(d.name))
+    return sorted(pids)
+
+
+def _lock_error(root: Path, tail: Sequence[str]) -> BookError | None:
+    """Snakemake's refusal to lock ``root`` in its output ``tail``, said in one line: held by a live run
+    (its pid), or stale (left by a killed run: ``--unlock``); None when the tail is about something else."""
+    if not any("cannot be locked" in ln or "LockException" in ln for ln in tail):
+        return None
+    where = root / LOCKS
+    pids = live_snakemake(root)
+    if pids:
+        return BookError(f"{where} is held by a live Snakemake run (pid {', '.join(map(str, pids))}) on this tree; "
+                         f"wait for it to finish, or stop it (`kill {pids[0]}`) and rerun")
+    if pids is None:
+        return BookError(f"{where} may be held by another run on this tree (no /proc here to tell); if none is "
+                         f"running, remove the lock with `python -m rbgia.book run --unlock` and rerun")
+    return BookError(f"a stale Snakemake lock in {where} (no Snakemake process is running on this tree: a run was "
+                     f"killed); remove it with `python -m rbgia.book run --unlock` and rerun")
+
+
+def unlock(root: str | os.PathLike = REPO) -> int:
+    """Remove the Snakemake locks of ``root`` left by a killed run (``python -m rbgia.book run --unlock``);
+    return how many lock files went.
+
+    Raises
+    ------
+    BookError
+        When a live Snakemake run works on ``root``: its locks are not stale.
+    """
+    root = Path(root).resolve()
+    pids = live_snakemake(root)
+    if pids:
+        raise BookError(f"Snakemake run {', '.join(map(str, pids))} on {root} is alive and holds its lock; "
+                        f"wait for it or stop it first (`kill {pids[0]}`), then --unlock")
+    locks = [p for p in (root / LOCKS).glob("*.lock") if p.is_file()]
+    for p in locks:
+        p.unlink(missing_ok=True)
+    return len(locks)
+
+
 def _failure(the_plan: Plan, root: Path, start: float, rc: int, tail: Sequence[str]) -> BookError:
-    """Why Snakemake exited ``rc``: the first run that failed since ``start`` (its ``.error.json``), else the
-    last error in Snakemake's output ``tail``."""
+    """Why Snakemake exited ``rc``: the first run that failed since ``start`` (its ``.error.json``), a lock it
+    could not take (:func:`_lock_error`), else the last error in Snakemake's output ``tail``."""
     failures = []
     for r in the_plan.runs:
         f = root / error_path(r.output)
@@ -254,6 +362,9 @@ def _failure(the_plan: Plan, root: Path, start: float, rc: int, tail: Sequence[s
         more = f" ({len(failures) - 1} more runs failed; see their .error.json)" if len(failures) > 1 else ""
         return BookError(first["message"] + more, cell=first.get("cell"),
                          partial=Path(first["partial"]) if first.get("partial") else None)
+    locked = _lock_error(root, tail)
+    if locked is not None:
+        return locked
     ours = [ln.split("error: ", 1)[1] for ln in tail if "error: " in ln]  # the Snakefile's one-line errors
     last = ours[-1] if ours else "; ".join(ln for ln in tail if ln.strip())[-600:]
     return BookError(f"snakemake exited {rc} before a notebook failed: {last}")
@@ -319,7 +430,8 @@ def run(
     ------
     BookError
         Bad parameters file; a failed notebook (notebook, cell, error and partial copy named,
-        from its ``.error.json``); Snakemake failing before any notebook ran.
+        from its ``.error.json``); a Snakemake lock on ``root``, held by a live run (its pid) or stale
+        (a killed run's: :func:`unlock`); Snakemake failing before any notebook ran.
     """
     root = Path(root).resolve()
     params_path = Path(params_file).resolve() if params_file else root / PARAMETERS

@@ -15,6 +15,11 @@ REPO = Path(__file__).resolve().parents[2]
 EXECUTED = "notebooks/executed"
 
 
+# A chapter's run writes here first; the page under EXECUTED is replaced only by a complete copy
+# (rbgia.book.runner.promote), so a failed or killed run never takes the last good page with it.
+STAGED = f"{EXECUTED}/.staged"
+
+
 SOURCE = "notebooks"
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,6 +83,36 @@ def reference_motifs(experiment: str, reference_dir: str | os.PathLike) -> list[
     rows = pd.read_csv(table, sep="\t", comment="#", dtype=str).fillna("")
     ids = rows.loc[rows["rbp_2009"] == experiment, "experiment_2013"]
     return [database[i] for i in ids if i in database]
+
+
+def check_reference_motif(name: str, reference_dir: str | os.PathLike) -> None:
+    """An explicitly chosen ``reference_motif`` must be a motif id of the RNAcompete file or a 2009 RBP of
+    ``rbp_2009_to_2013.tsv``: a misspelt one is an error with a suggestion, never a comparison skipped in silence.
+
+    Raises
+    ------
+    DataError
+        Naming the name, the files read, and the closest known name (case-insensitive) or some known ones.
+    """
+    import difflib
+
+    meme = Path(reference_dir) / rmotifs.RNACOMPETE_MEME
+    if not meme.is_file():
+        raise DataError(f"reference_motif {name!r} needs {meme}, which does not exist; fix reference_dir "
+                        f"(the shipped data/reference) or leave reference_motif None")
+    known = list(rmotifs.read_meme(meme))
+    table = Path(reference_dir) / RBP_MAP
+    if table.is_file():
+        known += sorted(set(pd.read_csv(table, sep="\t", comment="#", dtype=str)["rbp_2009"].dropna()))
+    if name in known:
+        return
+    lower = {k.lower(): k for k in known}
+    number = re.fullmatch(r"rncmpt0*(\d{1,5})", name.strip().lower())  # an id with a digit too few or too many
+    close = [f"rncmpt{int(number.group(1)):05d}"] if number else []
+    close = [c for c in close if c in lower] or difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.8)
+    hint = f"did you mean {lower[close[0]]}?" if close else f"known: {', '.join(known[:3])}, ... ({len(known)})"
+    raise DataError(f"reference_motif {name!r} is not a motif id of {meme} nor a 2009 RBP of {RBP_MAP}; {hint} "
+                    f"(None: the experiment's own motif)")
 
 
 # --------------------------------------------------------------------------- the battery's parts
@@ -348,6 +379,8 @@ def run_battery(
     only for an RBFOX1-like motif or experiment); the headline verdicts again on each ``sensitivity`` background
     kind (:func:`headline_verdicts`). Seconds per step are in ``seconds``.
     """
+    if reference_motif is not None:  # before any work: a misspelt name would skip the comparison
+        check_reference_motif(reference_motif, reference_dir)
     clock: dict[str, float] = {}
     with _timed(clock, "total"):
         bg = backgrounds.make_background(background, data.train.x[..., :4], n=num_background, seed=seed,

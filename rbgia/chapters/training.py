@@ -140,18 +140,36 @@ def _metrics(predict: Any, split: Any) -> dict[str, float]:
     return {"test_pearson": m["pearson"], "test_spearman": m["spearman"]}
 
 
-def _reusable(path: Path, data_key: str, files_key: str, baselines: bool) -> dict | None:
+def _record_request(*, max_probes: int | None, patience: int, decay_patience: int, epochs: int, baselines: bool,
+                    kmer_k: Sequence[int], kmer_alpha: Sequence[float], cnn_epochs: int | None) -> dict[str, Any]:
+    """Every input of :func:`train_and_record` that changes its record (but the data and the configuration,
+    which the record and its path hold), as it reads back from JSON."""
+    return {"max_probes": max_probes, "patience": int(patience), "decay_patience": int(decay_patience),
+            "epochs": int(epochs), "baselines": bool(baselines), "kmer_k": [int(k) for k in kmer_k],
+            "kmer_alpha": [float(a) for a in kmer_alpha],
+            "cnn_epochs": int(epochs if cnn_epochs is None else cnn_epochs)}
+
+
+def _reusable(path: Path, data_key: str, files_key: str, request: Mapping[str, Any]) -> dict | None:
     """The record at ``path`` when it can stand for this call's (see ``reuse_record``), else ``None``."""
     if not path.is_file():
         return None
     old = load_json(path)
-    # Any epochs: a record from a longer run (the workflow's) is better, not stale;
-    # but data files rewritten since make it stale.
-    if (old.get("data_dir"), old.get("data_fingerprint")) == (data_key, files_key) and (
-        not baselines or old.get("baselines")
-    ):
-        return old
-    return None
+    if not isinstance(old, dict) or (old.get("data_dir"), old.get("data_fingerprint")) != (data_key, files_key):
+        return None  # other data, or data files rewritten since: stale
+    was = old.get("request")
+    if not isinstance(was, dict):
+        return None  # a record from before the request was kept: its inputs are unknown
+    # Epochs: a record of a longer run (the workflow's) is better, not stale; a shorter one is not enough.
+    if int(old.get("epochs_trained_for") or 0) < request["epochs"] and not old.get("stopped_early"):
+        return None
+    same = ["max_probes", "patience", "decay_patience"]
+    if request["baselines"]:  # a record with baselines stands for a call without them, not the reverse
+        same += ["kmer_k", "kmer_alpha"]
+        cnn_enough = int(was.get("cnn_epochs") or 0) >= request["cnn_epochs"]  # a longer CNN run is better too
+        if not (old.get("baselines") and was.get("baselines") and cnn_enough):
+            return None
+    return old if all(was.get(k) == request[k] for k in same) else None
 
 
 def _record(meta: Mapping[str, Any], data: Any, data_key: str, files_key: str, *, epochs: int, patience: int,
@@ -242,9 +260,10 @@ def train_and_record(
         Also fit ridge regression on k-mer counts (``kmer_k``, ``kmer_alpha`` chosen on
         validation) and a shallow DeepBind-like CNN (``cnn_epochs``, default ``epochs``).
     reuse_record
-        Return an existing record without loading anything when it was made from the
-        same data folder (with any ``epochs``: the record says which) and has baselines
-        if asked for.
+        Return an existing record without loading anything when it was made from the same data files and
+        inputs (``request`` in the record: ``max_probes``, ``patience``, ``decay_patience`` and, with
+        ``baselines``, ``kmer_k``, ``kmer_alpha``, ``cnn_epochs``), by a model trained for at least
+        ``epochs`` (or stopped early: the record says how many), and has baselines if asked for.
     verbose
         Passed to training (1: one line per epoch).
     """
@@ -253,22 +272,24 @@ def train_and_record(
     cfg = TrainConfig.coerce(config, normalization=normalization, inputs=inputs, variant=variant, seed=seed)
     check_fit_args(epochs=epochs, patience=patience, decay_patience=decay_patience)
     if cnn_epochs is not None:
-        check_number("cnn_epochs", cnn_epochs, integer=True, low=0)
+        check_number("cnn_epochs", cnn_epochs, integer=True, low=1)  # 0 would record an untrained baseline
+    request = _record_request(max_probes=max_probes, patience=patience, decay_patience=decay_patience, epochs=epochs,
+                              baselines=baselines, kmer_k=kmer_k, kmer_alpha=kmer_alpha, cnn_epochs=cnn_epochs)
     config = cfg.as_dict()
     path = results_path(results_dir, experiment, notebook, config)
     data_key = str(Path(data_dir).resolve())
     files_key = fingerprint(data_dir, experiment)
-    old = _reusable(path, data_key, files_key, baselines) if reuse_record else None
+    old = _reusable(path, data_key, files_key, request) if reuse_record else None
     if old is not None:
         return TrainedConfig(old, path)
     require_writable_dir(path.parent, "results_dir")  # before training, not when the record is written
     model, meta, data = train_or_load(data_dir, experiment, cfg, results_dir=results_dir, epochs=int(epochs),
                                       patience=int(patience), decay_patience=int(decay_patience),
                                       max_probes=max_probes, verbose=verbose)
-    record = _record(meta, data, data_key, files_key, epochs=int(epochs), patience=int(patience),
-                     decay_patience=int(decay_patience))
+    record = {**_record(meta, data, data_key, files_key, epochs=int(epochs), patience=int(patience),
+                        decay_patience=int(decay_patience)), "request": request}
     fitted: dict[str, Any] = {}
     if baselines:
-        fitted, record["baselines"] = _fit_baselines(data, cfg.seed, kmer_k, kmer_alpha, int(cnn_epochs or epochs))
+        fitted, record["baselines"] = _fit_baselines(data, cfg.seed, kmer_k, kmer_alpha, request["cnn_epochs"])
     write_results(results_dir, experiment, notebook, record, config)
     return TrainedConfig(load_json(path), path, model, data, _history(meta), fitted)

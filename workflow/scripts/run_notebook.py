@@ -10,7 +10,9 @@ It runs the notebook through :func:`rbgia.book.run_one` (the kernel, environment
 parameter validation and atomic write of ``make book``): the executed notebook is written
 beside the target and renamed on success, so an interrupted job never leaves a notebook
 that looks finished. ``--requires '{"data/x": true}'`` (a chapter's required paths) turns a
-run whose paths are missing into a rendered note. On a failure the partly executed
+run whose paths are missing into a rendered note. ``--staged PATH`` (a chapter) writes the executed
+notebook there instead and leaves the target (the page) alone: the Snakefile's ``page`` rule
+promotes a complete copy, so a failed or killed run keeps the last good page. On a failure the partly executed
 notebook is kept as ``<target stem>.partial.ipynb``, ``<target stem>.error.json`` holds
 the error, and the last line on stderr names the notebook, the cell and the exception,
 so the rule's log (and Snakemake's ``--show-failed-logs``) says where it broke.
@@ -50,9 +52,11 @@ def run_notebook(
     threads: int = 1,
     cwd: str | os.PathLike = ".",
     requires: list[str] | None = None,
+    staged: str | os.PathLike | None = None,
 ) -> str:
-    """Execute ``notebook`` with ``parameters`` into ``output`` (:func:`rbgia.book.run_one`);
-    return ``"executed"`` or ``"skipped"`` (required paths missing: a note is written).
+    """Execute ``notebook`` with ``parameters`` into ``output`` (:func:`rbgia.book.run_one`; into ``staged``
+    when given, ``output`` being the page it is promoted to); return ``"executed"`` or ``"skipped"``
+    (required paths missing: a note is written).
 
     Raises
     ------
@@ -65,7 +69,8 @@ def run_notebook(
     _limit_threads(threads)
     print(f"running {notebook} -> {output} with {json.dumps(parameters, sort_keys=True)}", file=sys.stderr, flush=True)
     try:
-        status = run_one(notebook, output, parameters, root=Path(cwd), requires=requires or (), log_output=True)
+        status = run_one(notebook, output, parameters, root=Path(cwd), requires=requires or (), log_output=True,
+                         staged=staged)
     except BookError as err:
         where = f"startup (kernel or parameters): {err}"
         if err.cell is not None:
@@ -85,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", default="{}", help="papermill parameters as a JSON object")
     parser.add_argument("--requires", default="{}", help="JSON object {path: exists}: paths the run needs")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads the kernel may use")
+    parser.add_argument("--staged", default=None, help="write the executed notebook here; `output` is the page")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     try:
@@ -96,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     from rbgia.book import BookError
 
     try:
-        run_notebook(args.notebook, args.output, params, threads=args.threads, requires=requires)
+        run_notebook(args.notebook, args.output, params, threads=args.threads, requires=requires, staged=args.staged)
     except BookError as err:  # the lines above name the cell; the traceback is already in the log
         print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
         return 1 if err.cell is not None else 2
