@@ -440,3 +440,20 @@ def test_other_keras_backend_is_named_with_the_fix(tmp_path):
     for line in lines:
         assert line.startswith("ModelError KERAS_BACKEND='jax'"), line
         assert "tensorflow backend" in line and "unset KERAS_BACKEND or set KERAS_BACKEND=tensorflow" in line
+
+
+@pytest.mark.slow
+def test_the_training_record_is_typed(sim_dir, tmp_path):
+    """Chapter 02's record is a ``training`` record (rbgia.chapters.records), with the page's scatter added by
+    ``TrainedConfig.to_record``; the reader checks its keys."""
+    from rbgia.chapters import records as chapter_records
+    from rbgia.chapters import results
+
+    run = train_and_record(sim_dir, "SIMNULL", max_probes=300, results_dir=tmp_path, epochs=1, baselines=False)
+    assert run.record["kind"] == "training" and run.record["baselines"] is None and run.record["scatter"] is None
+    rec = run.to_record({"pearson": 0.5, "motif": None})
+    assert rec["scatter"] == {"pearson": 0.5, "motif": None} and rec["n_train"] == 270
+    results.write_results(tmp_path, "SIMNULL", "02_residualbind", rec, run.record["config"])
+    back = chapter_records.read_record(tmp_path, "SIMNULL", "02_residualbind", config=run.record["config"],
+                                      kind="training")
+    assert back.scatter.pearson == 0.5 and back.request.max_probes == 300

@@ -24,6 +24,7 @@ import pandas as pd
 from ..config import TrainConfig
 from ..errors import DataError
 from ..stats import wilcoxon_paired
+from .records import make_record
 from .results import CONFIG_KEYS, collect
 from .training import BASELINE_LABELS, TRAIN_NOTEBOOK, mismatches
 
@@ -452,22 +453,23 @@ def _frame_record(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def record(long: pd.DataFrame, t2009: pd.DataFrame, t2013: pd.DataFrame, goal_table: pd.DataFrame,
            method_tests: pd.DataFrame, norm_tests: pd.DataFrame, kind_tests: pd.DataFrame) -> dict[str, Any]:
     """The Performance chapter's record: per-experiment Pearson r by method and configuration, the comparison
-    tables, the tests and the goals (JSON-ready; missing values are ``None``)."""
+    tables, the tests and the goals: a ``benchmark`` record (JSON-ready; missing values are ``None``)."""
     per = {exp: {f"{r['method']} {r['normalization']}-{r['inputs']}": r["pearson"] for r in grp.to_dict("records")}
            for exp, grp in long.groupby("experiment")}
-    return {
-        "experiments": sorted(long["experiment"].unique().tolist()),
-        "n_experiments": int(long["experiment"].nunique()),
-        "configs": sorted({f"{r['normalization']}-{r['inputs']}-{r['variant']}-s{r['seed']}"
-                           for r in long.to_dict("records")}),
-        "per_experiment": per,
-        "compare_2009": _frame_record(t2009),
-        "compare_2013": _frame_record(t2013),
-        "tests": {"baselines": _frame_record(method_tests), "normalization": _frame_record(norm_tests),
-                  "inputs": _frame_record(kind_tests)},
-        "goals": _frame_record(goal_table),
-        "budget": _frame_record(budget(long)),
-    }
+    return make_record(
+        "benchmark",
+        experiments=sorted(long["experiment"].unique().tolist()),
+        n_experiments=int(long["experiment"].nunique()),
+        configs=sorted({f"{r['normalization']}-{r['inputs']}-{r['variant']}-s{r['seed']}"
+                        for r in long.to_dict("records")}),
+        per_experiment=per,
+        compare_2009=_frame_record(t2009),
+        compare_2013=_frame_record(t2013),
+        tests={"baselines": _frame_record(method_tests), "normalization": _frame_record(norm_tests),
+               "inputs": _frame_record(kind_tests)},
+        goals=_frame_record(goal_table),
+        budget=_frame_record(budget(long)),
+    )
 
 
 # --------------------------------------------------------------------------- the data (01_data)

@@ -9,7 +9,7 @@ fields through this schema instead of string paths copied between notebooks.
 The chapter kinds are made of the GIA kinds of :mod:`rbgia.records`: ``battery`` (chapter 05,
 with its parts ``battery_scan``, ``alignment``, ``ism_gc3``, ``kd``), ``structure`` (06),
 ``validation`` with its parts ``validation_comparison`` and ``validation_side`` (10), and the
-records of the other chapters (``data_overview``, ``training``, ``ism_examples``, ``gc_across``,
+records of the other chapters (``data_overview``, ``training``, ``benchmark``, ``ism_examples``, ``gc_across``,
 ``across``).
 """
 
@@ -28,6 +28,17 @@ CHAPTER_KINDS: dict[str, tuple[str, ...]] = {
     # chapter 01 (01_data.json): the experiments, one experiment's score transforms and structure profiles
     "data_overview": ("kind", "experiments", "n_experiments", "n_probes", "n_dropped_nan", "n_train", "n_valid",
                       "n_test", "skewness", "clip", "log", "transform_stats", "structure"),
+    # chapter 02 (<experiment>/02_residualbind.<tag>.json, rbgia.chapters.training.train_and_record): one training
+    # configuration; epochs: requested by the call, epochs_trained_for: the model's budget; request: the call's
+    # inputs that change the record (reuse_record checks them); baselines None when not fitted; scatter: what the
+    # page's predicted-vs-measured scatter shows (None until the page draws it)
+    "training": ("kind", "data_dir", "data_fingerprint", "epochs", "n_train", "n_valid", "n_test", "test_pearson",
+                 "test_spearman", "valid_pearson", "best_epoch", "epochs_run", "epochs_trained_for", "patience",
+                 "decay_patience", "stopped_early", "n_params", "transform", "request", "baselines", "scatter"),
+    # chapter 03 (_all/03_benchmark.json): Pearson r per experiment and configuration, the comparison tables, tests,
+    # goals and the training budget (tables as lists of rows)
+    "benchmark": ("kind", "experiments", "n_experiments", "configs", "per_experiment", "compare_2009", "compare_2013",
+                  "tests", "goals", "budget"),
     # chapter 04 (_all/04_ism.json): the ISM probes of the 2013 examples (Fig 2a) and of VTS1 (Fig 3a)
     "ism_examples": ("kind", "experiments", "vts1", "vts1_motif", "examples", "mean_ratio", "vts1_probes"),
     # chapter 07 (_all/07_gc_bias.json): the across-experiment GC test and the per-experiment table

@@ -19,6 +19,7 @@ from ..evaluate import evaluate
 from ..model_cache import TrainedModel, train_or_load
 from ..paths import require_writable_dir
 from ..train import check_fit_args, check_number, fit
+from .records import SCHEMAS, make_record
 from .results import results_path, write_results
 
 
@@ -122,6 +123,11 @@ class TrainedConfig:
     data: Any = None
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
     baselines: dict = field(default_factory=dict)
+
+    def to_record(self, scatter: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The ``training`` record, with what the page's scatter shows (:func:`scatter_summary`) when given."""
+        fields = {k: self.record[k] for k in SCHEMAS["training"] if k != "kind"}
+        return make_record("training", **(fields | ({"scatter": dict(scatter)} if scatter is not None else {})))
 
 
 TRAIN_NOTEBOOK = "02_residualbind"
@@ -286,10 +292,11 @@ def train_and_record(
     model, meta, data = train_or_load(data_dir, experiment, cfg, results_dir=results_dir, epochs=int(epochs),
                                       patience=int(patience), decay_patience=int(decay_patience),
                                       max_probes=max_probes, verbose=verbose)
-    record = {**_record(meta, data, data_key, files_key, epochs=int(epochs), patience=int(patience),
-                        decay_patience=int(decay_patience)), "request": request}
-    fitted: dict[str, Any] = {}
+    fitted, fitted_record = {}, None
     if baselines:
-        fitted, record["baselines"] = _fit_baselines(data, cfg.seed, kmer_k, kmer_alpha, request["cnn_epochs"])
+        fitted, fitted_record = _fit_baselines(data, cfg.seed, kmer_k, kmer_alpha, request["cnn_epochs"])
+    record = make_record("training", **_record(meta, data, data_key, files_key, epochs=int(epochs),
+                                               patience=int(patience), decay_patience=int(decay_patience)),
+                         request=request, baselines=fitted_record, scatter=None)
     write_results(results_dir, experiment, notebook, record, config)
     return TrainedConfig(load_json(path), path, model, data, _history(meta), fitted)
