@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from toy_models import tiny_residualbind
 
 from rbgia.chapters import results
 from rbgia.chapters.training import train_and_record
@@ -44,12 +45,6 @@ def _toy_data(n_train: int = 120, n_valid: int = 40, seed: int = 0) -> RNAcompet
 
     return RNAcompeteData(experiment="TOY", train=split(n_train), valid=split(n_valid), test=split(50),
                           normalization="log", inputs="seq", transform={}, source="deepbind")
-
-
-def _toy_model(seed: int = 0):
-    from rbgia.model import residualbind
-
-    return residualbind((41, 4), num_filters=8, dense_units=16, seed=seed)
 
 
 def _hashes(*paths: Path) -> dict[str, str]:
@@ -149,7 +144,7 @@ def test_diverged_fit_stops_at_the_first_non_finite_epoch(tmp_path):
     ck = tmp_path / "ck"
     epochs_done = []
     with pytest.raises(ModelError, match=r"diverged at epoch 1: .*non-finite.*lower the learning rate"):
-        fit(_toy_model(), _toy_data(), epochs=3, lr=1e7, checkpoint_dir=ck, verbose=0,
+        fit(tiny_residualbind(), _toy_data(), epochs=3, lr=1e7, checkpoint_dir=ck, verbose=0,
             on_epoch_end=lambda e, logs: epochs_done.append(e))
     assert epochs_done == [] and not (ck / "checkpoint.npz").exists()
 
@@ -202,7 +197,7 @@ def test_train_or_load_checks_arguments_before_loading_data(tmp_path):
 def test_read_only_checkpoint_dir_is_named_before_an_epoch(read_only):
     epochs_done = []
     with pytest.raises(DataError, match=f"checkpoint_dir {read_only}/ck is not writable"):
-        fit(_toy_model(), _toy_data(), epochs=1, checkpoint_dir=read_only / "ck", verbose=0,
+        fit(tiny_residualbind(), _toy_data(), epochs=1, checkpoint_dir=read_only / "ck", verbose=0,
             on_epoch_end=lambda e, logs: epochs_done.append(e))
     assert epochs_done == []
 
@@ -223,7 +218,7 @@ def _truncate(path: Path) -> None:
 
 
 def test_truncated_model_metadata_is_named(tmp_path):
-    path = save_model(_toy_model(), tmp_path / "m.keras", {"inputs": "seq", "metrics": {"test_pearson": 0.5}})
+    path = save_model(tiny_residualbind(), tmp_path / "m.keras", {"inputs": "seq", "metrics": {"test_pearson": 0.5}})
     _truncate(Path(f"{path}.json"))
     with pytest.raises(DataError, match=r"m\.keras\.json is not valid JSON \(truncated.*delete .*train again"):
         load_model(path)
@@ -289,7 +284,7 @@ def test_kill_9_during_a_checkpoint_write_leaves_no_orphan_after_the_next_write(
     other = ck / ".params.json.zzz.json"  # another target's temporary: not this write's business
     other.write_bytes(b"x")
     os.utime(other, (1, 1))
-    fit(_toy_model(), _toy_data(), epochs=1, checkpoint_dir=ck, verbose=0)
+    fit(tiny_residualbind(), _toy_data(), epochs=1, checkpoint_dir=ck, verbose=0)
     assert sorted(p.name for p in ck.glob(".checkpoint.npz.*")) == [foreign.name]
     assert other.exists()
     assert json.loads(np.load(target)["state"].tobytes())["epoch"] == 1
@@ -376,7 +371,7 @@ def test_disk_full_names_the_file_and_the_fix(tmp_path, monkeypatch):
     monkeypatch.setattr(np, "savez", full)
     ck = tmp_path / "ck"
     with pytest.raises(DataError, match=r"no space left on the device writing .*ck/checkpoint\.npz .*; free space"):
-        fit(_toy_model(), _toy_data(), epochs=1, checkpoint_dir=ck, verbose=0)
+        fit(tiny_residualbind(), _toy_data(), epochs=1, checkpoint_dir=ck, verbose=0)
     assert list(ck.iterdir()) == []  # no temporary left behind
     from rbgia._io import save_json
 
@@ -389,7 +384,7 @@ def test_exploded_finite_loss_is_divergence(tmp_path):
     """B23: lr = 1e4 gave a finite loss ~1e17 and was saved as a finished run."""
     ck = tmp_path / "ck"
     with pytest.raises(ModelError, match=r"diverged at epoch 1: the training loss .* is over .*lr=10000.*lr=1000\b"):
-        fit(_toy_model(), _toy_data(), epochs=2, lr=1e4, checkpoint_dir=ck, verbose=0)
+        fit(tiny_residualbind(), _toy_data(), epochs=2, lr=1e4, checkpoint_dir=ck, verbose=0)
     assert not (ck / "checkpoint.npz").exists()
 
 
@@ -417,7 +412,7 @@ def test_zero_epochs_are_refused(tmp_path):
 
 def test_resume_true_without_a_checkpoint_dir_says_so():
     with pytest.raises(ModelError, match=r"resume=True needs a checkpoint_dir"):
-        fit(_toy_model(), _toy_data(), epochs=1, resume=True, verbose=0)
+        fit(tiny_residualbind(), _toy_data(), epochs=1, resume=True, verbose=0)
 
 
 _JAX_BACKEND = """

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from toy_models import tiny_residualbind
 
 from rbgia.data import RNAcompeteData, Split
 from rbgia.errors import ModelError
@@ -43,7 +44,7 @@ def _data(n_train: int = 600, n_valid: int = 150, channels: int = 4, signal: boo
 
 
 def _toy_model(seed: int = 0, channels: int = 4):
-    return residualbind((41, channels), num_filters=16, dense_units=32, seed=seed)
+    return tiny_residualbind(seed, channels, num_filters=16, dense_units=32)
 
 
 def _same_weights(a, b) -> float:

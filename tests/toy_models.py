@@ -94,3 +94,10 @@ def keras_conv(seed: int = 0, *, filters: int = 8, width: int = 5, outputs: int 
     if dropout:
         h = keras.layers.Dropout(dropout)(h)
     return keras.Model(inp, keras.layers.Dense(outputs)(h))
+
+
+def tiny_residualbind(seed: int = 0, channels: int = 4, *, num_filters: int = 8, dense_units: int = 16) -> Any:
+    """A small seeded ResidualBind ``(N, 41, channels) -> (N, 1)`` for training tests."""
+    from rbgia.model import residualbind
+
+    return residualbind((L, channels), num_filters=num_filters, dense_units=dense_units, seed=seed)
