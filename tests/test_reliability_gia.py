@@ -1,5 +1,6 @@
 """Issue 20, WEAK "GIA API": the GIA entry points refuse what they cannot use, in one line naming the problem,
-the parameter and the fix (C03, C05, C09, C16, C21, C25, C26, C27, C28, C29, C32, C33)."""
+the parameter and the fix (C03, C05, C09, C16, C21, C25, C26, C27, C28, C29, C32, C33); BAD 3: a session owns its
+background."""
 
 from __future__ import annotations
 
@@ -220,3 +221,19 @@ def test_c21_a_huge_background_states_its_memory_and_needs_confirm(src):
     assert profile_background(src, 3000, confirm=True).shape == (3000, L, 4)
     with pytest.raises(DataError, match=r"^n=2\.5 .*not an integer"):
         profile_background(src, 2.5)
+
+
+# --------------------------------------------------------------------------- BAD 3: a session owns its background
+
+
+def test_bad3_the_callers_array_cannot_change_a_session(src, bg):
+    """``np.ascontiguousarray`` did not copy float32: rewriting the caller's array changed a session whose f(x)
+    was cached (0.2679 -> 0.9997 in the issue, against 0.1584 for a fresh session)."""
+    arr = bg.copy()
+    s = GIA(pwm, arr)
+    before = s.importance(("UGCAUG", 17)).mean
+    arr[:] = profile_background(src, len(bg), seed=99)
+    assert s.importance(("UGCAUG", 17)).mean == before
+    assert GIA(pwm, arr).importance(("UGCAUG", 17)).mean != before  # the changed array is another background
+    with pytest.raises(ValueError, match="read-only"):
+        s.background[:] = 0

@@ -61,7 +61,7 @@ def results_path(
     notebook
         Notebook stem (``"02_residualbind"``); a path or ``.ipynb`` name is reduced to it.
     config
-        Training configuration: a tag from :func:`config_tag` or a dict with keys in
+        Training configuration: a tag (:attr:`rbgia.config.TrainConfig.tag`) or a dict with keys in
         :data:`CONFIG_KEYS` (missing keys take the book's defaults).
     """
     experiment = ALL if experiment is None else str(experiment)
