@@ -46,7 +46,7 @@ from .stats import (
 from .verdicts import ALPHA, TOLERANCE, Effect
 
 N_BOOT = 2000
-UNEQUAL = "additive, unequal copies"  # the copies add, but weigh differently at their starts
+UNEQUAL = rules.UNEQUAL  # the copies add, but weigh differently at their starts
 _NAN = float("nan")
 
 

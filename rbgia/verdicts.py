@@ -40,6 +40,7 @@ ROUNDOFF_ULPS = 64  # |value| <= ULPS x eps(output dtype) x the magnitudes invol
 
 UNDETERMINED = "undetermined"
 NO_EFFECT = "no effect"
+UNEQUAL = "additive, unequal copies"  # multiplicity: the copies add, but weigh differently at their starts
 
 
 def too_few(n: int, what: str, stacklevel: int = 3) -> str | None:
@@ -126,8 +127,11 @@ def ratio(est: Estimate, expected: float, pvalue: float, effect: Effect, names: 
     if excludes and pvalue < alpha and departure >= MIN_EFFECT:
         word = below if est.ci_high < expected else above
         return word, f"ratio {ci} excludes {expected:g} (p = {pvalue:.2g}); departure {departure:.3g} of one copy"
-    if inside and (not excludes or (pvalue >= alpha and departure < MIN_EFFECT)):
-        why = f"; it misses {expected:g} by a negligible {departure:.2g} (p = {pvalue:.2g})" if excludes else ""
+    # equivalence: a CI inside the band with no claimable departure is additive, even where it excludes the
+    # expected value by less than the minimum effect (a tight CI on a negligible departure)
+    if inside and (not excludes or departure < MIN_EFFECT):
+        why = (f"; it misses {expected:g} by a negligible {departure:.2g} of one copy (p = {pvalue:.2g}, below the "
+               f"minimum effect {MIN_EFFECT:g})" if excludes else "")
         where = f"[{band[0]:.3g}, {band[1]:.3g}] = {expected:g} x (1 -/+ {tolerance:g})"
         return additive, f"ratio {ci} lies inside {where}{why}"
     if excludes:
@@ -161,8 +165,8 @@ def signed(est: Estimate, effect: Effect, words: tuple[str, str, str], *, alpha:
 
 def holm_demoted(verdict: str, adjusted_p: float, null_word: str, alpha: float = ALPHA) -> str:
     """A claimed departure that does not survive Holm's correction across a battery becomes ``"undetermined"``;
-    null words and other verdicts stay as they are."""
-    if verdict in (null_word, NO_EFFECT, UNDETERMINED) or not np.isfinite(adjusted_p) or adjusted_p < alpha:
+    null words (and "additive, unequal copies", a form of additive) and other verdicts stay as they are."""
+    if verdict in (null_word, UNEQUAL, NO_EFFECT, UNDETERMINED) or not np.isfinite(adjusted_p) or adjusted_p < alpha:
         return verdict
     return UNDETERMINED
 
@@ -182,6 +186,7 @@ __all__ = [
     "ROUNDOFF_ULPS",
     "TOLERANCE",
     "UNDETERMINED",
+    "UNEQUAL",
     "Effect",
     "holm_demoted",
     "motif_effect",

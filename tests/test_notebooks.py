@@ -202,6 +202,8 @@ def test_book_renders_every_chapter_with_its_figures(tiny_book):
     assert "agrees with the oracle" in (html / book.EXECUTED / "10_ground_truth.html").read_text()
     timings = (html / book.EXECUTED / "09_timings.html").read_text()  # the appendix, from this very run
     assert "minutes of notebook execution" in timings and "03_benchmark" in timings
+    # staged copies are not pages (they made "isn't included in any toctree" and duplicate-label warnings)
+    assert (tiny_book["root"] / book.STAGED).is_dir() and not (html / book.STAGED).exists()
 
 
 @pytest.mark.slow

@@ -125,6 +125,27 @@ def test_copies_that_add_but_weigh_unequally_are_named_so(sets):
         assert not (m.ratio.ci_low <= 3 <= m.ratio.ci_high) and "unequally" in m.rule
 
 
+def test_a_tight_ci_on_a_negligible_departure_is_additive():
+    """Equivalence: a CI inside the band whose departure is below the minimum effect is additive even though it
+    excludes 1 at a small p (SLM2 in the real book: 0.971, CI 0.961 to 0.982, was "undetermined")."""
+    from rbgia.stats import Estimate
+
+    effect = rules.Effect(True, 6.8, 0.09, "present")
+    names = ("sub-additive", "additive", "super-additive")
+    verdict, rule = rules.ratio(Estimate(0.971, 0.961, 0.982), 1.0, 7.9e-7, effect, names, unit=3)
+    assert verdict == "additive" and "negligible" in rule
+    # a claimable departure inside the band is still claimed, and one outside it too
+    assert rules.ratio(Estimate(0.95, 0.94, 0.96), 1.0, 1e-6, effect, names, unit=3)[0] == "sub-additive"
+    assert rules.ratio(Estimate(0.7, 0.65, 0.75), 1.0, 1e-6, effect, names, unit=3)[0] == "sub-additive"
+
+
+def test_holm_never_demotes_a_form_of_the_null():
+    """'additive, unequal copies' is additive: Holm's correction (for claims) left RNCMPT00001 'undetermined'."""
+    assert rules.holm_demoted(rules.UNEQUAL, 0.075, "additive") == rules.UNEQUAL
+    assert rules.holm_demoted("super-additive", 0.075, "additive") == rules.UNDETERMINED
+    assert rules.holm_demoted("super-additive", 0.01, "additive") == "super-additive"
+
+
 # --------------------------------------------------------------------------- GC bias
 def test_an_additive_gc_effect_never_gives_a_biased_end_or_an_amplification(sets):
     additive = lambda x: counter("UGCAUG")(x) + 0.7 * counter("GCGCGC")(x[:, 30:])  # noqa: E731
