@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 from .spec import (
     EXECUTED,
     REPO,
+    STAGED,
     BookError,
     _toc_files,
     toc_notebooks,
@@ -74,6 +76,8 @@ def build(root: str | os.PathLike = REPO, strict: bool = False) -> Path:
     if strict:
         cmd += ["-W", "-n"]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    # staged copies are not pages; a build from before they were excluded rendered them
+    shutil.rmtree(root / "_build" / "html" / STAGED, ignore_errors=True)
     warnings = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "WARNING" in ln or "ERROR" in ln]
     for ln in warnings:
         print(f"[rbgia.book] {ln.strip()}", flush=True)
