@@ -23,7 +23,7 @@ through these rules, so that one rule holds everywhere and the negative controls
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,6 +171,19 @@ def holm_demoted(verdict: str, adjusted_p: float, null_word: str, alpha: float =
     return UNDETERMINED
 
 
+NO_MOTIF_RULE = ("the top k-mer does not stand out from the other k-mers (no motif): nothing is said about how "
+                 "it combines")
+
+
+def motif_gate(verdicts: Mapping[str, str], top_stands_out: bool, motif_is_top: bool) -> dict[str, str]:
+    """The verdicts about a motif when that motif is the scan's own top k-mer that does not stand out: all
+    ``"undetermined"`` (a model that learnt nothing still responds to its best k-mer, and how that response
+    combines is no finding). A motif given from outside (planted, known), or one that stands out, keeps them."""
+    if top_stands_out or not motif_is_top:
+        return dict(verdicts)
+    return {name: UNDETERMINED for name in verdicts}
+
+
 def prediction_sd(baseline: Any) -> float:
     """The spread of the model's predictions over the backgrounds (the scale of :data:`MIN_EFFECT`)."""
     b = np.asarray(baseline, dtype=np.float64)
@@ -188,7 +201,9 @@ __all__ = [
     "UNDETERMINED",
     "UNEQUAL",
     "Effect",
+    "NO_MOTIF_RULE",
     "holm_demoted",
+    "motif_gate",
     "motif_effect",
     "prediction_sd",
     "ratio",

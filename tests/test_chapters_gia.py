@@ -3,6 +3,7 @@ known, and the battery's record round-trips through the tables the across-experi
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from types import SimpleNamespace
 
@@ -250,3 +251,24 @@ def test_battery_figures(battery_run):
             assert report.check_figure(make(b), warn=False) == [], make.__name__
     table = pd.DataFrame({"a": [1.0, 2.0, math.nan]})
     assert len(gc.fig_histograms(table, {"a": 1.0}).axes) == 1
+
+
+def test_a_top_kmer_that_does_not_stand_out_leaves_every_motif_verdict_undetermined(battery_run):
+    """The battery's motif is its own top k-mer: when that k-mer does not stand out (a model that learnt nothing
+    still responds to its best k-mer), no verdict about how it combines is a finding (rbgia.verdicts.motif_gate)."""
+    b, _ = battery_run
+    assert b.motif_stands_out and "no motif" not in set(b.holm["reason"])  # the toy's motif stands out
+    summary = dataclasses.replace(b.scan_summary, standout=dataclasses.replace(b.scan_summary.standout,
+                                                                               verdict="no motif"))
+    null = dataclasses.replace(b, scan_summary=summary)
+    table = null.holm.set_index("test")
+    about = table.drop(index="ISM 3' G/C")
+    assert (about["final"] == "undetermined").all() and (about["reason"] == "no motif").all()
+    assert table.loc["ISM 3' G/C", "final"] == table.loc["ISM 3' G/C", "verdict"]  # of the probes, not the motif
+    heads = null.headlines()
+    assert heads["top k-mer"] == "no motif" and {heads[h] for h in heads if h != "top k-mer"} == {"undetermined"}
+    rec = null.to_record()
+    assert rec["multiplicity"]["optimal"]["verdict"] == "undetermined"
+    assert "does not stand out" in rec["multiplicity"]["optimal"]["rule"]
+    given = dataclasses.replace(null, scan_summary=dataclasses.replace(summary, top_kmer="AAA"))
+    assert given.motif_stands_out  # a motif that is not the scan's top k-mer was given: its verdicts stand

@@ -141,3 +141,16 @@ def test_oracle_on_the_model_scale_and_the_raw_signal(background):
     if row["oracle verdict"] != row["signal verdict"]:  # the log scale moved the verdict: the page says so
         assert "score transform alone changes this verdict" in validation.findings(table.reset_index())
     assert "signal" in c.to_record() and set(validation.spacing_ratios([c]).columns) >= {"model", "planted signal"}
+
+
+def test_a_null_model_whose_top_kmer_does_not_stand_out_is_undetermined_on_both_sides(background):
+    """A model that learnt nothing still responds to k-mers; with nothing planted its top k-mer is the motif, and
+    when it does not stand out no verdict about it is made, for the model or the oracle (the SIMNULL model of the
+    book gave 'hindrance' and 'amplifies' before)."""
+    w = np.random.default_rng(5).normal(0, 0.01, size=(41, 4))
+    c = validation.compare(lambda x: (x[..., :4] * w).sum((1, 2)) + 0.5 * np.sin(7 * (x[..., :4] * w).sum((1, 2))),
+                           background, "SIMNULL", simulate.EXPERIMENTS["SIMNULL"].truth(), **KW)
+    table = validation.comparison_table([c])
+    top, rest = table.iloc[0], table.iloc[1:]
+    assert top["model verdict"] == "no motif"
+    assert (rest["model verdict"] == "undetermined").all() and rest["agree"].all()

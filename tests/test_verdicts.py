@@ -252,3 +252,11 @@ def test_the_controls_table_meets_its_targets():
     assert set(table["verdict"]) == set(controls.VERDICTS) and {"negative", "positive"} == set(table["role"])
     bad = table[~table["meets target"] & ((table["role"] == "positive") | (table["claims"] > 1 / 8))]
     assert bad.empty, bad.to_string()
+
+
+def test_the_motif_gate():
+    v = {"multiplicity": "super-additive", "GC 3' end": "adds"}
+    assert rules.motif_gate(v, top_stands_out=False, motif_is_top=True) == {
+        "multiplicity": "undetermined", "GC 3' end": "undetermined"}
+    assert rules.motif_gate(v, top_stands_out=True, motif_is_top=True) == v  # a motif that stands out
+    assert rules.motif_gate(v, top_stands_out=False, motif_is_top=False) == v  # a motif given from outside

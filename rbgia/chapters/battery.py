@@ -40,7 +40,7 @@ from ..records import Record, scan_record
 from ..scan import Standout, adaptive_kmer_scan, kmer_scan, standout
 from ..session import GIA
 from ..stats import holm, linear_fit
-from ..verdicts import ALPHA, holm_demoted
+from ..verdicts import ALPHA, NO_MOTIF_RULE, UNDETERMINED, holm_demoted, motif_gate
 from .gc import IsmGC3, ism_gc3
 from .records import as_record, make_record, read_record
 from .report import _f, _plt
@@ -224,13 +224,20 @@ class Battery:
     seconds: Mapping[str, float] = field(default_factory=dict)
     sensitivity: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # background kind -> headline verdicts
 
+    @property
+    def motif_stands_out(self) -> bool:
+        """Whether there is a motif to characterize: the motif is not the scan's top k-mer, or that k-mer stands
+        out (:func:`rbgia.scan.standout`); otherwise every verdict about the motif is "undetermined"."""
+        return self.scan_summary.standout.verdict != "no motif" or self.scan_summary.top_kmer != self.motif
+
     def headlines(self) -> dict[str, str]:
         """This battery's own headline verdicts (:data:`HEADLINES`), as :func:`headline_verdicts` names them."""
         found = self.scan_summary.standout.verdict
-        return {"top k-mer": found if found == "no motif" or self.scan_summary.top_kmer == self.motif
-                else f"{found}: {self.scan_summary.top_kmer}",
-                "multiplicity": self.multiplicity["optimal"].verdict, "spacing": "; ".join(self.spacing.verdicts),
-                "GC 3' end": self.gc.verdict3, "GC biased end": self.gc.biased_end}
+        top = (found if found == "no motif" or self.scan_summary.top_kmer == self.motif
+               else f"{found}: {self.scan_summary.top_kmer}")
+        about = {"multiplicity": self.multiplicity["optimal"].verdict, "spacing": "; ".join(self.spacing.verdicts),
+                 "GC 3' end": self.gc.verdict3, "GC biased end": self.gc.biased_end}
+        return {"top k-mer": top, **motif_gate(about, self.motif_stands_out, True)}
 
     @property
     def motif(self) -> str:
@@ -239,8 +246,9 @@ class Battery:
     @property
     def holm(self) -> pd.DataFrame:
         """The battery's tests, one row each: ``test``, ``verdict`` (as its rule gave it), ``null`` (its null word),
-        ``p``, ``adjusted p`` (Holm across the battery) and ``final`` (a claim whose adjusted p is not below
-        alpha becomes ``"undetermined"``)."""
+        ``p``, ``adjusted p`` (Holm across the battery), ``final`` (a claim whose adjusted p is not below
+        alpha becomes ``"undetermined"``, and so does every test of a motif that does not stand out) and
+        ``reason`` (``"Holm"``, ``"no motif"`` or ``""``: why ``final`` differs)."""
         rows = [(f"multiplicity, {name}", m.verdict, "additive", m.vs_additive.pvalue)
                 for name, m in self.multiplicity.items()]
         rows += [(f"spacing {a + 1}+{b + 1}", v, "additive", e.pvalue)
@@ -255,6 +263,11 @@ class Battery:
         table["adjusted p"] = holm(table["p"].to_numpy(float))
         table["final"] = [holm_demoted(v, a, n) for v, a, n in zip(table["verdict"], table["adjusted p"],
                                                                    table["null"])]
+        table["reason"] = np.where(table["final"] != table["verdict"], "Holm", "")
+        if not self.motif_stands_out:  # the ISM test is of the probes, not of the motif
+            about = table["test"] != "ISM 3' G/C"
+            table.loc[about, "final"] = UNDETERMINED
+            table.loc[about, "reason"] = "no motif"
         return table
 
     def alignment_record(self) -> dict[str, Any]:
@@ -292,8 +305,9 @@ def _with_holm(record: dict[str, Any]) -> dict[str, Any]:
         if row["final"] != part["verdict"]:
             part["verdict"] = row["final"]
             if "rule" in part:
-                part["rule"] += (f"; not after Holm's correction across the battery's {len(family)} tests (adjusted "
-                                 f"p = {row['adjusted p']:.2g})")
+                part["rule"] += (f"; {NO_MOTIF_RULE}" if row.get("reason") == "no motif" else
+                                 f"; not after Holm's correction across the battery's {len(family)} tests "
+                                 f"(adjusted p = {row['adjusted p']:.2g})")
     return record
 
 
@@ -414,9 +428,13 @@ def run_battery(
     known = rmotifs.known_motif(data_dir or ".", experiment, reference_dir)
     positions = {"multiplicity_starts": [int(s) for s in multiplicity_starts], "gc_starts": [int(s) for s in gc_starts],
                  "kmer_start": int(kmer_start)}
-    return Battery(experiment, ranked, _scan_summary(ranked, scans, evaluations, k, kmer_start, known), mm,
-                   alignment, reference, tuple(reference_motifs(reference_motif or experiment, reference_dir)), mult,
-                   spaced, gc, ism, kd, {"kind": background, "n": len(bg)}, padding, known, positions, clock, others)
+    summary = _scan_summary(ranked, scans, evaluations, k, kmer_start, known)
+    stands_out = summary.standout.verdict != "no motif" or summary.top_kmer != motif
+    others = {kind: {"top k-mer": h["top k-mer"], **motif_gate({n: v for n, v in h.items() if n != "top k-mer"},
+                                                               stands_out, True)} for kind, h in others.items()}
+    return Battery(experiment, ranked, summary, mm, alignment, reference,
+                   tuple(reference_motifs(reference_motif or experiment, reference_dir)), mult, spaced, gc, ism, kd,
+                   {"kind": background, "n": len(bg)}, padding, known, positions, clock, others)
 
 
 def write_battery(results_dir: str | os.PathLike, battery: Battery, extra: Mapping[str, Any] | None = None) -> Path:
@@ -555,7 +573,10 @@ def battery_findings(rec: Mapping[str, Any]) -> str:
         lines.append(f"- ISM of the top {i.n_probes} predicted probes: **{i.verdict}** (3' minus 5' G/C "
                      f"importance, median {_f(i.median_difference, '.3g')}, one-sided Wilcoxon p = "
                      f"{_f(i.pvalue, '.2g')}).")
-    held = [row for row in r.holm if row.final != row.verdict]
+    if any(row.get("reason") == "no motif" for row in r.holm):
+        lines.append(f"- {NO_MOTIF_RULE[0].upper() + NO_MOTIF_RULE[1:]}: every verdict above about "
+                     f"{m.motif} is **undetermined**.")
+    held = [row for row in r.holm if row.final != row.verdict and row.get("reason") != "no motif"]
     lines.append(f"- Holm's correction across the battery's {len(r.holm)} tests: "
                  + ("every claim stands." if not held else "; ".join(f"{row.test}: {row.verdict} does not hold "
                                                                       f"(adjusted p = {_f(row['adjusted p'], '.2g')})"
@@ -564,9 +585,11 @@ def battery_findings(rec: Mapping[str, Any]) -> str:
 
 
 def holm_table(record: Mapping[str, Any]) -> pd.DataFrame:
-    """The battery's tests from its record: the verdict its rule gave, its p, the Holm-adjusted p, the final verdict."""
+    """The battery's tests from its record: the verdict its rule gave, its p, the Holm-adjusted p, the final verdict
+    and why it differs ("Holm", "no motif")."""
     rows = as_record(record).holm
-    return pd.DataFrame(rows, columns=["test", "verdict", "null", "p", "adjusted p", "final"]).drop(columns="null")
+    columns = ["test", "verdict", "null", "p", "adjusted p", "final", "reason"]
+    return pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns).drop(columns="null")
 
 
 def scan_cost(record: Mapping[str, Any]) -> pd.DataFrame:

@@ -39,6 +39,7 @@ from ..motifs import kmer_matches
 from ..scan import adaptive_kmer_scan, kmer_scan, standout
 from ..session import GIA
 from ..stats import bh_qvalues
+from ..verdicts import UNDETERMINED
 from .records import make_record, read_record
 
 STEM = "10_ground_truth"  # the chapter's notebook stem: its records are named after it
@@ -226,8 +227,10 @@ def _est_row(est: Any) -> tuple[float, float, float]:
     return float(est.mean), float(est.ci_low), float(est.ci_high)
 
 
-def _rows(side: Side, motif: str, planted: str | None) -> list[tuple[str, str, tuple[float, float, float], str]]:
-    """(analysis, statistic, (value, CI low, CI high), verdict) of one side, in a fixed order."""
+def _rows(side: Side, motif: str, planted: str | None, gated: bool = False
+          ) -> list[tuple[str, str, tuple[float, float, float], str]]:
+    """(analysis, statistic, (value, CI low, CI high), verdict) of one side, in a fixed order; ``gated``: the motif
+    is the model's top k-mer that does not stand out, so every verdict about it is "undetermined"."""
     top = str(side.scan["kmer"].iloc[0])
     so = standout(side.scan)
     if so.verdict == "no motif":
@@ -253,6 +256,8 @@ def _rows(side: Side, motif: str, planted: str | None) -> list[tuple[str, str, t
     folded = "" if hp.n_folded is None else f"; {hp.n_folded} of {hp.n_designed} designs fold"
     out.append(("hairpin loop vs stem" + folded, "structure effect (loop context - pairing)",
                 _est_row(hp.structure_effect), hp.verdict))
+    if gated:
+        out[1:] = [(label, stat, est, UNDETERMINED) for label, stat, est, _ in out[1:]]
     return out
 
 
@@ -269,9 +274,12 @@ def comparison_table(comparisons: Sequence[Comparison]) -> pd.DataFrame:
     rows = []
     for c in comparisons:
         planted = c.truth.get("motif")
-        sides = [_rows(c.model, c.motif, planted), _rows(c.oracle, c.motif, planted)]
-        raw = _rows(c.signal, c.motif, planted) if c.signal is not None else [(None, None, (np.nan,) * 3, None)] * len(
-            sides[0])
+        # the motif is the model's top k-mer (nothing planted): with no k-mer standing out there is no motif whose
+        # combinations either predictor could be compared on (rbgia.verdicts.motif_gate)
+        gated = not planted and standout(c.model.scan).verdict == "no motif"
+        sides = [_rows(c.model, c.motif, planted, gated), _rows(c.oracle, c.motif, planted, gated)]
+        raw = (_rows(c.signal, c.motif, planted, gated) if c.signal is not None
+               else [(None, None, (np.nan,) * 3, None)] * len(sides[0]))
         for (label, stat, mv, mverd), (_, _, ov, overd), (_, _, sv, sverd) in zip(*sides, raw):
             rows.append([c.experiment, label, stat, *mv, mverd, *ov, overd, mverd == overd, sv[0], sverd])
     return pd.DataFrame(rows, columns=COLUMNS)
