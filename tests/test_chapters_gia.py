@@ -272,3 +272,23 @@ def test_a_top_kmer_that_does_not_stand_out_leaves_every_motif_verdict_undetermi
     assert "does not stand out" in rec["multiplicity"]["optimal"]["rule"]
     given = dataclasses.replace(null, scan_summary=dataclasses.replace(summary, top_kmer="AAA"))
     assert given.motif_stands_out  # a motif that is not the scan's top k-mer was given: its verdicts stand
+
+
+def test_the_hairpin_verdict_is_recomputed_on_the_other_backgrounds():
+    """Chapter 06's background sensitivity: each model's hairpin verdict on the profile background (the tests given)
+    and again on the dinucleotide-shuffled and low-binder backgrounds; a position-only model claims nothing on any."""
+    x = _bg(200)  # a quartile of the probes holds every background
+    y = np.random.default_rng(3).normal(size=len(x))
+    position = lambda v: 0.5 * _windows(v[:, 16:22], "GCUGGC").any(1)  # noqa: E731 - a position effect only
+    models = {"seq": TrainedModel(position, {}, SimpleNamespace(train=_split(x, y)))}
+    kw = {"num_background": 40, "loop_start": 16, "stem_start": 8, "n_boot": 200}
+    tests = vts1.hairpin_tests(models, "GCUGGC", **kw)
+    table = vts1.hairpin_sensitivity(models, "GCUGGC", tests, **kw)
+    assert list(table.columns) == ["model", "profile", "dinuc", "quartile1", "agree"]
+    row = table.iloc[0]
+    assert row["profile"] == tests["seq"].verdict
+    assert {row["profile"], row["dinuc"], row["quartile1"]} <= {"no structure effect", "undetermined"}
+    assert row["agree"] == (len({row["profile"], row["dinuc"], row["quartile1"]}) == 1)
+    text = vts1.structure_findings(vts1.structure_table(tests), table)
+    assert "On the profile, dinuc, quartile1 backgrounds: seq " in text
+    assert "the same verdict on every one" in text if row["agree"] else "differs (" in text

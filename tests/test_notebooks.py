@@ -115,6 +115,11 @@ def check_06(res: Path, p: dict) -> None:
         assert effect["verdict"] in {"prefers loop", "prefers stem", "no structure effect", "no effect", "undetermined"}
     structure = records.read_record(res, "VTS1", "06_structure_vts1", kind="structure")
     assert structure.structure_effect.seq.mean == rec["structure_effect"]["seq"]["mean"]
+    sens = {r["model"]: r for r in rec["sensitivity"]}  # the hairpin verdict on each background kind
+    assert set(sens) == {"seq", "pu"} and all(set(r) == {"model", "profile", "dinuc", "quartile1", "agree"}
+                                                 for r in sens.values())
+    assert all(sens[k]["profile"] == rec["structure_effect"][k]["verdict"] for k in sens)
+    assert all(r["agree"] == (len({r["profile"], r["dinuc"], r["quartile1"]}) == 1) for r in sens.values())
     perf = {r["inputs"]: r for r in rec["performance"]}
     assert perf["seq"]["paper"] == pytest.approx(0.6981) and perf["pu"]["paper"] == pytest.approx(0.7073)
 

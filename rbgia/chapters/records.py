@@ -69,8 +69,9 @@ CHAPTER_KINDS: dict[str, tuple[str, ...]] = {
     "kd": ("kind", "r2", "p", "slope", "n", "patterns", "global_importance", "ln_kd", "rbfox1_like"),
     # the VTS1 chapter (06_structure_vts1.json): test_pearson and structure_effect map model inputs ("seq", "pu")
     # to the set-B Pearson r and to the hairpin to_record() (mean, ci_low, ci_high: the structure effect)
+    # sensitivity: one row per model, its hairpin verdict on each background kind and whether they agree
     "structure": ("kind", "motif", "top_kmers", "top_kmers_source", "test_pearson", "structure_effect",
-                  "performance"),
+                  "performance", "sensitivity"),
     # --- the ground-truth chapter (rbgia.chapters.validation, 10_ground_truth.json): model against oracle
     # one predictor's analyses: top_kmers is scan_record(...)["top_kmers"], the others those results' to_record()
     "validation_side": ("kind", "top_kmers", "multiplicity", "spacing", "gc", "hairpin"),

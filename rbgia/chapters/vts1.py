@@ -19,7 +19,7 @@ from ..model_cache import TrainedModel
 from ..records import scan_record
 from ..scan import adaptive_kmer_scan
 from ..session import GIA
-from .battery import BATTERY, top_kmers_of
+from .battery import BATTERY, SENSITIVITY, top_kmers_of
 from .records import SCHEMAS, as_record, make_record, read_record
 from .report import _f, _plt
 from .results import results_path
@@ -76,6 +76,19 @@ def hairpin_tests(models: Mapping[str, TrainedModel], motif: str, *, background:
             for kind, (m, _, _) in models.items()}  # TrainedModel: model, meta, data
 
 
+def hairpin_sensitivity(models: Mapping[str, TrainedModel], motif: str, tests: Mapping[str, Any], *,
+                        background: str = "profile", kinds: Sequence[str] = SENSITIVITY, **kw: Any) -> pd.DataFrame:
+    """The hairpin verdict of each model on ``background`` (``tests``, from :func:`hairpin_tests`) and again on
+    each other background kind in ``kinds`` (``kw`` as :func:`hairpin_tests`), with whether they all agree: the
+    VTS1 row of the battery's background sensitivity (chapter 08)."""
+    others = {kind: hairpin_tests(models, motif, background=kind, **kw) for kind in kinds if kind != background}
+    rows = []
+    for name, test in tests.items():
+        said = {background: as_record(test).verdict, **{kind: as_record(o[name]).verdict for kind, o in others.items()}}
+        rows.append({"model": name, **said, "agree": len(set(said.values())) == 1})
+    return pd.DataFrame(rows)
+
+
 def structure_table(tests: Mapping[str, Any]) -> pd.DataFrame:
     """One row per model (``{inputs: Hairpin or hairpin record}``): the verdict, the structure effect with CI and
     p, its two contrasts (loop context, pairing), and the folding checks."""
@@ -113,30 +126,42 @@ def top_kmers_or_scan(results_dir: str | os.PathLike, experiment: str, model: An
     return scan_record(scanned, 10)["top_kmers"], "adaptive scan"
 
 
-def structure_findings(table: pd.DataFrame) -> str:
-    """One sentence per model of :func:`structure_table`: the structure effect, its contrasts, the verdict."""
-    return "\n".join(
+def structure_findings(table: pd.DataFrame, sensitivity: pd.DataFrame | None = None) -> str:
+    """One sentence per model of :func:`structure_table`: the structure effect, its contrasts, the verdict; then,
+    given :func:`hairpin_sensitivity`, whether each verdict holds on the other backgrounds."""
+    lines = [
         f"- {row['model']}: structure effect {_f(row['structure effect'], '.3g')} (95% CI {_f(row['CI low'], '.3g')} "
         f"to {_f(row['CI high'], '.3g')}, p = {_f(row['p-value'], '.2g')}): **{row['verdict']}**; hairpin loop against "
         f"the broken stem {_f(row['loop context'], '.3g')}, what pairing adds in the stem {_f(row['pairing'], '.3g')}; "
-        f"designed stem-loops that fold as intended: {row['folded as designed']}." for row in table.to_dict("records"))
+        f"designed stem-loops that fold as intended: {row['folded as designed']}." for row in table.to_dict("records")]
+    if sensitivity is not None and len(sensitivity):
+        kinds = [c for c in sensitivity.columns if c not in ("model", "agree")]
+        lines.append(f"- On the {', '.join(kinds)} backgrounds: " + "; ".join(
+            f"{row['model']} " + ("the same verdict on every one" if row["agree"] else
+                                  "differs (" + ", ".join(f"{k}: {row[k]}" for k in kinds) + ")")
+            for row in sensitivity.to_dict("records")) + ".")
+    return "\n".join(lines)
 
 
 def structure_record(models: Mapping[str, TrainedModel], tests: Mapping[str, Hairpin], *, motif: str,
                      top_kmers: Sequence[Mapping[str, Any]], top_kmers_source: str, performance: Any = None,
-                     **extra: Any) -> dict[str, Any]:
+                     sensitivity: pd.DataFrame | None = None, **extra: Any) -> dict[str, Any]:
     """The VTS1 chapter's record (kind ``structure``): ``test_pearson`` per model (``seq``, ``pu``),
     ``structure_effect`` per model (the hairpin record: ``mean``, ``ci_low``, ``ci_high`` of the structure
-    effect, the verdict, folding, the four contexts), the top k-mers (``kmer`` first); ``extra``
+    effect, the verdict, folding, the four contexts), the top k-mers (``kmer`` first), the verdicts on other
+    backgrounds (:func:`hairpin_sensitivity` rows, or ``None``); ``extra``
     (``config``, ``epochs``, ...) is kept beside the schema's keys."""
     clash = sorted(set(extra) & set(SCHEMAS["structure"]))
     if clash:
         raise DataError(f"structure_record got {clash} twice; pass them once, as its named arguments")
     if isinstance(performance, pd.DataFrame):
         performance = performance.to_dict("records")
+    if isinstance(sensitivity, pd.DataFrame):
+        sensitivity = sensitivity.to_dict("records")
     rec = make_record("structure", motif=motif, top_kmers=list(top_kmers), top_kmers_source=top_kmers_source,
                       test_pearson={kind: m.meta["metrics"]["test_pearson"] for kind, m in models.items()},
-                      structure_effect=dict(tests), performance=performance)
+                      structure_effect=dict(tests), performance=performance,
+                      sensitivity=sensitivity)
     return {**rec, **extra}
 
 
