@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from . import data as rdata
 from ._io import _to_builtin, atomic_path, load_json, save_json
@@ -26,7 +27,7 @@ from .data import RNAcompeteData
 from .errors import DataError, ModelError
 from .evaluate import evaluate
 from .paths import require_writable_dir, user_path
-from .train import check_fit_args, check_inputs, fit
+from .train import Plateau, check_fit_args, check_inputs, fit, plateau
 
 
 class TrainedModel(NamedTuple):
@@ -36,6 +37,27 @@ class TrainedModel(NamedTuple):
     model: Any
     meta: dict
     data: RNAcompeteData
+
+    @property
+    def plateau(self) -> Plateau:
+        """Whether the model's validation r had plateaued when training ended (:func:`plateau_of`)."""
+        return plateau_of(self.meta)
+
+
+def plateau_of(meta: Mapping[str, Any]) -> Plateau:
+    """Whether a cached model's validation r had plateaued (:func:`rbgia.train.plateau`), from its metadata's
+    per-epoch validation r (or, for a model cached before it was recorded, its ``history.csv``)."""
+    metrics = meta.get("metrics") or {}
+    curve = metrics.get("valid_pearson_curve")
+    history = meta.get("history")
+    if curve is None and history and Path(history).is_file():
+        curve = pd.read_csv(history)["valid_pearson"].to_numpy(float)
+    stopped = bool(metrics.get("stopped_early"))
+    if curve is None:
+        run = int(metrics.get("epochs_run") or 0)
+        return (plateau([np.nan] * run, True) if stopped
+                else Plateau(False, None, run, False, "no per-epoch validation r recorded"))
+    return plateau(curve, stopped)
 
 
 def save_model(model: Any, path: str | os.PathLike, metadata: dict | None = None) -> Path:
@@ -252,6 +274,7 @@ def _metadata(model: Any, dataset: Any, result: Any, params: Mapping[str, Any], 
             "test_pearson": test["pearson"], "test_spearman": test["spearman"],
             "n_test": test["n"], "best_valid_pearson": result.best_valid_pearson,
             "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "stopped_early": result.stopped_early,
+            "valid_pearson_curve": result.history["valid_pearson"].tolist(), "plateaued": result.plateau.plateaued,
         },
         "epochs": epochs_meta,
         "n_params": int(model.count_params()),

@@ -74,6 +74,72 @@ class FitResult:
     train_seq_per_s: float
     checkpoint_dir: Path | None = field(default=None)
 
+    @property
+    def plateau(self) -> Plateau:
+        """Whether this run's validation r has plateaued (:func:`plateau`)."""
+        return plateau(self.history["valid_pearson"], self.stopped_early)
+
+
+PLATEAU_WINDOW = 3  # epochs over which the best validation r must stop gaining
+PLATEAU_GAIN = 0.003  # a gain of the best validation r below this over the window: plateaued
+
+
+@dataclass(frozen=True)
+class Plateau:
+    """Whether a training run's validation Pearson r has plateaued (:func:`plateau`).
+
+    Attributes
+    ----------
+    plateaued
+        Early stopping was reached, or the best validation r gained less than ``min_gain`` over the last
+        ``window`` epochs.
+    gain
+        The best validation r over all epochs minus the best before the last ``window`` ones (``None`` when
+        there are too few epochs, or no finite r, to tell).
+    epochs_run, stopped_early
+        As in :class:`FitResult`.
+    reason
+        The rule's outcome in words, for a table or a caption.
+    """
+
+    plateaued: bool
+    gain: float | None
+    epochs_run: int
+    stopped_early: bool
+    reason: str
+
+    @property
+    def note(self) -> str:
+        """``""`` for a plateaued run, else ``"not plateaued (...)"``, for a caption."""
+        return "" if self.plateaued else f"not plateaued ({self.reason})"
+
+
+def plateau(valid_pearson: Any, stopped_early: bool = False, *, window: int = PLATEAU_WINDOW,
+            min_gain: float = PLATEAU_GAIN) -> Plateau:
+    """Whether the validation r of a run (one value per epoch, in order) has plateaued.
+
+    A run has plateaued when early stopping was reached, or when the best validation r of all its epochs is
+    less than ``min_gain`` above the best of the epochs before its last ``window``. A run of ``window`` epochs
+    or fewer cannot tell, and has not plateaued. NaN epochs count as no improvement.
+    """
+    r = np.asarray(valid_pearson, dtype=np.float64).ravel()
+    n = int(r.size)
+    if stopped_early:
+        return Plateau(True, None, n, True, "early stopping reached")
+    if n <= window:
+        return Plateau(False, None, n, False, f"{n} epoch{'s' * (n != 1)} run: too few to tell, it takes more "
+                                              f"than {window}")
+    r = np.where(np.isfinite(r), r, -np.inf)
+    before, best = float(r[:-window].max()), float(r.max())
+    if not np.isfinite(best):
+        return Plateau(False, None, n, False, "no finite validation r")
+    gain = best - before if np.isfinite(before) else math.inf
+    if gain < min_gain:
+        return Plateau(True, gain, n, False, f"validation r gained {gain:+.4f} over its last {window} epochs, "
+                                             f"under {min_gain:g}")
+    return Plateau(False, gain, n, False, f"validation r still gained {gain:+.3f} over its last {window} of "
+                                          f"{n} epochs")
+
 
 # --------------------------------------------------------------------------- helpers
 

@@ -22,7 +22,8 @@ EXPS_2013 = ["RNCMPT00001", "RNCMPT00002"]
 def _write(res: Path, data_dir: Path, exp: str, r: float, *, normalization: str = "log", inputs: str = "seq",
            baselines: bool = False, epochs: int = 8, epochs_run: int = 8, stopped: bool = False) -> None:
     rec = {"data_dir": str(data_dir.resolve()), "epochs": epochs, "epochs_run": epochs_run, "best_epoch": epochs_run,
-           "patience": 3, "stopped_early": stopped, "n_train": 1000, "test_pearson": r, "test_spearman": r - 0.05}
+           "patience": 3, "stopped_early": stopped, "n_train": 1000, "test_pearson": r, "test_spearman": r - 0.05,
+           "plateaued": stopped, "plateau": "early stopping reached" if stopped else "validation r still gained +0.010"}
     if baselines:
         rec["baselines"] = {"kmer_ridge": {"test_pearson": r - 0.1, "test_spearman": r - 0.15},
                             "shallow_cnn": {"test_pearson": r - 0.2, "test_spearman": r - 0.25}}
@@ -128,6 +129,8 @@ def test_goals_read_targets_and_report_budget(records):
     assert a1cf["target"] == pytest.approx(0.75087251226527)
     assert a1cf["gap"] == pytest.approx(a1cf["measured"] - a1cf["target"]) and not a1cf["reached"]
     assert g.loc["VTS1 sequence", "early stopping reached"] == "yes"
+    assert g.loc["VTS1 sequence", "plateaued"] == "yes" and g.loc["VTS1 +PU", "plateaued"] == "no"
+    assert g.loc[[i for i in g.index if i.startswith("2009 mean sequence")][0], "plateaued"] == "1 of 8"
     assert g.loc["VTS1 sequence", "epochs run"] == "5"
     mean_goal = [i for i in g.index if i.startswith("2009 mean sequence")][0]
     assert g.loc[mean_goal, "n"] == 8
@@ -142,6 +145,11 @@ def test_findings_and_record_from_numbers(records):
     _, k = performance.paired(long, "inputs", "seq", ["pu"], normalization="log")
     text = performance.findings(long, REFERENCE, m, n, k)
     assert "Wilcoxon p" in text and "early stopping was reached by 1 of 40" in text
+    assert "plateaued (early stopping, or the best validation r gaining under 0.003 over the last 3 epochs) for 1 of " \
+           "40 models" in text
+    table = performance.budget(long).set_index(["experiment", "transform", "inputs"])
+    assert table.loc[("VTS1", "log", "seq"), "plateaued"] == "yes (early stopping reached)"
+    assert table.loc[("HuR", "log", "seq"), "plateaued"] == "no (validation r still gained +0.010)"
     rec = performance.record(long, performance.compare_2009(long, REFERENCE), performance.compare_2013(long, REFERENCE),
                            performance.goals(long, REFERENCE), m, n, k)
     results.write_results(res, None, "03_benchmark", rec, allow_nan=True)  # JSON-ready
@@ -155,6 +163,10 @@ def test_run_table_and_finding():
     assert training.run_table(rec)["method"].tolist() == ["ResidualBind", "k-mer ridge"]
     assert "early stopping was reached" in training.run_finding(rec, "VTS1")
     assert training.run_budget({**rec, "stopped_early": False})["early stopping reached"].iloc[0] == "no (epoch cap)"
+    assert training.run_budget(rec)["plateaued"].iloc[0] == "not recorded"  # a record of an older rbgia
+    flat = {**rec, "plateaued": True, "plateau": "early stopping reached"}
+    assert training.run_budget(flat)["plateaued"].iloc[0] == "yes (early stopping reached)"
+    assert "plateaued: yes (early stopping reached)" in training.run_finding(flat, "VTS1")
 
 
 def test_paired_compares_only_equal_budgets(records):

@@ -47,6 +47,7 @@ def check_02(res: Path, p: dict) -> None:
     assert rec["config"] == TrainConfig().as_dict() and rec["epochs"] == 1 and rec["epochs_run"] == 1
     assert rec["n_train"] + rec["n_valid"] == 600 and rec["n_test"] == 600
     assert _finite(rec["test_pearson"]) and isinstance(rec["stopped_early"], bool) and rec["patience"] >= 0
+    assert rec["plateaued"] is False and "too few to tell" in rec["plateau"]  # 1 epoch cannot tell (rbgia.train)
     for name in ("kmer_ridge", "shallow_cnn"):
         assert _finite(rec["baselines"][name]["test_pearson"])
     assert rec["baselines"]["kmer_ridge"]["test_pearson"] > 0.2  # k-mers find VTS1's GCUGG even on 540 probes
@@ -66,6 +67,7 @@ def check_03(res: Path, p: dict) -> None:
     goals = {g["goal"]: g for g in rec["goals"]}
     assert goals["VTS1 sequence"]["target"] == vts1["sequence"] and goals["VTS1 +PU"]["target"] == vts1["sequence+PU"]
     assert _finite(goals["VTS1 sequence"]["measured"]) and goals["VTS1 sequence"]["epochs"] == "1"
+    assert goals["VTS1 sequence"]["plateaued"] == "no"  # one epoch: the goals table says so
     pu = {t["comparison"]: t for t in rec["tests"]["inputs"]}["seq - pu"]
     assert pu["n"] == 2 and pu["unequal budget"] == 0  # VTS1 and HuR (tests/tiny_parameters.yml)
     assert {t["comparison"] for t in rec["tests"]["baselines"]} == {"ResidualBind - k-mer ridge",
@@ -204,6 +206,7 @@ def test_book_renders_every_chapter_with_its_figures(tiny_book):
     assert "Koo" in (html / "book" / "references.html").read_text()  # the bibliography rendered
     vts1 = (html / book.EXECUTED / "06_structure_vts1.html").read_text()
     assert "Fig 3c" in vts1  # figures are labelled with the paper panel they reproduce
+    assert "model not plateaued (1 epoch run" in vts1  # one epoch: the captions say the models had not plateaued
     assert "agrees with the oracle" in (html / book.EXECUTED / "10_ground_truth.html").read_text()
     timings = (html / book.EXECUTED / "09_timings.html").read_text()  # the appendix, from this very run
     assert "minutes of notebook execution" in timings and "03_benchmark" in timings

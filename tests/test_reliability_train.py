@@ -318,16 +318,21 @@ def test_reuse_record_only_for_the_same_record_inputs(sim_dir, tmp_path):
     ({"kmer_k": (1, 2)}, False), ({"kmer_alpha": (1.0,)}, False), ({"cnn_epochs": 4}, False),
 ])
 def test_reusable_record_checks_every_input(tmp_path, change, reused):
+    from rbgia.chapters.records import SCHEMAS
     from rbgia.chapters.training import _record_request, _reusable
 
     asked = dict(max_probes=400, patience=25, decay_patience=7, epochs=2, baselines=True, kmer_k=(1, 2, 3),
                  kmer_alpha=(0.1, 1.0), cnn_epochs=None)
     path = tmp_path / "rec.json"
-    rec = {"data_dir": "/d", "data_fingerprint": "f", "epochs_trained_for": 2, "stopped_early": False,
-           "baselines": {"kmer_ridge": {}}, "request": _record_request(**asked)}
+    rec = {key: None for key in SCHEMAS["training"]} | {
+        "data_dir": "/d", "data_fingerprint": "f", "epochs_trained_for": 2, "stopped_early": False,
+        "baselines": {"kmer_ridge": {}}, "request": _record_request(**asked)}
     path.write_text(json.dumps(rec))
     got = _reusable(path, "/d", "f", _record_request(**{**asked, **change}))
     assert (got is not None) == reused
+    if not change:  # a record of an older rbgia, without a field today's schema has, is not reused
+        path.write_text(json.dumps({k: v for k, v in rec.items() if k != "plateaued"}))
+        assert _reusable(path, "/d", "f", _record_request(**asked)) is None
 
 
 @pytest.mark.slow

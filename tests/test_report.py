@@ -16,6 +16,7 @@ import pytest  # noqa: E402
 from rbgia import plotting  # noqa: E402
 from rbgia.chapters import report  # noqa: E402
 from rbgia.errors import DataError  # noqa: E402
+from rbgia.model_cache import TrainedModel  # noqa: E402
 
 
 @pytest.mark.parametrize("x, text", [
@@ -233,3 +234,13 @@ def test_check_figure_ignores_tick_labels_outside_the_view():
         ax.set_xlim(2, 3)  # the ticks at 0..10 leave Tick objects whose labels are not drawn
         assert report.check_figure(fig, warn=False) == []
         plt.close(fig)
+
+
+def test_the_plateau_note_of_a_caption():
+    """A caption says when the model behind it had not plateaued (rbgia.train.plateau), per model of a mapping."""
+    flat = {"metrics": {"valid_pearson_curve": [0.5, 0.6, 0.7, 0.7, 0.7, 0.7]}}
+    rising = {"metrics": {"valid_pearson_curve": [0.5, 0.6]}}
+    assert report.plateau_note(flat) == ""
+    assert report.plateau_note(rising) == "; model not plateaued (2 epochs run: too few to tell, it takes more than 3)"
+    both = report.plateau_note({"seq": flat, "pu": TrainedModel(None, rising, None)})
+    assert both == "; pu model not plateaued (2 epochs run: too few to tell, it takes more than 3)"

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from toy_models import tiny_residualbind
 
@@ -15,8 +16,8 @@ from rbgia.errors import ModelError
 from rbgia.evaluate import evaluate, pearson
 from rbgia.inference import as_predict
 from rbgia.model import deepbind_cnn, residualbind
-from rbgia.model_cache import load_model, save_model, train_or_load
-from rbgia.train import fit
+from rbgia.model_cache import load_model, plateau_of, save_model, train_or_load
+from rbgia.train import fit, plateau
 
 MOTIF = [3, 2, 1, 0, 3, 2]  # UGCAUG
 
@@ -113,6 +114,7 @@ def test_lr_decay_early_stopping_and_best_weights() -> None:
     assert res.stopped_early and res.finished and n_run == res.epochs_run < 30
     np.testing.assert_allclose(res.history["lr"], lrs, rtol=1e-6)
     assert res.best_epoch == int(np.argmax(rs)) + 1
+    assert res.plateau.plateaued and res.plateau.reason == "early stopping reached"
     # the model holds the best epoch's weights
     r_now = pearson(data.valid.y, as_predict(model)(data.valid.x))
     assert r_now == pytest.approx(res.best_valid_pearson, abs=1e-5)
@@ -173,6 +175,9 @@ def test_train_or_load_caches(sim_dir: Path, tmp_path: Path) -> None:
     path = tmp_path / "SIMHUR" / "models" / "log-seq-paper-s0.keras"
     assert path.exists() and meta["params"]["epochs"] == 2 and meta["metrics"]["epochs_run"] == 2
     assert meta["metrics"]["test_pearson"] == pytest.approx(evaluate(model, data.test)["pearson"], abs=1e-6)
+    curve = meta["metrics"]["valid_pearson_curve"]  # what the plateau rule reads, one r per epoch
+    assert len(curve) == 2 and meta["metrics"]["plateaued"] is False
+    assert not plateau_of(meta).plateaued and "too few to tell" in plateau_of(meta).reason
     history = Path(meta["history"])  # checkpoints/<tag>.<settings key>/history.csv
     assert history.is_file() and history.parent.parent == tmp_path / "SIMHUR" / "checkpoints"
     stamp = os.stat(path).st_mtime_ns
@@ -233,3 +238,28 @@ def test_train_or_load_retrains_when_data_change(sim_dir: Path, tmp_path: Path) 
     os.utime(targets, ns=(1, 1))
     _, meta2, _ = train_or_load(data_dir, "SIMNULL", **kw)
     assert meta2["params"]["data_key"] != meta["params"]["data_key"]
+
+
+def test_the_plateau_rule():
+    """Plateaued: early stopping reached, or the best validation r gaining under 0.003 over the last 3 epochs."""
+    assert plateau([0.1, 0.2], stopped_early=True).plateaued
+    few = plateau([0.5, 0.6, 0.61])
+    assert not few.plateaued and few.gain is None and "too few to tell" in few.reason
+    rising = plateau([0.50, 0.60, 0.65, 0.66, 0.68, 0.70])  # best 0.70 against 0.65 before the last 3 epochs
+    assert not rising.plateaued and rising.gain == pytest.approx(0.05) and "still gained +0.050" in rising.note
+    flat = plateau([0.50, 0.60, 0.700, 0.702, 0.690, 0.701])
+    assert flat.plateaued and flat.gain == pytest.approx(0.002) and flat.note == ""
+    assert plateau([0.5, 0.6, 0.7, 0.7, 0.7, 0.704]).plateaued is False
+    assert plateau([0.5, 0.6, 0.7, np.nan, np.nan, np.nan]).plateaued  # NaN epochs are no improvement
+    assert plateau([np.nan] * 5).reason == "no finite validation r"
+
+
+def test_plateau_of_a_cached_model_reads_its_curve_or_its_history(tmp_path: Path) -> None:
+    curve = [0.5, 0.6, 0.7, 0.7, 0.7, 0.7]
+    assert plateau_of({"metrics": {"valid_pearson_curve": curve}}).plateaued
+    history = tmp_path / "history.csv"  # a model cached before the curve was in its metadata
+    pd.DataFrame({"epoch": range(1, 5), "valid_pearson": [0.5, 0.6, 0.7, 0.75]}).to_csv(history, index=False)
+    old = plateau_of({"metrics": {"epochs_run": 4}, "history": str(history)})
+    assert not old.plateaued and old.gain == pytest.approx(0.25)  # 0.75 against the first epoch's 0.5
+    assert plateau_of({"metrics": {"epochs_run": 4}}).reason == "no per-epoch validation r recorded"
+    assert plateau_of({"metrics": {"epochs_run": 4, "stopped_early": True}}).plateaued

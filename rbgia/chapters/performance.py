@@ -24,6 +24,7 @@ import pandas as pd
 from ..config import TrainConfig
 from ..errors import DataError
 from ..stats import wilcoxon_paired
+from ..train import PLATEAU_GAIN, PLATEAU_WINDOW
 from .records import make_record
 from .results import CONFIG_KEYS, collect
 from .training import BASELINE_LABELS, TRAIN_NOTEBOOK, mismatches
@@ -35,7 +36,8 @@ PROTEINS_2013 = {"RNCMPT00001": "A1CF", "RNCMPT00002": "ANKHD1"}  # the shipped 
 # Published per-experiment columns of PUBLISHED_2013 -> the method names the paper uses.
 METHODS_2013 = {"ThermoNet": "ThermoNet", "DLPRB_CNN": "DLPRB", "cDeepbind_CNN": "cDeepbind", "RCK": "RCK"}
 INPUT_LABELS = {"seq": "sequence", "pu": "+PU", "phime": "+PHIME"}
-_BUDGET = ["epochs", "epochs_trained_for", "epochs_run", "best_epoch", "patience", "stopped_early", "n_train"]
+_BUDGET = ["epochs", "epochs_trained_for", "epochs_run", "best_epoch", "patience", "stopped_early", "plateaued",
+           "plateau", "n_train"]
 
 
 # --------------------------------------------------------------------------- records
@@ -268,16 +270,26 @@ def pairs_label(tests: pd.DataFrame) -> str:
 
 def budget(long: pd.DataFrame, normalization: str | None = None) -> pd.DataFrame:
     """The training budget of every ResidualBind record: epochs allowed and run, best epoch, patience,
-    and whether early stopping was reached (else training stopped at the epoch cap)."""
+    whether early stopping was reached (else training stopped at the epoch cap) and whether the validation r had
+    plateaued (:func:`rbgia.train.plateau`, with its reason)."""
     rb = select(long, normalization=normalization) if normalization else select(long)
     out = pd.DataFrame({
         "experiment": rb["experiment"], "transform": rb["normalization"], "inputs": rb["inputs"],
         "epochs (cap)": rb["budget"], "epochs run": rb.get("epochs_run"), "best epoch": rb.get("best_epoch"),
         "early stopping": rb.get("stopped_early", pd.Series(False, index=rb.index)).map(
             lambda v: "reached" if v is True or v == 1 else "no (cap)"),
+        "plateaued": [_plateau_word(p, why) for p, why in zip(rb.get("plateaued", [None] * len(rb)),
+                                                              rb.get("plateau", [None] * len(rb)))],
         "test Pearson r": rb["pearson"],
     })
     return out.sort_values(["experiment", "transform", "inputs"]).reset_index(drop=True)
+
+
+def _plateau_word(plateaued: Any, reason: Any) -> str:
+    """``"yes (...)"`` / ``"no (...)"``: :func:`rbgia.train.plateau`'s outcome for one record."""
+    if plateaued is None or (isinstance(plateaued, float) and np.isnan(plateaued)):
+        return "not recorded"
+    return f"{'yes' if bool(plateaued) else 'no'} ({reason})"
 
 
 def goals(long: pd.DataFrame, reference_dir: str | os.PathLike, normalization: str = "log") -> pd.DataFrame:
@@ -286,7 +298,9 @@ def goals(long: pd.DataFrame, reference_dir: str | os.PathLike, normalization: s
     VTS1 sequence and +PU against the paper's VTS1 numbers, A1CF and ANKHD1 against ThermoNet on the full data,
     the 2009 mean against the paper's 9-RBP means (ours over the RBPs we have: ``n`` says how many). Columns:
     ``goal``, ``target``, ``target source``, ``measured``, ``gap`` (measured - target), ``reached``, ``n``,
-    ``epochs`` (cap), ``epochs run``, ``best epoch``, ``early stopping reached``.
+    ``epochs`` (cap), ``epochs run``, ``best epoch``, ``early stopping reached``, ``plateaued``
+    (:func:`rbgia.train.plateau`: early stopping, or a gain of the best validation r under 0.003 over the last 3
+    epochs).
     """
     rep = reported(reference_dir, dataset=None)
     thermo = published_2013(reference_dir)["ThermoNet"]
@@ -301,6 +315,7 @@ def goals(long: pd.DataFrame, reference_dir: str | os.PathLike, normalization: s
             "gap": measured - target, "reached": bool(measured >= target), "n": int(len(sub)),
             "epochs": _span(sub.get("budget")), "epochs run": _span(run), "best epoch": _span(sub.get("best_epoch")),
             "early stopping reached": _share(sub.get("stopped_early")),
+            "plateaued": _share(sub.get("plateaued"), no="no"),
         })
 
     for inputs in ("seq", "pu"):
@@ -328,14 +343,14 @@ def _span(values: Any) -> str:
     return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
-def _share(values: Any) -> str:
+def _share(values: Any, no: str = "no (epoch cap)") -> str:
     if values is None:
         return "–"
     v = pd.Series(values).dropna().astype(bool)
     if v.empty:
         return "–"
     if len(v) == 1:
-        return "yes" if v.iloc[0] else "no (epoch cap)"
+        return "yes" if v.iloc[0] else no
     return f"{int(v.sum())} of {len(v)}"
 
 
@@ -436,8 +451,12 @@ def findings(long: pd.DataFrame, reference_dir: str | os.PathLike, method_tests:
         f"**Not reached**: {'; '.join(missed) if missed else 'none'}.",
     ]
     stopped = select(long)["stopped_early"].dropna().astype(bool) if "stopped_early" in long else pd.Series([], bool)
+    flat = select(long)["plateaued"].dropna().astype(bool) if "plateaued" in long else pd.Series([], bool)
     lines.append(f"- **Budget**: early stopping was reached by {int(stopped.sum())} of {len(stopped)} models; the "
-                 "others stopped at their epoch cap, so their numbers are lower bounds of what longer training gives.")
+                 "others stopped at their epoch cap, so their numbers are lower bounds of what longer training gives. "
+                 f"The validation r had plateaued (early stopping, or the best validation r gaining under "
+                 f"{PLATEAU_GAIN:g} over the last {PLATEAU_WINDOW} epochs) for {int(flat.sum())} of {len(flat)} "
+                 "models with the rule recorded; a GIA finding on a model that had not is marked so in its caption.")
     return "\n".join(lines)
 
 

@@ -30,11 +30,13 @@ CHAPTER_KINDS: dict[str, tuple[str, ...]] = {
                       "n_test", "skewness", "clip", "log", "transform_stats", "structure"),
     # chapter 02 (<experiment>/02_residualbind.<tag>.json, rbgia.chapters.training.train_and_record): one training
     # configuration; epochs: requested by the call, epochs_trained_for: the model's budget; request: the call's
-    # inputs that change the record (reuse_record checks them); baselines None when not fitted; scatter: what the
+    # inputs that change the record (reuse_record checks them); plateaued/plateau: rbgia.train.plateau's outcome and
+    # reason; baselines None when not fitted; scatter: what the
     # page's predicted-vs-measured scatter shows (None until the page draws it)
     "training": ("kind", "data_dir", "data_fingerprint", "epochs", "n_train", "n_valid", "n_test", "test_pearson",
                  "test_spearman", "valid_pearson", "best_epoch", "epochs_run", "epochs_trained_for", "patience",
-                 "decay_patience", "stopped_early", "n_params", "transform", "request", "baselines", "scatter"),
+                 "decay_patience", "stopped_early", "plateaued", "plateau", "n_params", "transform", "request",
+                 "baselines", "scatter"),
     # chapter 03 (_all/03_benchmark.json): Pearson r per experiment and configuration, the comparison tables, tests,
     # goals and the training budget (tables as lists of rows)
     "benchmark": ("kind", "experiments", "n_experiments", "configs", "per_experiment", "compare_2009", "compare_2013",

@@ -32,6 +32,7 @@ import pandas as pd
 
 from .. import motifs as rmotifs
 from ..errors import DataError
+from ..model_cache import TrainedModel, plateau_of
 
 SMALLEST_P = 1e-300  # below this a float p-value has underflowed: print "< 1e-300", never 0
 MISSING = "–"  # NaN / None in tables and prose
@@ -520,6 +521,18 @@ def experiment_label(data_dir: str | os.PathLike, experiment: str, reference_dir
     where = str(data_dir).rstrip("/").split("/")[-1]
     kind = {"rnacompete2009": "2009-RNAcompete", "rnacompete2013_sample": "2013-RNAcompete sample"}.get(where, where)
     return f"{experiment}{name}, {kind}"
+
+
+def plateau_note(trained: Any) -> str:
+    """What a caption adds about the model(s) behind a figure: ``""`` when each had plateaued
+    (:func:`rbgia.train.plateau`), else ``"; model not plateaued (...)"`` (one clause per model of a mapping
+    ``{name: TrainedModel}``). ``trained``: a :class:`~rbgia.model_cache.TrainedModel`, its metadata, or a mapping."""
+    if isinstance(trained, Mapping) and "metrics" not in trained:
+        return "".join(f"; {name} {note[2:]}" if note else "" for name, note in
+                       ((name, plateau_note(t)) for name, t in trained.items()))
+    meta = trained.meta if isinstance(trained, TrainedModel) else trained
+    note = plateau_of(meta).note
+    return f"; model {note}" if note else ""
 
 
 def _f(v: Any, spec: str) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 from .._io import load_json
 from ..config import INPUT_KINDS, TrainConfig
 from ..evaluate import evaluate
-from ..model_cache import TrainedModel, train_or_load
+from ..model_cache import TrainedModel, plateau_of, train_or_load
 from ..paths import require_writable_dir
 from ..train import check_fit_args, check_number, fit
 from .records import SCHEMAS, make_record
@@ -49,8 +49,16 @@ def run_budget(record: Mapping[str, Any]) -> pd.DataFrame:
         "best epoch": record.get("best_epoch"), "early-stopping patience": record.get("patience"),
         "LR-decay patience": record.get("decay_patience"),
         "early stopping reached": "yes" if stopped else "no (epoch cap)",
+        "plateaued": _plateau_word(record),
         "training probes": record.get("n_train"), "validation Pearson r": record.get("valid_pearson"),
     }])
+
+
+def _plateau_word(record: Mapping[str, Any]) -> str:
+    """``"yes (...)"`` / ``"no (...)"``: the plateau rule's outcome for a training record."""
+    if record.get("plateaued") is None:
+        return "not recorded"
+    return f"{'yes' if record['plateaued'] else 'no'} ({record.get('plateau')})"
 
 
 def run_table(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -92,7 +100,7 @@ def run_finding(record: Mapping[str, Any], experiment: str) -> str:
             else f"training stopped at the epoch cap ({record.get('epochs')}) before early stopping")
     return (f"On {experiment} ({record.get('n_train')} training probes), ResidualBind reached set-B Pearson r = "
             f"{record['test_pearson']:.3f} (best epoch {record.get('best_epoch')} of {record.get('epochs_run')} run; "
-            f"{stop}, patience {record.get('patience')})"
+            f"{stop}, patience {record.get('patience')}; plateaued: {_plateau_word(record)})"
             + (f"; the baselines on the same split: {vs}." if vs else "."))
 
 
@@ -164,6 +172,8 @@ def _reusable(path: Path, data_key: str, files_key: str, request: Mapping[str, A
     if not isinstance(old, dict) or (old.get("data_dir"), old.get("data_fingerprint")) != (data_key, files_key):
         return None  # other data, or data files rewritten since: stale
     was = old.get("request")
+    if not set(SCHEMAS["training"]) <= set(old):
+        return None  # a record of an older rbgia lacks fields of today's
     if not isinstance(was, dict):
         return None  # a record from before the request was kept: its inputs are unknown
     # Epochs: a record of a longer run (the workflow's) is better, not stale; a shorter one is not enough.
@@ -183,6 +193,7 @@ def _record(meta: Mapping[str, Any], data: Any, data_key: str, files_key: str, *
     """The record's fields but the baselines, from the model cache's metadata and the dataset."""
     metrics = meta.get("metrics", {})
     epochs_used = meta["epochs"]
+    plateau = plateau_of(meta)
     return {
         "data_dir": data_key,
         "data_fingerprint": files_key,
@@ -199,6 +210,8 @@ def _record(meta: Mapping[str, Any], data: Any, data_key: str, files_key: str, *
         "patience": patience,
         "decay_patience": decay_patience,
         "stopped_early": bool(epochs_used["stopped_early"]),
+        "plateaued": plateau.plateaued,
+        "plateau": plateau.reason,
         "n_params": meta.get("n_params"),
         "transform": {k: data.transform.get(k)
                       for k in ("normalization", "stats", "clip_rule", "min", "clip", "mean", "sd")},
