@@ -160,13 +160,24 @@ def test_synthetic_book_reads_in_a_browser(chromium, synthetic_html):
     assert 'class="rbgia-scroll"' in chapter and "notebooks/01_fig.ipynb" in chapter
     assert (synthetic_html / "_static" / "download" / "01_fig.ipynb").is_file()  # the download link's target
     shots = synthetic_html.parent / "screenshots"
+    shots.mkdir(exist_ok=True)
+    (shots / "notebooks__executed__.staged__01_fig.png").write_bytes(b"a page the book no longer has")
     problems = site.check_pages(synthetic_html, shots)
     assert problems == []
     pages = site._pages(synthetic_html)
     assert {p.relative_to(synthetic_html).as_posix() for p in pages} >= {
         "book/intro.html", "book/math.html", "notebooks/executed/01_fig.html"}
-    assert len(list(shots.glob("*.png"))) == len(pages)
+    assert len(list(shots.glob("*.png"))) == len(pages)  # the stale screenshot is gone
     assert (shots / "book__math.png").stat().st_size > 10_000
+
+
+def test_prune_screenshots_keeps_only_the_pages_checked(tmp_path):
+    for name in ("book__intro.png", "notebooks__executed__.staged__05_gia.png", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    gone = site.prune_screenshots(tmp_path, ["book/intro.html"])
+    assert [p.name for p in gone] == ["notebooks__executed__.staged__05_gia.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book__intro.png", "notes.txt"]
+    assert site.shot_name("notebooks/executed/05_gia.html") == "notebooks__executed__05_gia.png"
 
 
 @pytest.mark.slow

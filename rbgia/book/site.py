@@ -386,7 +386,7 @@ def check_page(
     if screenshots is not None:
         import base64
 
-        shot = screenshots / (rel.removesuffix(".html").replace("/", "__") + ".png")
+        shot = screenshots / shot_name(rel)
         shot.parent.mkdir(parents=True, exist_ok=True)
         height = int(min(max(found["height"], 1), MAX_SHOT_HEIGHT))
         data = driver.execute_cdp_cmd("Page.captureScreenshot", {
@@ -439,11 +439,29 @@ def check_pages(
         raise BookError(f"no pages to check in {html} ({missing[:3] or 'empty'}); build the book first "
                         f"(`python -m rbgia.book build`)")
     shots = Path(screenshots_dir) if screenshots_dir is not None else None
+    if shots is not None and not pages:  # a whole-book check: no screenshot of a page the book no longer has
+        prune_screenshots(shots, [p.relative_to(html).as_posix() for p in todo])
     problems: list[str] = []
     with browser() as driver:
         for page in todo:
             problems += check_page(driver, page, html, shots, min_image_scale)
     return problems
+
+
+def shot_name(rel: str) -> str:
+    """The screenshot file of the page at ``rel`` (``notebooks/executed/05_gia.html`` ->
+    ``notebooks__executed__05_gia.png``)."""
+    return rel.removesuffix(".html").replace("/", "__") + ".png"
+
+
+def prune_screenshots(folder: Path, pages: Sequence[str]) -> list[Path]:
+    """Remove the screenshots in ``folder`` of pages not in ``pages`` (paths relative to the site root): a page
+    dropped from the book leaves no stale picture beside the fresh ones. Returns what was removed."""
+    keep = {shot_name(rel) for rel in pages}
+    gone = [png for png in sorted(Path(folder).glob("*.png")) if png.name not in keep]
+    for png in gone:
+        png.unlink()
+    return gone
 
 
 # --------------------------------------------------------------------------- CLI
