@@ -175,6 +175,12 @@ NO_MOTIF_RULE = ("the top k-mer does not stand out from the other k-mers (no mot
                  "it combines")
 
 
+def motif_stands_out(standout_verdict: str, top_kmer: str, motif: str) -> bool:
+    """Whether verdicts about ``motif`` can say anything: it was given from outside (it is not the scan's top
+    k-mer), or the scan's top k-mer stands out (:func:`rbgia.scan.standout` did not say "no motif")."""
+    return standout_verdict != "no motif" or top_kmer != motif
+
+
 def motif_gate(verdicts: Mapping[str, str], top_stands_out: bool, motif_is_top: bool) -> dict[str, str]:
     """The verdicts about a motif when that motif is the scan's own top k-mer that does not stand out: all
     ``"undetermined"`` (a model that learnt nothing still responds to its best k-mer, and how that response
@@ -204,6 +210,7 @@ __all__ = [
     "NO_MOTIF_RULE",
     "holm_demoted",
     "motif_gate",
+    "motif_stands_out",
     "motif_effect",
     "prediction_sd",
     "ratio",

@@ -292,3 +292,15 @@ def test_the_hairpin_verdict_is_recomputed_on_the_other_backgrounds():
     text = vts1.structure_findings(vts1.structure_table(tests), table)
     assert "On the profile, dinuc, quartile1 backgrounds: seq " in text
     assert "the same verdict on every one" in text if row["agree"] else "differs (" in text
+
+
+def test_the_gc_end_test_across_experiments_leaves_out_motifs_that_do_not_stand_out():
+    """An experiment whose top k-mer does not stand out has no motif for a GC run to amplify (the motif gate):
+    it does not enter the across-experiment end test, whatever its numbers."""
+    rel = [0.3, 0.2, 0.25, 0.4, 0.1, 0.35, -0.5, -0.6, -0.7, -0.4]
+    table = pd.DataFrame({"motif significant": True, "motif stands out": [True] * 6 + [False] * 4,
+                          "relative 3' - 5'": rel, "effect 5'": 0.9, "effect 3'": 1.1})
+    test = gc.gc_across(table)
+    assert test.n == 6 and test.n_pairs == 6 and test.verdict == "3' bias"  # exact p = 1/64
+    everything = gc.gc_across(table.assign(**{"motif stands out": True}))
+    assert everything.n == 10 and everything.verdict == "no 3' bias shown"

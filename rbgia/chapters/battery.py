@@ -40,7 +40,7 @@ from ..records import Record, scan_record
 from ..scan import Standout, adaptive_kmer_scan, kmer_scan, standout
 from ..session import GIA
 from ..stats import holm, linear_fit
-from ..verdicts import ALPHA, NO_MOTIF_RULE, UNDETERMINED, holm_demoted, motif_gate
+from ..verdicts import ALPHA, NO_MOTIF_RULE, UNDETERMINED, holm_demoted, motif_gate, motif_stands_out
 from .gc import IsmGC3, ism_gc3
 from .records import as_record, make_record, read_record
 from .report import _f, _plt
@@ -228,7 +228,7 @@ class Battery:
     def motif_stands_out(self) -> bool:
         """Whether there is a motif to characterize: the motif is not the scan's top k-mer, or that k-mer stands
         out (:func:`rbgia.scan.standout`); otherwise every verdict about the motif is "undetermined"."""
-        return self.scan_summary.standout.verdict != "no motif" or self.scan_summary.top_kmer != self.motif
+        return motif_stands_out(self.scan_summary.standout.verdict, self.scan_summary.top_kmer, self.motif)
 
     def headlines(self) -> dict[str, str]:
         """This battery's own headline verdicts (:data:`HEADLINES`), as :func:`headline_verdicts` names them."""
@@ -429,7 +429,7 @@ def run_battery(
     positions = {"multiplicity_starts": [int(s) for s in multiplicity_starts], "gc_starts": [int(s) for s in gc_starts],
                  "kmer_start": int(kmer_start)}
     summary = _scan_summary(ranked, scans, evaluations, k, kmer_start, known)
-    stands_out = summary.standout.verdict != "no motif" or summary.top_kmer != motif
+    stands_out = motif_stands_out(summary.standout.verdict, summary.top_kmer, motif)
     others = {kind: {"top k-mer": h["top k-mer"], **motif_gate({n: v for n, v in h.items() if n != "top k-mer"},
                                                                stands_out, True)} for kind, h in others.items()}
     return Battery(experiment, ranked, summary, mm, alignment, reference,

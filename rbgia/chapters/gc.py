@@ -16,7 +16,7 @@ from ..gcbias import relative_bias
 from ..mutagenesis import ism, ism_l2
 from ..records import GC_CONDITIONS
 from ..stats import wilcoxon_paired
-from ..verdicts import ALPHA
+from ..verdicts import ALPHA, motif_stands_out
 from .ism import predict_split
 from .records import as_record, make_record
 from .report import _f, _plt, verdict_counts
@@ -94,14 +94,17 @@ def ism_gc3(model: Any, split: Any, pred: np.ndarray | None = None, *, n_top: in
 
 
 def gc_table(records: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """Per experiment: whether the motif has an effect, the paper's effect sizes, the interaction at each end with
-    its verdict, the end bias (interaction 3' - 5', relative to the motif) and the ISM statistic."""
+    """Per experiment: whether the battery's motif stands out and has an effect, the paper's effect sizes, the
+    interaction at each end with its verdict, the end bias (interaction 3' - 5', relative to the motif) and the ISM
+    statistic."""
     rows = []
     for exp, rec in records.items():
         r = as_record(rec)
         g, i = r.gc, r.ism_gc3 or {}
         i3, i5, b = g.interaction3 or {}, g.interaction5 or {}, g.bias or {}
-        rows.append({"experiment": exp, "motif": g.motif, "motif significant": motif_significant(g),
+        stands_out = motif_stands_out(r.scan.standout.verdict, r.scan.top_kmer, r.motif)
+        rows.append({"experiment": exp, "motif": g.motif, "motif stands out": stands_out,
+                     "motif significant": motif_significant(g),
                      "effect 5'": g.effect5.mean, "effect 3'": g.effect3.mean, "effect 5' - 3'": g.diff.mean,
                      "GC 3' alone": g.importance.gc3.mean,
                      "interaction 5'": i5.get("mean"), "interaction 5' p": i5.get("pvalue"),
@@ -151,7 +154,8 @@ def fig_histograms(table: pd.DataFrame, columns: Mapping[str, float], title: str
 class GCAcross:
     """The end bias across experiments (Fig 4d-e's question, on a statistic an additive GC effect leaves at 0).
 
-    Per experiment whose motif has an effect: ``(interaction 3' - interaction 5') / |motif|``, read against the
+    Per experiment whose motif stands out (:func:`rbgia.verdicts.motif_stands_out`) and has an effect:
+    ``(interaction 3' - interaction 5') / |motif|``, read against the
     motif's sign (:func:`rbgia.gcbias.relative_bias`); a one-sided Wilcoxon signed-rank test that it is above 0
     (exact for few experiments). ``verdict`` ``"3' bias"`` when ``pvalue < alpha``, ``"no 3' bias shown"``
     otherwise, ``"undetermined"`` when no experiment gives a nonzero value.
@@ -170,9 +174,14 @@ class GCAcross:
         return make_record("gc_across_test", **dataclasses.asdict(self))
 
 
+def tested_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`gc_table` the across-experiment test uses: the motif stands out and has an effect."""
+    return table[table["motif significant"].astype(bool) & table["motif stands out"].astype(bool)]
+
+
 def gc_across(table: pd.DataFrame, alpha: float = ALPHA) -> GCAcross:
-    """:class:`GCAcross` over the rows of :func:`gc_table`."""
-    sub = table[table["motif significant"].astype(bool)]
+    """:class:`GCAcross` over the rows of :func:`gc_table` (:func:`tested_rows`)."""
+    sub = tested_rows(table)
     rel = pd.to_numeric(sub["relative 3' - 5'"], errors="coerce").dropna()
     med = {end: float(sub[f"effect {end}'"].median()) if len(sub) else None for end in ("5", "3")}
     try:
@@ -202,9 +211,9 @@ def gc_findings(table: pd.DataFrame, across: GCAcross) -> str:
     """The GC chapter's closing sentences (verdict counts and the across-experiment test)."""
     v3, v5 = verdict_counts(table, "3' verdict"), verdict_counts(table, "5' verdict")
     return "\n".join([
-        f"- Across the {across.n} experiments whose motif has an effect: the 3' GC run's interaction with the motif "
-        f"minus the 5' one's, relative to the motif, has median {_f(across.median_difference, '.3g')}; above 0 by a "
-        f"one-sided Wilcoxon signed-rank test: p = {_f(across.pvalue, '.2g')} (n = {across.n_pairs}): "
+        f"- Across the {across.n} experiments whose motif stands out and has an effect: the 3' GC run's interaction "
+        f"with the motif minus the 5' one's, relative to the motif, has median {_f(across.median_difference, '.3g')}; "
+        f"above 0 by a one-sided Wilcoxon signed-rank test: p = {_f(across.pvalue, '.2g')} (n = {across.n_pairs}): "
         f"**{across.verdict}**. (The paper's effect sizes, median 5' {_f(across.median_effect5, '.2f')} and 3' "
         f"{_f(across.median_effect3, '.2f')}, move with the GC run's own effect and are not tested.)",
         f"- Biased end per experiment (interaction 3' - 5', CI excluding 0): {verdict_counts(table, 'biased end')}.",
