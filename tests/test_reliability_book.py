@@ -21,7 +21,7 @@ import nbformat
 import numpy as np
 import pytest
 import yaml
-from test_workflow import repo_dry_run_checks
+from test_workflow import dry_run_output_checks, repo_dry_run_checks
 
 from rbgia import book
 from rbgia.book import params
@@ -64,6 +64,19 @@ def test_the_repository_checks_pass_on_a_built_tree(tmp_path):
     root = _built_copy(tmp_path)
     assert (root / book.EXECUTED / "05_gia.ipynb").is_file()
     repo_dry_run_checks(root)
+
+
+UP_TO_DATE = "Building DAG of jobs...\nNothing to be done (all requested files are present and up to date).\n"
+
+
+def test_the_dry_run_check_passes_on_an_up_to_date_tree(tmp_path):
+    """`make book`, then `make test` on the same tree: Snakemake has nothing to do and lists no job stats (the check
+    asked for an `all` job and failed); nothing to do with an output missing still fails."""
+    root = _built_copy(tmp_path)
+    dry_run_output_checks(root, UP_TO_DATE)
+    (root / book.EXECUTED / "05_gia.ipynb").unlink()
+    with pytest.raises(AssertionError, match="05_gia"):
+        dry_run_output_checks(root, UP_TO_DATE)
 
 
 # --------------------------------------------------------------------------- BAD 2: the last good page
