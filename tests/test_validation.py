@@ -154,3 +154,4 @@ def test_a_null_model_whose_top_kmer_does_not_stand_out_is_undetermined_on_both_
     top, rest = table.iloc[0], table.iloc[1:]
     assert top["model verdict"] == "no motif"
     assert (rest["model verdict"] == "undetermined").all() and rest["agree"].all()
+    assert f"({len(rest)} of them both *undetermined*: agreements to say nothing)" in validation.findings(table)

@@ -155,8 +155,8 @@ class GCAcross:
     """The end bias across experiments (Fig 4d-e's question, on a statistic an additive GC effect leaves at 0).
 
     Per experiment whose motif stands out (:func:`rbgia.verdicts.motif_stands_out`) and has an effect:
-    ``(interaction 3' - interaction 5') / |motif|``, read against the
-    motif's sign (:func:`rbgia.gcbias.relative_bias`); a one-sided Wilcoxon signed-rank test that it is above 0
+    ``(interaction 3' - interaction 5') / |motif|``, read against the motif's sign
+    (:func:`rbgia.gcbias.relative_bias`); a one-sided Wilcoxon signed-rank test that it is above 0
     (exact for few experiments). ``verdict`` ``"3' bias"`` when ``pvalue < alpha``, ``"no 3' bias shown"``
     otherwise, ``"undetermined"`` when no experiment gives a nonzero value.
     """

@@ -297,8 +297,10 @@ def findings(table: pd.DataFrame) -> str:
     """
     if table.empty:
         return "No simulated experiment was compared."
+    silent = int((table["agree"] & (table["model verdict"] == UNDETERMINED)).sum())
     lines = [f"The model's verdict agrees with the oracle's in {int(table['agree'].sum())} of {len(table)} "
-             f"analyses over {table['experiment'].nunique()} experiments."]
+             f"analyses over {table['experiment'].nunique()} experiments"
+             + (f" ({silent} of them both *undetermined*: agreements to say nothing)." if silent else ".")]
     if (~table["agree"]).any():
         lines.append("*Where the model and the oracle disagree:*")
     for r in table[~table["agree"]].itertuples(index=False):
