@@ -554,15 +554,15 @@ def _screen(counts: dict[str, Any], files: dict[str, Path], experiment: str, val
                 f"in training and copies may fall in both train and validation; deduplicate the file (the shipped "
                 f"RNAcompete sets repeat a probe at most twice)", stacklevel=4,
             )
-    shared, n_b, pair = probes["shared"], probes["B"]["distinct"], f"{_source(files, 'A')}, {_source(files, 'B')}"
-    if shared >= _LEAK * n_b:
+    in_both, n_b, pair = probes["shared"], probes["B"]["distinct"], f"{_source(files, 'A')}, {_source(files, 'B')}"
+    if in_both >= _LEAK * n_b:
         raise DataError(
-            f"set B (test) of {experiment} repeats set A: {shared} of its {n_b} distinct probes are also in set A "
+            f"set B (test) of {experiment} repeats set A: {in_both} of its {n_b} distinct probes are also in set A "
             f"({pair}); testing on training probes is a leak: give the real set B file"
         )
-    if shared:
+    if in_both:
         warnings.warn(
-            f"{shared} of the {n_b} distinct set-B (test) probes of {experiment} also occur in set A ({pair}): "
+            f"{in_both} of the {n_b} distinct set-B (test) probes of {experiment} also occur in set A ({pair}): "
             f"their test scores are optimistic; remove them from one set", stacklevel=4,
         )
     if (ids := counts.get("event_ids")) is not None:
