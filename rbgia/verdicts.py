@@ -181,11 +181,11 @@ def motif_stands_out(standout_verdict: str, top_kmer: str, motif: str) -> bool:
     return standout_verdict != "no motif" or top_kmer != motif
 
 
-def motif_gate(verdicts: Mapping[str, str], top_stands_out: bool, motif_is_top: bool) -> dict[str, str]:
-    """The verdicts about a motif when that motif is the scan's own top k-mer that does not stand out: all
-    ``"undetermined"`` (a model that learnt nothing still responds to its best k-mer, and how that response
-    combines is no finding). A motif given from outside (planted, known), or one that stands out, keeps them."""
-    if top_stands_out or not motif_is_top:
+def motif_gate(verdicts: Mapping[str, str], stands_out: bool) -> dict[str, str]:
+    """The verdicts about a motif, all ``"undetermined"`` unless it ``stands_out`` (:func:`motif_stands_out`: a
+    model that learnt nothing still responds to its best k-mer, and how that response combines is no finding).
+    A motif given from outside (planted, known), or one that stands out, keeps them."""
+    if stands_out:
         return dict(verdicts)
     return {name: UNDETERMINED for name in verdicts}
 

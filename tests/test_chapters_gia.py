@@ -270,6 +270,8 @@ def test_a_top_kmer_that_does_not_stand_out_leaves_every_motif_verdict_undetermi
     rec = null.to_record()
     assert rec["multiplicity"]["optimal"]["verdict"] == "undetermined"
     assert "does not stand out" in rec["multiplicity"]["optimal"]["rule"]
+    for heads in rec["sensitivity"].values():  # every background kind's verdicts go through the same gate
+        assert {v for name, v in heads.items() if name != "top k-mer"} == {"undetermined"}
     given = dataclasses.replace(null, scan_summary=dataclasses.replace(summary, top_kmer="AAA"))
     assert given.motif_stands_out  # a motif that is not the scan's top k-mer was given: its verdicts stand
 

@@ -256,7 +256,7 @@ def test_the_controls_table_meets_its_targets():
 
 def test_the_motif_gate():
     v = {"multiplicity": "super-additive", "GC 3' end": "adds"}
-    assert rules.motif_gate(v, top_stands_out=False, motif_is_top=True) == {
+    assert rules.motif_gate(v, rules.motif_stands_out("no motif", "UGCAUG", "UGCAUG")) == {
         "multiplicity": "undetermined", "GC 3' end": "undetermined"}
-    assert rules.motif_gate(v, top_stands_out=True, motif_is_top=True) == v  # a motif that stands out
-    assert rules.motif_gate(v, top_stands_out=False, motif_is_top=False) == v  # a motif given from outside
+    assert rules.motif_gate(v, rules.motif_stands_out("motif found", "UGCAUG", "UGCAUG")) == v  # it stands out
+    assert rules.motif_gate(v, rules.motif_stands_out("no motif", "GGGGCC", "UGCAUG")) == v  # given from outside

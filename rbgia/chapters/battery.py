@@ -222,7 +222,8 @@ class Battery:
     known_motif: str | None
     positions: Mapping[str, Any]  # 0-based starts: multiplicity_starts, gc_starts, kmer_start
     seconds: Mapping[str, float] = field(default_factory=dict)
-    sensitivity: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # background kind -> headline verdicts
+    # background kind -> headline verdicts as computed there; to_record() gates them as headlines() does
+    sensitivity: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def motif_stands_out(self) -> bool:
@@ -235,9 +236,14 @@ class Battery:
         found = self.scan_summary.standout.verdict
         top = (found if found == "no motif" or self.scan_summary.top_kmer == self.motif
                else f"{found}: {self.scan_summary.top_kmer}")
-        about = {"multiplicity": self.multiplicity["optimal"].verdict, "spacing": "; ".join(self.spacing.verdicts),
-                 "GC 3' end": self.gc.verdict3, "GC biased end": self.gc.biased_end}
-        return {"top k-mer": top, **motif_gate(about, self.motif_stands_out, True)}
+        return self._gated({"top k-mer": top, "multiplicity": self.multiplicity["optimal"].verdict,
+                            "spacing": "; ".join(self.spacing.verdicts), "GC 3' end": self.gc.verdict3,
+                            "GC biased end": self.gc.biased_end})
+
+    def _gated(self, headlines: Mapping[str, str]) -> dict[str, str]:
+        """Headline verdicts with those about the motif through :func:`rbgia.verdicts.motif_gate`."""
+        about = {name: v for name, v in headlines.items() if name != "top k-mer"}
+        return {"top k-mer": headlines["top k-mer"], **motif_gate(about, self.motif_stands_out)}
 
     @property
     def motif(self) -> str:
@@ -288,7 +294,8 @@ class Battery:
             alignment=self.alignment_record(), multiplicity=dict(self.multiplicity),
             spacing_reference=self.spacing.reference, spacing=self.spacing, gc=self.gc, ism_gc3=self.ism, kd=self.kd,
             positions=dict(self.positions), seconds=dict(self.seconds), holm=self.holm.to_dict("records"),
-            sensitivity={self.background["kind"]: self.headlines(), **self.sensitivity}))
+            sensitivity={self.background["kind"]: self.headlines(),
+                                         **{kind: self._gated(h) for kind, h in self.sensitivity.items()}}))
 
 
 def _with_holm(record: dict[str, Any]) -> dict[str, Any]:
@@ -429,9 +436,6 @@ def run_battery(
     positions = {"multiplicity_starts": [int(s) for s in multiplicity_starts], "gc_starts": [int(s) for s in gc_starts],
                  "kmer_start": int(kmer_start)}
     summary = _scan_summary(ranked, scans, evaluations, k, kmer_start, known)
-    stands_out = motif_stands_out(summary.standout.verdict, summary.top_kmer, motif)
-    others = {kind: {"top k-mer": h["top k-mer"], **motif_gate({n: v for n, v in h.items() if n != "top k-mer"},
-                                                               stands_out, True)} for kind, h in others.items()}
     return Battery(experiment, ranked, summary, mm, alignment, reference,
                    tuple(reference_motifs(reference_motif or experiment, reference_dir)), mult, spaced, gc, ism, kd,
                    {"kind": background, "n": len(bg)}, padding, known, positions, clock, others)

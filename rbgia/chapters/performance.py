@@ -27,7 +27,7 @@ from ..stats import wilcoxon_paired
 from ..train import PLATEAU_GAIN, PLATEAU_WINDOW
 from .records import make_record
 from .results import CONFIG_KEYS, collect
-from .training import BASELINE_LABELS, TRAIN_NOTEBOOK, mismatches
+from .training import BASELINE_LABELS, TRAIN_NOTEBOOK, mismatches, plateau_word
 
 PUBLISHED_2009 = "published_pearson_2009.tsv"
 PUBLISHED_2013 = "published_pearson_per_experiment.tsv"
@@ -278,18 +278,11 @@ def budget(long: pd.DataFrame, normalization: str | None = None) -> pd.DataFrame
         "epochs (cap)": rb["budget"], "epochs run": rb.get("epochs_run"), "best epoch": rb.get("best_epoch"),
         "early stopping": rb.get("stopped_early", pd.Series(False, index=rb.index)).map(
             lambda v: "reached" if v is True or v == 1 else "no (cap)"),
-        "plateaued": [_plateau_word(p, why) for p, why in zip(rb.get("plateaued", [None] * len(rb)),
+        "plateaued": [plateau_word(p, why) for p, why in zip(rb.get("plateaued", [None] * len(rb)),
                                                               rb.get("plateau", [None] * len(rb)))],
         "test Pearson r": rb["pearson"],
     })
     return out.sort_values(["experiment", "transform", "inputs"]).reset_index(drop=True)
-
-
-def _plateau_word(plateaued: Any, reason: Any) -> str:
-    """``"yes (...)"`` / ``"no (...)"``: :func:`rbgia.train.plateau`'s outcome for one record."""
-    if plateaued is None or (isinstance(plateaued, float) and np.isnan(plateaued)):
-        return "not recorded"
-    return f"{'yes' if bool(plateaued) else 'no'} ({reason})"
 
 
 def goals(long: pd.DataFrame, reference_dir: str | os.PathLike, normalization: str = "log") -> pd.DataFrame:

@@ -49,16 +49,17 @@ def run_budget(record: Mapping[str, Any]) -> pd.DataFrame:
         "best epoch": record.get("best_epoch"), "early-stopping patience": record.get("patience"),
         "LR-decay patience": record.get("decay_patience"),
         "early stopping reached": "yes" if stopped else "no (epoch cap)",
-        "plateaued": _plateau_word(record),
+        "plateaued": plateau_word(record.get("plateaued"), record.get("plateau")),
         "training probes": record.get("n_train"), "validation Pearson r": record.get("valid_pearson"),
     }])
 
 
-def _plateau_word(record: Mapping[str, Any]) -> str:
-    """``"yes (...)"`` / ``"no (...)"``: the plateau rule's outcome for a training record."""
-    if record.get("plateaued") is None:
+def plateau_word(plateaued: Any, reason: Any) -> str:
+    """``"yes (...)"`` / ``"no (...)"``: :func:`rbgia.train.plateau`'s outcome as a training record holds it
+    (``plateaued``, ``plateau``); ``"not recorded"`` for a record of an older rbgia (None or NaN)."""
+    if plateaued is None or (isinstance(plateaued, float) and np.isnan(plateaued)):
         return "not recorded"
-    return f"{'yes' if record['plateaued'] else 'no'} ({record.get('plateau')})"
+    return f"{'yes' if bool(plateaued) else 'no'} ({reason})"
 
 
 def run_table(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -98,9 +99,10 @@ def run_finding(record: Mapping[str, Any], experiment: str) -> str:
     vs = ", ".join(f"{BASELINE_LABELS.get(k, k)} {m['test_pearson']:.3f}" for k, m in base.items())
     stop = ("early stopping was reached" if record.get("stopped_early")
             else f"training stopped at the epoch cap ({record.get('epochs')}) before early stopping")
+    flat = plateau_word(record.get("plateaued"), record.get("plateau"))
     return (f"On {experiment} ({record.get('n_train')} training probes), ResidualBind reached set-B Pearson r = "
             f"{record['test_pearson']:.3f} (best epoch {record.get('best_epoch')} of {record.get('epochs_run')} run; "
-            f"{stop}, patience {record.get('patience')}; plateaued: {_plateau_word(record)})"
+            f"{stop}, patience {record.get('patience')}; plateaued: {flat})"
             + (f"; the baselines on the same split: {vs}." if vs else "."))
 
 
