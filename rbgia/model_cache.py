@@ -60,6 +60,26 @@ def plateau_of(meta: Mapping[str, Any]) -> Plateau:
     return plateau(curve, stopped)
 
 
+def require_plateaued(trained: TrainedModel | Mapping[str, Any], *, allow: bool = False,
+                      analysis: str = "GIA") -> Plateau:
+    """Refuse an ``analysis`` on a model whose validation r has not plateaued (:func:`plateau_of`).
+
+    Returns the model's :class:`~rbgia.train.Plateau`. Raises :class:`ModelError` (one line naming the model and
+    the budget to raise) when it has not plateaued, unless ``allow`` (a quick run; its captions say so through
+    :attr:`Plateau.note`).
+    """
+    meta = trained.meta if isinstance(trained, TrainedModel) else trained
+    state = plateau_of(meta)
+    if state.plateaued or allow:
+        return state
+    params = meta.get("params") or {}
+    name = f"{meta.get('experiment', params.get('experiment', '?'))} {TrainConfig.coerce(meta.get('config')).tag}"
+    budget = (meta.get("epochs") or {}).get("trained_for", params.get("epochs"))
+    raise ModelError(f"{analysis} refused: the model of {name} has not plateaued ({state.reason}); raise its epoch "
+                     f"budget (epochs={budget} now; in the book, the job that trains it in book/parameters.yml) or "
+                     f"pass allow_unplateaued=True for a quick run, which its captions then say")
+
+
 def save_model(model: Any, path: str | os.PathLike, metadata: dict | None = None) -> Path:
     """Save ``model`` in native ``.keras`` format, with ``metadata`` as ``<path>.json``.
 
@@ -97,7 +117,10 @@ def _jsonable(obj: Any) -> Any:
 
 
 # fit arguments that do not change which model comes out (or are train_or_load's own)
-_NOT_IDENTITY = ("verbose", "on_epoch_end", "max_epochs_this_call", "valid_batch_size", "deterministic", "jit_compile")
+# not what makes a model: how it runs, and the stop rules that end it (epochs, stop_on_plateau: a model that
+# stopped on its plateau stands for one asked to run on, as one that stopped early does)
+_NOT_IDENTITY = ("verbose", "on_epoch_end", "max_epochs_this_call", "valid_batch_size", "deterministic", "jit_compile",
+                 "stop_on_plateau")
 
 
 def _fit_defaults() -> dict[str, Any]:
@@ -128,7 +151,8 @@ def _with_request(meta: dict, epochs: int) -> dict:
     """``meta`` of a loaded model with this call's request in ``meta["epochs"]`` (the file is not changed)."""
     done = _epochs_done(meta)
     return {**meta, "epochs": {"requested": epochs, "trained_for": done["trained_for"], "run": done["run"],
-                               "best": done["best"], "stopped_early": done["stopped_early"]}}
+                               "best": done["best"], "stopped_early": done["stopped_early"],
+                               "stop_on_plateau": bool((meta.get("epochs") or {}).get("stop_on_plateau", False))}}
 
 
 @dataclass(frozen=True)
@@ -295,7 +319,8 @@ def _train_and_save(paths: _CachePaths, cfg: TrainConfig, params: dict[str, Any]
     result = fit(model, dataset, epochs=epochs, patience=patience, seed=cfg.seed, checkpoint_dir=paths.ckdir,
                  resume=resume, verbose=verbose, **fit_kwargs)
     epochs_meta = {"requested": epochs, "trained_for": epochs, "run": result.epochs_run, "best": result.best_epoch,
-                   "stopped_early": result.stopped_early}
+                   "stopped_early": result.stopped_early,
+                   "stop_on_plateau": bool(fit_kwargs.get("stop_on_plateau", False))}
     if not result.finished:
         return model, {"params": params, "finished": False, "epochs_run": result.epochs_run, "epochs": epochs_meta}
     meta = _metadata(model, dataset, result, params, experiment, cfg, epochs_meta, paths.ckdir / HISTORY_FILE)

@@ -17,7 +17,7 @@ import math
 import numbers
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,6 +141,61 @@ def plateau(valid_pearson: Any, stopped_early: bool = False, *, window: int = PL
                                           f"{n} epochs")
 
 
+#: Training protocols: :func:`fit` settings by name (:func:`protocol`). ``paper`` is Koo et al.'s: Adam 1e-3, batch
+#: 100, learning rate x0.3 after 7 epochs without improvement, stop after 25. ``book`` is the paper's optimizer and
+#: schedule with the stops a 2-core CPU affords: after 3 epochs without improvement, or once the plateau rule holds
+#: (:func:`plateau`); until it stops, its epochs are the paper protocol's. ``large-batch`` (5x the batch, the rate
+#: scaled after a one-epoch warm-up) is a measured alternative: on 2 CPU cores it was ~10% faster per epoch and
+#: less accurate per epoch (``benchmarks/bench_time_to_accuracy.py``), so the book does not use it.
+PROTOCOLS: dict[str, dict[str, Any]] = {
+    "paper": {"batch_size": 100, "lr": 1e-3, "lr_decay": 0.3, "decay_patience": 7, "patience": 25},
+    "book": {"batch_size": 100, "lr": 1e-3, "lr_decay": 0.3, "decay_patience": 7, "patience": 3,
+             "stop_on_plateau": True},
+    "large-batch": {"batch_size": 500, "lr": 2e-3, "warmup_epochs": 1, "lr_decay": 0.3, "decay_patience": 2,
+                    "patience": 6, "stop_on_plateau": True},
+}
+
+
+def protocol(name: str, **changes: Any) -> dict[str, Any]:
+    """The :func:`fit` settings of protocol ``name`` (:data:`PROTOCOLS`), with ``changes`` (fit's names) applied.
+
+    >>> protocol("paper")["batch_size"]
+    100
+    """
+    if name not in PROTOCOLS:
+        close = difflib.get_close_matches(str(name), list(PROTOCOLS), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ModelError(f"unknown training protocol {name!r}; {hint}use one of {list(PROTOCOLS)}")
+    settings = {**PROTOCOLS[name], **changes}
+    check_fit_args(**settings)
+    return settings
+
+
+def protocol_name(settings: Mapping[str, Any]) -> str:
+    """The name in :data:`PROTOCOLS` whose settings ``settings`` (fit's names; missing ones take fit's defaults,
+    ``stop_on_plateau`` and ``warmup_epochs`` off) are, else ``"custom"``."""
+    defaults = {k: v.default for k, v in inspect.signature(fit).parameters.items()
+                if k in {"batch_size", "lr", "lr_decay", "decay_patience", "patience", "warmup_epochs",
+                         "stop_on_plateau"}}
+    given = {**defaults, **{k: settings[k] for k in defaults if k in settings}}
+    for name, p in PROTOCOLS.items():
+        if {**defaults, **p} == {k: (bool(v) if k == "stop_on_plateau" else v) for k, v in given.items()}:
+            return name
+    return "custom"
+
+
+def describe_protocol(name: str) -> str:
+    """One line for a table: ``"paper (batch 100, Adam 0.001, x0.3 after 7, patience 25)"``."""
+    p = protocol(name)
+    words = [f"batch {p['batch_size']}", f"Adam {p['lr']:g}"]
+    if p.get("warmup_epochs"):
+        words.append(f"{p['warmup_epochs']}-epoch warm-up")
+    words += [f"x{p['lr_decay']:g} after {p['decay_patience']}", f"patience {p['patience']}"]
+    if p.get("stop_on_plateau"):
+        words.append("stop on plateau")
+    return f"{name} ({', '.join(words)})"
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -182,6 +237,7 @@ def check_fit_args(**args: Any) -> None:
         "decay_patience": {"integer": True, "low": 0}, "patience": {"integer": True, "low": 0},
         "min_delta": {"integer": False, "low": 0}, "seed": {"integer": True, "low": 0},
         "valid_batch_size": {"integer": True, "low": 1}, "max_epochs_this_call": {"integer": True, "low": 0},
+        "warmup_epochs": {"integer": True, "low": 0},
     }
     for name, value in args.items():
         if name in rules and not (name == "max_epochs_this_call" and value is None):
@@ -309,7 +365,7 @@ class _FitRun:
 
     def __init__(self, model: Any, arrays: tuple[np.ndarray, ...], ckdir: Path | None, verbose: int, *,
                  batch_size: int, lr: float, lr_decay: float, decay_patience: int, patience: int, min_delta: float,
-                 seed: int) -> None:
+                 seed: int, warmup_epochs: int = 0, stop_on_plateau: bool = False) -> None:
         import keras
 
         self.model, self.ckdir, self.verbose = model, ckdir, verbose
@@ -319,10 +375,12 @@ class _FitRun:
         self.zero_valid = max(float(np.mean(self.y_va[:, 0].astype(np.float64) ** 2)), 1e-6)
         self.batch_size, self.lr, self.lr_decay, self.seed = batch_size, lr, lr_decay, seed
         self.decay_patience, self.patience, self.min_delta = decay_patience, patience, min_delta
+        self.warmup_epochs, self.stop_on_plateau = warmup_epochs, stop_on_plateau
         # what a checkpoint must have been written with to be resumed
         self.params = {
             "batch_size": batch_size, "lr": lr, "lr_decay": lr_decay, "decay_patience": decay_patience,
             "patience": patience, "min_delta": min_delta, "seed": seed,
+            **({"warmup_epochs": warmup_epochs} if warmup_epochs else {}),
             "n_train": len(self.x_tr), "n_valid": len(self.x_va), "input_shape": list(self.x_tr.shape[1:]),
         }
         self.opt = keras.optimizers.Adam(learning_rate=lr)
@@ -410,7 +468,11 @@ class _FitRun:
         _set_epoch_seeds(self.states, self.seed, epoch)
         perm = _epoch_rng(self.seed, epoch).permutation(len(self.x_tr))
         self.loss_sum.assign(0.0)
-        for xb, yb in self._batches(perm):
+        warm = epoch < self.warmup_epochs
+        steps = -(-len(self.x_tr) // self.batch_size)
+        for i, (xb, yb) in enumerate(self._batches(perm)):
+            if warm:  # linear warm-up over the first epochs' steps (Goyal et al. 2017), set from the step index
+                self.opt.learning_rate.assign(self.lr * (epoch * steps + i + 1) / (self.warmup_epochs * steps))
             self.train_step(xb, yb)
         logs = self._validate(epoch, t0, time.perf_counter())
         self.state["history"].append(logs)
@@ -462,20 +524,23 @@ class _FitRun:
                                    " (that of predicting 0)", lr)
 
     def _keep_best_or_wait(self, epoch: int, r: float) -> None:
-        """Keep the weights of an improved (1-based) ``epoch``; else count it, decaying the LR or stopping."""
+        """Keep the weights of an improved (1-based) ``epoch``; else count it, decaying the LR or stopping. With
+        ``stop_on_plateau``, stop once the plateau rule holds (:func:`plateau`), improved or not."""
         state = self.state
         if np.isfinite(r) and r > self.best_r + self.min_delta:
             self.best_r = r
             state.update(best_epoch=epoch, best_valid_pearson=r, wait=0, wait_lr=0)
             self.best = [np.array(w) for w in self.model.get_weights()]
-            return
-        state["wait"] += 1
-        state["wait_lr"] += 1
-        if state["wait_lr"] >= self.decay_patience:
-            self.opt.learning_rate.assign(float(np.asarray(self.opt.learning_rate)) * self.lr_decay)
-            state["wait_lr"] = 0
-        if state["wait"] >= self.patience:
-            state["stopped_early"] = True
+        else:
+            state["wait"] += 1
+            state["wait_lr"] += 1
+            if state["wait_lr"] >= self.decay_patience and epoch > self.warmup_epochs:
+                self.opt.learning_rate.assign(float(np.asarray(self.opt.learning_rate)) * self.lr_decay)
+                state["wait_lr"] = 0
+            if state["wait"] >= self.patience:
+                state["stopped_early"] = True
+        if self.stop_on_plateau and plateau([h["valid_pearson"] for h in state["history"]]).plateaued:
+            state["stopped_early"] = True  # the plateau rule (chapter 03's): more epochs would buy under its gain
 
     def result(self, epochs: int, t_call: float) -> FitResult:
         """What the call begun at ``t_call`` did; a finished run's model gets the best weights back first."""
@@ -504,7 +569,7 @@ def fit(model: Any, data: Any, *, epochs: int = 300, batch_size: int = 100, lr: 
         checkpoint_dir: str | os.PathLike | None = None, resume: bool | None = None, seed: int = 0,
         deterministic: bool = False, jit_compile: bool | None = None, valid_batch_size: int = 1024,
         max_epochs_this_call: int | None = None, on_epoch_end: Callable[[int, dict], None] | None = None,
-        verbose: int = 1) -> FitResult:
+        warmup_epochs: int = 0, stop_on_plateau: bool = False, verbose: int = 1) -> FitResult:
     """Train ``model`` on ``data.train``, selecting by Pearson r on ``data.valid``.
 
     Parameters
@@ -512,42 +577,41 @@ def fit(model: Any, data: Any, *, epochs: int = 300, batch_size: int = 100, lr: 
     model
         A Keras model mapping ``(N, L, C)`` to ``(N, T)``; trained in place.
     data
-        An :class:`rbgia.data.RNAcompeteData` (anything with ``.train`` and
-        ``.valid`` having ``.x`` and ``.y``).
+        An :class:`rbgia.data.RNAcompeteData` (anything with ``.train`` and ``.valid`` having ``.x`` and ``.y``).
     epochs
         Maximum number of epochs (in total, over resumed calls); at least 1.
-    batch_size, lr
-        Mini-batch size and Adam's initial learning rate.
-    lr_decay, decay_patience
-        Multiply the learning rate by ``lr_decay`` after ``decay_patience`` epochs
-        without improvement of the validation Pearson r.
+    batch_size, lr, lr_decay, decay_patience
+        Mini-batch size, Adam's initial rate, multiplied by ``lr_decay`` after ``decay_patience`` epochs without
+        improvement.
     patience
         Stop after this many epochs without improvement.
     min_delta
         Smallest increase of the validation Pearson r that counts as improvement.
     checkpoint_dir
-        Directory for ``checkpoint.npz`` (weights, optimizer state, best weights,
-        epoch, history, seeds; written atomically every epoch) and ``history.csv``.
+        Directory for ``checkpoint.npz`` (weights, optimizer state, best weights, epoch, history, seeds; written
+        atomically every epoch) and ``history.csv``.
     resume
-        ``None``: resume when a checkpoint exists; ``True``: a checkpoint must exist;
-        ``False``: start over (the checkpoint is overwritten).
+        ``None``: resume when a checkpoint exists; ``True``: one must exist; ``False``: start over.
     seed
         Shuffling and dropout of epoch ``e`` derive from ``(seed, e)``. The initial
         weights are the model's own (build it with ``seed=`` for reproducible runs).
     deterministic
-        Call ``tf.config.experimental.enable_op_determinism()`` (process-wide, can't
-        be undone; slows some GPU kernels). CPU runs are reproducible without it.
+        Call ``tf.config.experimental.enable_op_determinism()`` (process-wide, can't be undone; slows some GPU
+        kernels). CPU runs are reproducible without it.
     jit_compile
-        Compile the training step with XLA; ``None``: only on a GPU (on CPU XLA
-        training measured 2.2x slower). Validation inference is always compiled.
+        Compile the training step with XLA; ``None``: only on a GPU (on CPU XLA training measured 2.2x slower).
     valid_batch_size
         Batch size of the compiled validation forward.
     max_epochs_this_call
-        Return (``finished=False``) after this many epochs; the checkpoint lets a
-        later call carry on. Simulates an interruption.
+        Return (``finished=False``) after this many epochs; the checkpoint lets a later call carry on.
     on_epoch_end
-        Called as ``on_epoch_end(epoch, logs)`` after each epoch's checkpoint is
-        written (``epoch`` 1-based).
+        Called as ``on_epoch_end(epoch, logs)`` after each epoch's checkpoint is written (``epoch`` 1-based).
+    warmup_epochs
+        Raise the rate linearly to ``lr`` over the steps of the first ``warmup_epochs`` epochs (large batches,
+        Goyal et al. 2017); it decays only after them. 0 (the paper): none.
+    stop_on_plateau
+        Also stop (``stopped_early``) once the validation r has plateaued (:func:`plateau`); the paper stops on
+        ``patience`` alone. A stop rule, like ``epochs``: a checkpoint resumes under either value.
     verbose
         0 silent, 1 one line per epoch.
 
@@ -569,12 +633,13 @@ def fit(model: Any, data: Any, *, epochs: int = 300, batch_size: int = 100, lr: 
     t_call = time.perf_counter()
     check_fit_args(epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay, decay_patience=decay_patience,
                     patience=patience, min_delta=min_delta, seed=seed, valid_batch_size=valid_batch_size,
-                    max_epochs_this_call=max_epochs_this_call)
+                    max_epochs_this_call=max_epochs_this_call, warmup_epochs=warmup_epochs)
     ckdir = None if checkpoint_dir is None else Path(require_writable_dir(checkpoint_dir, "checkpoint_dir"))
     arrays = _checked_data(model, data)
     jit_compile = _tf_settings(deterministic, jit_compile)
     run = _FitRun(model, arrays, ckdir, verbose, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
-                  decay_patience=decay_patience, patience=patience, min_delta=min_delta, seed=seed)
+                  decay_patience=decay_patience, patience=patience, min_delta=min_delta, seed=seed,
+                  warmup_epochs=warmup_epochs, stop_on_plateau=bool(stop_on_plateau))
     run.start(resume)
     run.compile(jit_compile, valid_batch_size)
     run.run(epochs, max_epochs_this_call, on_epoch_end)

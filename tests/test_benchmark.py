@@ -23,7 +23,8 @@ def _write(res: Path, data_dir: Path, exp: str, r: float, *, normalization: str 
            baselines: bool = False, epochs: int = 8, epochs_run: int = 8, stopped: bool = False) -> None:
     rec = {"data_dir": str(data_dir.resolve()), "epochs": epochs, "epochs_run": epochs_run, "best_epoch": epochs_run,
            "patience": 3, "stopped_early": stopped, "n_train": 1000, "test_pearson": r, "test_spearman": r - 0.05,
-           "plateaued": stopped, "plateau": "early stopping reached" if stopped else "validation r still gained +0.010"}
+           "plateaued": stopped, "plateau": "early stopping reached" if stopped else "validation r still gained +0.010",
+           "protocol": "book" if exp != "HuR" else "paper"}
     if baselines:
         rec["baselines"] = {"kmer_ridge": {"test_pearson": r - 0.1, "test_spearman": r - 0.15},
                             "shallow_cnn": {"test_pearson": r - 0.2, "test_spearman": r - 0.25}}
@@ -134,6 +135,11 @@ def test_goals_read_targets_and_report_budget(records):
     assert g.loc["VTS1 sequence", "epochs run"] == "5"
     mean_goal = [i for i in g.index if i.startswith("2009 mean sequence")][0]
     assert g.loc[mean_goal, "n"] == 8
+    assert g.loc["VTS1 sequence", "protocol"] == "book" and g.loc[mean_goal, "protocol"] == "book, paper"
+    legend = performance.protocol_legend(performance.load(res, [d09, d13]))
+    assert legend == ("protocols: book (batch 100, Adam 0.001, x0.3 after 7, patience 3, stop on plateau); "
+                      "paper (batch 100, Adam 0.001, x0.3 after 7, patience 25)")
+    assert performance.protocol_legend(pd.DataFrame({"protocol": [None]})) == ""
 
 
 def test_findings_and_record_from_numbers(records):

@@ -223,7 +223,7 @@ def test_other_experiment_without_edits(sim_dir, tmp_path):
     papermill.execute_notebook(  # the GIA battery on a simulated experiment; sizes only to keep it quick
         str(REPO / "notebooks" / "05_gia.ipynb"), str(out), cwd=str(REPO), kernel_name="python3", progress_bar=False,
         parameters={"data_dir": str(sim_dir), "results_dir": str(tmp_path / "res"), "experiment": "SIMHUR", "epochs": 1,
-                    "k": 4, "num_background": 30, "n_screen": 10},
+                    "k": 4, "num_background": 30, "n_screen": 10, "allow_unplateaued": True},
     )
     rec = results.read_results(tmp_path / "res", "SIMHUR", "05_gia")
     assert rec["experiment"] == "SIMHUR" and rec["known_motif"] == "UUUUUU"  # the planted motif (truth.json)

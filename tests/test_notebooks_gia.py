@@ -43,9 +43,19 @@ def tiny(tmp_path_factory, sim_dir) -> dict[str, Any]:
 
 
 @pytest.mark.slow
+def test_05_gia_refuses_a_model_that_has_not_plateaued(tiny):
+    """GIA on a 1-epoch model stops with one line naming the model and the budget to raise; the page is not
+    written. (test_05_gia_tiny takes the same model with allow_unplateaued, as a quick run.)"""
+    with pytest.raises(book.BookError, match=r"GIA refused: the model of SIMRBFOX1 log-seq-paper-s0 has not "
+                                             r"plateaued \(1 epoch run: too few to tell.*raise its epoch budget"):
+        _run("05_gia", tiny["root"], **tiny["params"], experiment="SIMRBFOX1", k=4, n_screen=20)
+    assert not (tiny["res"] / "SIMRBFOX1" / "05_gia.json").exists()
+
+
+@pytest.mark.slow
 def test_05_gia_tiny(tiny):
     _run("05_gia", tiny["root"], **tiny["params"], experiment="SIMRBFOX1", k=4, n_screen=20,
-         reference_motif="RNCMPT00168")
+         reference_motif="RNCMPT00168", allow_unplateaued=True)
     rec = results.read_results(tiny["res"], "SIMRBFOX1", "05_gia")
     assert rec["config"] == TrainConfig().as_dict() and rec["background"] == {"kind": "profile", "n": 50}
     top = rec["top_kmers"]
@@ -82,7 +92,8 @@ def trained(tmp_path_factory) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_planted_rbfox1(trained):
-    _run("05_gia", trained["root"], **trained["params"], experiment="SIMRBFOX1", scan="adaptive", n_screen=40)
+    _run("05_gia", trained["root"], **trained["params"], experiment="SIMRBFOX1", scan="adaptive", n_screen=40,
+         allow_unplateaued=True)
     rec = results.read_results(trained["res"], "SIMRBFOX1", "05_gia")
     assert rec["scan"]["top_kmer"] == "UGCAUG"  # the planted optimal site
     assert rec["multiplicity"]["optimal"]["r2"] > 0.9 and rec["multiplicity"]["suboptimal"]["motif"] == "AGAAUG"

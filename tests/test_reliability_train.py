@@ -457,3 +457,17 @@ def test_the_training_record_is_typed(sim_dir, tmp_path):
     back = chapter_records.read_record(tmp_path, "SIMNULL", "02_residualbind", config=run.record["config"],
                                       kind="training")
     assert back.scatter.pearson == 0.5 and back.request.max_probes == 300
+
+
+@pytest.mark.slow
+def test_the_training_record_names_its_protocol(sim_dir, tmp_path):
+    """The book's stops (patience 3, plateau stop) record protocol "book"; the plateau stop is a stop rule, not
+    part of the model's identity: asked without it, the cache loads the same model, whose protocol the record
+    keeps. Trained without it, patience 3 is no named protocol."""
+    kw = dict(max_probes=300, epochs=2, baselines=False, patience=3)
+    book_run = train_and_record(sim_dir, "SIMNULL", stop_on_plateau=True, results_dir=tmp_path / "a", **kw)
+    assert book_run.record["protocol"] == "book" and book_run.record["stop_on_plateau"] is True
+    same = train_and_record(sim_dir, "SIMNULL", stop_on_plateau=False, results_dir=tmp_path / "a", **kw)
+    assert same.record["protocol"] == "book" and same.record["test_pearson"] == book_run.record["test_pearson"]
+    other = train_and_record(sim_dir, "SIMNULL", stop_on_plateau=False, results_dir=tmp_path / "b", **kw)
+    assert other.record["protocol"] == "custom" and other.record["stop_on_plateau"] is False

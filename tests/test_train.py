@@ -263,3 +263,93 @@ def test_plateau_of_a_cached_model_reads_its_curve_or_its_history(tmp_path: Path
     assert not old.plateaued and old.gain == pytest.approx(0.25)  # 0.75 against the first epoch's 0.5
     assert plateau_of({"metrics": {"epochs_run": 4}}).reason == "no per-epoch validation r recorded"
     assert plateau_of({"metrics": {"epochs_run": 4, "stopped_early": True}}).plateaued
+
+
+# --------------------------------------------------------------------------- protocols
+
+
+def test_the_plateau_stop_truncates_the_paper_run_and_leaves_it_plateaued() -> None:
+    """stop_on_plateau ends a run once the plateau rule holds; until then its epochs are those of the run without
+    it (same seed): the book's protocol is the paper's, stopped sooner."""
+    from rbgia.train import protocol
+
+    data = _data(n_train=400, n_valid=100)
+    kw = {**protocol("paper"), "epochs": 12, "seed": 3, "verbose": 0}
+    long_run = fit(_toy_model(0), data, **kw)
+    short_model = _toy_model(0)
+    short = fit(short_model, data, **{**kw, "stop_on_plateau": True})
+    assert short.stopped_early and short.plateau.plateaued and short.finished
+    n = short.epochs_run
+    curve = long_run.history["valid_pearson"].to_numpy()
+    # the long run's curve: the first n epochs at which the plateau rule holds, and never before
+    assert next(e for e in range(4, len(curve) + 1) if plateau(curve[:e]).plateaued) == n
+    np.testing.assert_allclose(short.history["valid_pearson"], curve[:n], atol=1e-6)
+    best = int(np.argmax(curve[:n])) + 1
+    assert short.best_epoch == best and short.best_valid_pearson == pytest.approx(curve[best - 1], abs=1e-6)
+
+
+def test_warm_up_raises_the_rate_linearly_then_decay_starts() -> None:
+    data = _data(n_train=300, n_valid=100)
+    res = fit(_toy_model(0), data, epochs=3, batch_size=100, lr=1e-3, warmup_epochs=2, decay_patience=1,
+              lr_decay=0.5, seed=0, verbose=0)
+    lr = res.history["lr"].to_numpy()
+    assert lr[0] == pytest.approx(5e-4, rel=1e-5) and lr[1] == pytest.approx(1e-3, rel=1e-5)  # steps 3/6, 6/6
+    assert lr[2] in (pytest.approx(1e-3, rel=1e-5), pytest.approx(5e-4, rel=1e-5))  # decays only after warm-up
+    with pytest.raises(ModelError, match="warmup_epochs=-1 is out of range"):
+        fit(_toy_model(0), data, epochs=1, warmup_epochs=-1, verbose=0)
+
+
+def test_protocols_by_name() -> None:
+    from rbgia.train import PROTOCOLS, describe_protocol, protocol, protocol_name
+
+    assert protocol("paper") == {"batch_size": 100, "lr": 1e-3, "lr_decay": 0.3, "decay_patience": 7, "patience": 25}
+    book = protocol("book")
+    assert book["patience"] == 3 and book["stop_on_plateau"] and {k: book[k] for k in PROTOCOLS["paper"]
+                                                                  if k != "patience"} == {
+        k: v for k, v in PROTOCOLS["paper"].items() if k != "patience"}
+    for name in PROTOCOLS:
+        assert protocol_name(protocol(name)) == name and describe_protocol(name).startswith(f"{name} (batch ")
+    assert protocol_name({"patience": 3}) == "custom"  # the book's patience without its plateau stop
+    assert protocol_name({"patience": 25}) == "paper"  # fit's defaults fill the rest
+    assert protocol("paper", patience=5)["patience"] == 5
+    with pytest.raises(ModelError, match=r"unknown training protocol 'papr'; did you mean 'paper'\?"):
+        protocol("papr")
+    with pytest.raises(ModelError, match="unknown training setting"):
+        protocol("paper", patient=3)
+
+
+def test_gia_refuses_a_model_that_has_not_plateaued() -> None:
+    from rbgia.model_cache import require_plateaued
+
+    rising = {"experiment": "VTS1", "config": {"normalization": "log", "inputs": "seq"},
+              "params": {"epochs": 14}, "epochs": {"trained_for": 14},
+              "metrics": {"valid_pearson_curve": [0.5, 0.6, 0.65, 0.68, 0.70, 0.71], "stopped_early": False}}
+    with pytest.raises(ModelError) as err:
+        require_plateaued(rising)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith("GIA refused: the model of VTS1 log-seq-paper-s0 has not plateaued")
+    assert "still gained +0.060" in msg and "epochs=14" in msg and "allow_unplateaued=True" in msg
+    quick = require_plateaued(rising, allow=True)  # a quick run takes it; its caption says so
+    assert not quick.plateaued and quick.note.startswith("not plateaued (")
+    flat = {**rising, "metrics": {"valid_pearson_curve": [0.5, 0.6, 0.70, 0.70, 0.701, 0.70]}}
+    assert require_plateaued(flat).plateaued
+    assert require_plateaued({**rising, "metrics": {"valid_pearson_curve": [0.5], "stopped_early": True}}).plateaued
+    with pytest.raises(ModelError, match="too few to tell"):  # 2 epochs cannot show a plateau
+        require_plateaued({**rising, "metrics": {"valid_pearson_curve": [0.5, 0.6]}})
+
+
+def test_the_unplateaued_note_names_each_model_that_had_not_plateaued(tmp_path: Path) -> None:
+    from rbgia._io import save_json
+    from rbgia.chapters import training
+    from rbgia.chapters.results import results_path
+
+    for exp, flat, why in (("A", True, "early stopping reached"), ("B", False, "2 epochs run: too few to tell"),
+                           ("C", False, "2 epochs run: too few to tell")):
+        path = results_path(tmp_path, exp, training.TRAIN_NOTEBOOK, "log-seq-paper-s0")
+        path.parent.mkdir(parents=True)
+        save_json(path, {"plateaued": flat, "plateau": why})
+    assert training.unplateaued_note(tmp_path, ["A"]) == "" == training.unplateaued_note(tmp_path, ["A"], clause=True)
+    assert training.unplateaued_note(tmp_path, ["A", "B", "C", "D"]) == (
+        "models not plateaued: B, C (2 epochs run: too few to tell); D (no training record)")
+    assert training.unplateaued_note(tmp_path, ["B"], clause=True) == (
+        "; models not plateaued: B (2 epochs run: too few to tell)")

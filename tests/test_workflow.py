@@ -134,6 +134,31 @@ def test_repo_dry_run_lists_the_books_jobs():
     repo_dry_run_checks(REPO)
 
 
+def test_the_paper_profile_plans_every_job_with_the_paper_protocol(tmp_path):
+    """`make book-paper` (workflow/config.paper.yaml): the book's jobs and chapters with the paper's protocol
+    (patience 25, no plateau stop) and no quick-run GIA; all_experiments clashed real_vts1 with real_2009."""
+    import yaml
+
+    from rbgia.book import plan as make_plan
+
+    over = yaml.safe_load((REPO / "workflow" / "config.paper.yaml").read_text())
+    plan = make_plan(REPO, "book/parameters.yml", results_dir=str(tmp_path / "paper"),
+                     overrides={"epochs": over["epochs"], "num_background": over["num_background"],
+                                **over["parameters"]}, all_experiments=over["all_experiments"])
+    train = [run for run in plan.jobs if Path(run.notebook).stem == "02_residualbind"]
+    gia = [run for run in plan.jobs if Path(run.notebook).stem == "05_gia"]
+    assert len(train) == 27 and len(gia) == 10
+    assert all(run.parameters["patience"] == 25 and run.parameters["stop_on_plateau"] is False
+               and run.parameters["epochs"] == 100 for run in train)
+    assert all(run.parameters["allow_unplateaued"] is False for run in gia)
+    out = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(REPO),
+                          "--profile", LOCAL, "-n", "--nolock", "--configfile", str(REPO / "workflow" /
+                                                                                     "config.paper.yaml"),
+                          "--config", f"results_dir={tmp_path / 'paper'}"],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+
+
 def test_scaleout_dry_run_over_244_experiments(tmp_path):
     """The scale-out over a 244-column targets.tsv with the paper's four configurations."""
     root = _root(tmp_path)
@@ -374,7 +399,8 @@ def test_local_run_over_two_real_experiments(tmp_path):
     spec = _scaleout_spec(tmp_path / "spec.yml", [{"normalization": "log"}], max_probes=600, baselines=False)
     spec_obj = json.loads(spec.read_text())
     spec_obj["jobs"]["train"]["experiments"] = spec_obj["jobs"]["gia"]["experiments"] = experiments
-    spec_obj["jobs"]["gia"]["parameters"].update(max_probes=600, k=4, n_screen=20, num_background=30)
+    spec_obj["jobs"]["gia"]["parameters"].update(max_probes=600, k=4, n_screen=20, num_background=30,
+                                                 allow_unplateaued=True)  # 1-epoch models
     _yaml(spec, spec_obj)
     # tiny jobs are start-up bound: two 1-thread jobs at a time halve the wall time
     threads = _yaml(tmp_path / "threads.yaml", {"threads": {"prepare": 1, "job": 1, "chapter": 1}})

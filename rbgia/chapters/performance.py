@@ -36,8 +36,8 @@ PROTEINS_2013 = {"RNCMPT00001": "A1CF", "RNCMPT00002": "ANKHD1"}  # the shipped 
 # Published per-experiment columns of PUBLISHED_2013 -> the method names the paper uses.
 METHODS_2013 = {"ThermoNet": "ThermoNet", "DLPRB_CNN": "DLPRB", "cDeepbind_CNN": "cDeepbind", "RCK": "RCK"}
 INPUT_LABELS = {"seq": "sequence", "pu": "+PU", "phime": "+PHIME"}
-_BUDGET = ["epochs", "epochs_trained_for", "epochs_run", "best_epoch", "patience", "stopped_early", "plateaued",
-           "plateau", "n_train"]
+_BUDGET = ["epochs", "epochs_trained_for", "epochs_run", "best_epoch", "patience", "stopped_early", "protocol",
+           "plateaued", "plateau", "n_train"]
 
 
 # --------------------------------------------------------------------------- records
@@ -275,6 +275,7 @@ def budget(long: pd.DataFrame, normalization: str | None = None) -> pd.DataFrame
     rb = select(long, normalization=normalization) if normalization else select(long)
     out = pd.DataFrame({
         "experiment": rb["experiment"], "transform": rb["normalization"], "inputs": rb["inputs"],
+        "protocol": rb.get("protocol", pd.Series("not recorded", index=rb.index)).fillna("not recorded"),
         "epochs (cap)": rb["budget"], "epochs run": rb.get("epochs_run"), "best epoch": rb.get("best_epoch"),
         "early stopping": rb.get("stopped_early", pd.Series(False, index=rb.index)).map(
             lambda v: "reached" if v is True or v == 1 else "no (cap)"),
@@ -291,9 +292,9 @@ def goals(long: pd.DataFrame, reference_dir: str | os.PathLike, normalization: s
     VTS1 sequence and +PU against the paper's VTS1 numbers, A1CF and ANKHD1 against ThermoNet on the full data,
     the 2009 mean against the paper's 9-RBP means (ours over the RBPs we have: ``n`` says how many). Columns:
     ``goal``, ``target``, ``target source``, ``measured``, ``gap`` (measured - target), ``reached``, ``n``,
-    ``epochs`` (cap), ``epochs run``, ``best epoch``, ``early stopping reached``, ``plateaued``
-    (:func:`rbgia.train.plateau`: early stopping, or a gain of the best validation r under 0.003 over the last 3
-    epochs).
+    ``protocol`` (:data:`rbgia.train.PROTOCOLS`), ``epochs`` (cap), ``epochs run``, ``best epoch``,
+    ``early stopping reached``, ``plateaued`` (:func:`rbgia.train.plateau`: early stopping, or a gain of the
+    best validation r under 0.003 over the last 3 epochs).
     """
     rep = reported(reference_dir, dataset=None)
     thermo = published_2013(reference_dir)["ThermoNet"]
@@ -306,7 +307,8 @@ def goals(long: pd.DataFrame, reference_dir: str | os.PathLike, normalization: s
         rows.append({
             "goal": goal, "target": target, "target source": source, "measured": measured,
             "gap": measured - target, "reached": bool(measured >= target), "n": int(len(sub)),
-            "epochs": _span(sub.get("budget")), "epochs run": _span(run), "best epoch": _span(sub.get("best_epoch")),
+            "protocol": _protocols(sub.get("protocol")), "epochs": _span(sub.get("budget")), "epochs run": _span(run),
+            "best epoch": _span(sub.get("best_epoch")),
             "early stopping reached": _share(sub.get("stopped_early")),
             "plateaued": _share(sub.get("plateaued"), no="no"),
         })
@@ -324,6 +326,24 @@ def goals(long: pd.DataFrame, reference_dir: str | os.PathLike, normalization: s
         add(f"2009 mean {INPUT_LABELS[inputs]} (ours over n RBPs, paper over 9)", target,
             f"Koo et al. 2020 ({source})", sub)
     return pd.DataFrame(rows)
+
+
+def protocol_legend(long: pd.DataFrame) -> str:
+    """What each training protocol named in ``long`` is (:func:`rbgia.train.describe_protocol`), for a caption:
+    ``"protocols: book (batch 100, ...)"``; ``""`` when none is recorded."""
+    from ..train import PROTOCOLS, describe_protocol
+
+    names = sorted({str(v) for v in long.get("protocol", pd.Series(dtype=object)).dropna()})
+    words = [describe_protocol(n) if n in PROTOCOLS else f"{n} (settings of no named protocol)" for n in names]
+    return f"protocols: {'; '.join(words)}" if words else ""
+
+
+def _protocols(values: Any) -> str:
+    """The training protocols of a goal's models (:data:`rbgia.train.PROTOCOLS` names), e.g. ``"book"``."""
+    if values is None:
+        return "not recorded"
+    names = sorted({str(v) for v in pd.Series(values).dropna()})
+    return ", ".join(names) if names else "not recorded"
 
 
 def _span(values: Any) -> str:

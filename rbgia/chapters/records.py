@@ -35,7 +35,8 @@ CHAPTER_KINDS: dict[str, tuple[str, ...]] = {
     # page's predicted-vs-measured scatter shows (None until the page draws it)
     "training": ("kind", "data_dir", "data_fingerprint", "epochs", "n_train", "n_valid", "n_test", "test_pearson",
                  "test_spearman", "valid_pearson", "best_epoch", "epochs_run", "epochs_trained_for", "patience",
-                 "decay_patience", "stopped_early", "plateaued", "plateau", "n_params", "transform", "request",
+                 "decay_patience", "stopped_early", "stop_on_plateau", "protocol", "plateaued", "plateau", "n_params",
+                 "transform", "request",
                  "baselines", "scatter"),
     # chapter 03 (_all/03_benchmark.json): Pearson r per experiment and configuration, the comparison tables, tests,
     # goals and the training budget (tables as lists of rows)

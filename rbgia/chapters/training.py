@@ -42,10 +42,12 @@ def load_models(data_dir: str | os.PathLike, experiment: str, inputs: Sequence[s
 
 
 def run_budget(record: Mapping[str, Any]) -> pd.DataFrame:
-    """One row: the epochs allowed and run, the best epoch, the patience and whether early stopping was reached."""
+    """One row: the protocol, the epochs allowed and run, the best epoch, the patience, whether early stopping
+    was reached and whether the validation r had plateaued."""
     stopped = record.get("stopped_early")
     return pd.DataFrame([{
-        "epoch cap": record.get("epochs"), "epochs run": record.get("epochs_run"),
+        "protocol": record.get("protocol") or "not recorded", "epoch cap": record.get("epochs"),
+        "epochs run": record.get("epochs_run"),
         "best epoch": record.get("best_epoch"), "early-stopping patience": record.get("patience"),
         "LR-decay patience": record.get("decay_patience"),
         "early stopping reached": "yes" if stopped else "no (epoch cap)",
@@ -70,6 +72,26 @@ def run_table(record: Mapping[str, Any]) -> pd.DataFrame:
         rows.append({"method": BASELINE_LABELS.get(key, key), "test_pearson": m["test_pearson"],
                      "test_spearman": m["test_spearman"]})
     return pd.DataFrame(rows)
+
+
+def unplateaued_note(results_dir: str | os.PathLike, experiments: Sequence[str],
+                     config: TrainConfig | str = "log-seq-paper-s0", *, clause: bool = False) -> str:
+    """For a caption or a chapter's head: ``""`` when the model of every experiment (its training record, the
+    model GIA ran on) had plateaued, else ``"models not plateaued: A, B (reason); C (reason)"`` (``clause``:
+    with ``"; "`` before it, to append to a caption's data). An experiment without a training record is named
+    as such."""
+    tag = TrainConfig.coerce(config).tag
+    by_reason: dict[str, list[str]] = {}
+    for exp in experiments:
+        path = results_path(results_dir, exp, TRAIN_NOTEBOOK, tag)
+        rec = load_json(path) if path.is_file() else None
+        if not isinstance(rec, dict):
+            by_reason.setdefault("no training record", []).append(exp)
+        elif not rec.get("plateaued"):
+            by_reason.setdefault(str(rec.get("plateau") or "not recorded"), []).append(exp)
+    parts = [f"{', '.join(exps)} ({why})" for why, exps in by_reason.items()]
+    note = f"models not plateaued: {'; '.join(parts)}" if parts else ""
+    return f"; {note}" if clause and note else note
 
 
 def mismatches(seqs: Sequence[str], motif: str | None) -> np.ndarray | None:
@@ -157,11 +179,13 @@ def _metrics(predict: Any, split: Any) -> dict[str, float]:
 
 
 def _record_request(*, max_probes: int | None, patience: int, decay_patience: int, epochs: int, baselines: bool,
-                    kmer_k: Sequence[int], kmer_alpha: Sequence[float], cnn_epochs: int | None) -> dict[str, Any]:
+                    kmer_k: Sequence[int], kmer_alpha: Sequence[float], cnn_epochs: int | None,
+                    stop_on_plateau: bool = False) -> dict[str, Any]:
     """Every input of :func:`train_and_record` that changes its record (but the data and the configuration,
     which the record and its path hold), as it reads back from JSON."""
     return {"max_probes": max_probes, "patience": int(patience), "decay_patience": int(decay_patience),
-            "epochs": int(epochs), "baselines": bool(baselines), "kmer_k": [int(k) for k in kmer_k],
+            "epochs": int(epochs), "stop_on_plateau": bool(stop_on_plateau), "baselines": bool(baselines),
+            "kmer_k": [int(k) for k in kmer_k],
             "kmer_alpha": [float(a) for a in kmer_alpha],
             "cnn_epochs": int(epochs if cnn_epochs is None else cnn_epochs)}
 
@@ -181,7 +205,7 @@ def _reusable(path: Path, data_key: str, files_key: str, request: Mapping[str, A
     # Epochs: a record of a longer run (the workflow's) is better, not stale; a shorter one is not enough.
     if int(old.get("epochs_trained_for") or 0) < request["epochs"] and not old.get("stopped_early"):
         return None
-    same = ["max_probes", "patience", "decay_patience"]
+    same = ["max_probes", "patience", "decay_patience", "stop_on_plateau"]
     if request["baselines"]:  # a record with baselines stands for a call without them, not the reverse
         same += ["kmer_k", "kmer_alpha"]
         cnn_enough = int(was.get("cnn_epochs") or 0) >= request["cnn_epochs"]  # a longer CNN run is better too
@@ -192,6 +216,8 @@ def _reusable(path: Path, data_key: str, files_key: str, request: Mapping[str, A
 
 def _record(meta: Mapping[str, Any], data: Any, data_key: str, files_key: str, *, epochs: int, patience: int,
             decay_patience: int) -> dict[str, Any]:
+    from ..train import protocol_name
+
     """The record's fields but the baselines, from the model cache's metadata and the dataset."""
     metrics = meta.get("metrics", {})
     epochs_used = meta["epochs"]
@@ -212,6 +238,10 @@ def _record(meta: Mapping[str, Any], data: Any, data_key: str, files_key: str, *
         "patience": patience,
         "decay_patience": decay_patience,
         "stopped_early": bool(epochs_used["stopped_early"]),
+        "stop_on_plateau": bool(epochs_used.get("stop_on_plateau", False)),
+        # the protocol whose settings trained the model (rbgia.train.PROTOCOLS), else "custom"
+        "protocol": protocol_name({**(meta.get("params") or {}),
+                                   "stop_on_plateau": epochs_used.get("stop_on_plateau", False)}),
         "plateaued": plateau.plateaued,
         "plateau": plateau.reason,
         "n_params": meta.get("n_params"),
@@ -249,6 +279,7 @@ def train_and_record(
     epochs: int = 10,
     patience: int = 25,
     decay_patience: int = 7,
+    stop_on_plateau: bool = False,
     max_probes: int | None = None,
     baselines: bool = True,
     kmer_k: Sequence[int] = (1, 2, 3, 4, 5, 6),
@@ -258,33 +289,31 @@ def train_and_record(
     notebook: str = TRAIN_NOTEBOOK,
     verbose: int = 0,
 ) -> TrainedConfig:
-    """Train (or load, via :func:`train_or_load`) ResidualBind for one
-    configuration, fit the baselines on the same split, evaluate on set B and write
-    the record ``results_dir/<experiment>/<notebook>.<config_tag>.json``.
+    """Train (or load, via :func:`train_or_load`) ResidualBind for one configuration, fit the baselines on the
+    same split, evaluate on set B and write the record ``results_dir/<experiment>/<notebook>.<config_tag>.json``.
 
-    The record holds ``config``, ``data_dir``, ``n_train``/``n_valid``/``n_test``,
-    ``test_pearson``, ``test_spearman``, ``valid_pearson`` (best epoch), the epochs used:
-    ``epochs`` (requested by this call), ``epochs_trained_for`` (the model's budget: more
-    when a longer-trained cached model was loaded), ``epochs_run``, ``best_epoch``,
-    ``stopped_early``; ``patience``, ``decay_patience``, ``transform`` (fitted on the training split) and,
-    with ``baselines``, ``baselines.kmer_ridge`` / ``baselines.shallow_cnn`` (each
+    The record holds ``config``, ``data_dir``, ``n_train``/``n_valid``/``n_test``, ``test_pearson``,
+    ``test_spearman``, ``valid_pearson`` (best epoch), the epochs used: ``epochs`` (requested by this call),
+    ``epochs_trained_for`` (the model's budget: more when a longer-trained cached model was loaded),
+    ``epochs_run``, ``best_epoch``, ``stopped_early``; ``patience``, ``decay_patience``, ``transform`` (fitted on
+    the training split) and, with ``baselines``, ``baselines.kmer_ridge`` / ``baselines.shallow_cnn`` (each
     ``test_pearson``, ``test_spearman``) - the schema :func:`collect` flattens.
 
     Parameters
     ----------
     data_dir, experiment, config, normalization, inputs, variant, seed, results_dir, epochs, max_probes
         As in :func:`train_or_load` (the model cache is shared).
-    patience, decay_patience
-        Early stopping and learning-rate decay patience (epochs without improvement), passed to
-        :func:`fit`; the record keeps them with ``stopped_early`` (early stopping reached).
+    patience, decay_patience, stop_on_plateau
+        Early stopping and learning-rate decay patience (epochs without improvement), and the plateau stop,
+        passed to :func:`fit`; the record keeps them with ``stopped_early`` (early stopping reached) and
+        ``protocol`` (the name in :data:`rbgia.train.PROTOCOLS` of these settings, else ``"custom"``).
     baselines
         Also fit ridge regression on k-mer counts (``kmer_k``, ``kmer_alpha`` chosen on
         validation) and a shallow DeepBind-like CNN (``cnn_epochs``, default ``epochs``).
     reuse_record
-        Return an existing record without loading anything when it was made from the same data files and
-        inputs (``request`` in the record: ``max_probes``, ``patience``, ``decay_patience`` and, with
-        ``baselines``, ``kmer_k``, ``kmer_alpha``, ``cnn_epochs``), by a model trained for at least
-        ``epochs`` (or stopped early: the record says how many), and has baselines if asked for.
+        Return an existing record without loading anything when it was made from the same data files and inputs
+        (``request`` in the record), by a model trained for at least ``epochs`` (or stopped early), with
+        baselines if asked for.
     verbose
         Passed to training (1: one line per epoch).
     """
@@ -295,7 +324,8 @@ def train_and_record(
     if cnn_epochs is not None:
         check_number("cnn_epochs", cnn_epochs, integer=True, low=1)  # 0 would record an untrained baseline
     request = _record_request(max_probes=max_probes, patience=patience, decay_patience=decay_patience, epochs=epochs,
-                              baselines=baselines, kmer_k=kmer_k, kmer_alpha=kmer_alpha, cnn_epochs=cnn_epochs)
+                              baselines=baselines, kmer_k=kmer_k, kmer_alpha=kmer_alpha, cnn_epochs=cnn_epochs,
+                              stop_on_plateau=stop_on_plateau)
     config = cfg.as_dict()
     path = results_path(results_dir, experiment, notebook, config)
     data_key = str(Path(data_dir).resolve())
@@ -306,7 +336,7 @@ def train_and_record(
     require_writable_dir(path.parent, "results_dir")  # before training, not when the record is written
     model, meta, data = train_or_load(data_dir, experiment, cfg, results_dir=results_dir, epochs=int(epochs),
                                       patience=int(patience), decay_patience=int(decay_patience),
-                                      max_probes=max_probes, verbose=verbose)
+                                      stop_on_plateau=bool(stop_on_plateau), max_probes=max_probes, verbose=verbose)
     fitted, fitted_record = {}, None
     if baselines:
         fitted, fitted_record = _fit_baselines(data, cfg.seed, kmer_k, kmer_alpha, request["cnn_epochs"])
