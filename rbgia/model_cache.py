@@ -327,7 +327,7 @@ def _train_and_save(paths: _CachePaths, cfg: TrainConfig, params: dict[str, Any]
     save_model(model, paths.model, meta)
     _publish(paths)
     _say(f"saved {paths.model}: {result.epochs_run} epochs run, best {result.best_epoch}"
-         f"{', stopped early' if result.stopped_early else ''} (test r = {meta['metrics']['test_pearson']})")
+         f"{', stopped early' if result.stopped_early else ''} (test r = {meta['metrics']['test_pearson']:.3f})")
     return model, meta
 
 

@@ -182,3 +182,9 @@ def test_paired_compares_only_equal_budgets(records):
     row = tests.set_index("comparison").loc["seq - pu"]
     assert row["n"] == 9 and row["unequal budget"] == 1
     assert np.isnan(wide.loc["VTS1", "seq - pu"]) and wide.loc["VTS1", "pu"] == 0.9
+
+
+def test_chapter_02_labels_its_scatter_with_the_panel_it_reproduces():
+    assert training.scatter_panel("VTS1", "log") == "Fig 3a (scatter)"
+    assert training.scatter_panel("RNCMPT00001", "log") == "Fig 1c (log panel)"
+    assert training.scatter_panel("RNCMPT00001", "clip") == "Fig 1b (clip panel)"

@@ -346,3 +346,22 @@ def test_no_notebook_runs_another_notebook():
             if cell.cell_type == "code":
                 found = [r for r in runners if r in cell.source]
                 assert not found, f"{src.name} runs notebooks ({found}); declare the jobs in `needs:` instead"
+
+
+def test_the_rerun_pages_defaults_come_from_the_notebooks(tmp_path):
+    """book/rerun.md includes book/_generated/parameters.md, written at each build from the parameters cells:
+    a default changed in a notebook changes the table."""
+    import shutil
+
+    from rbgia.book import site
+
+    table = site.parameters_table()
+    assert "| `num_background` | `300` (05, 06); `200` (10) |" in table
+    assert "| `data_dir` | `data/rnacompete2009` (01, 02, 06); `data/rnacompete2013_sample` (04, 05)" in table
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(REPO / "notebooks" / "10_ground_truth.ipynb", tmp_path / "notebooks")
+    nb = tmp_path / "notebooks" / "10_ground_truth.ipynb"
+    nb.write_text(nb.read_text().replace("num_background = 200", "num_background = 250"))
+    written = site.write_generated(tmp_path)
+    assert written == tmp_path / "book" / "_generated" / "parameters.md"
+    assert "| `num_background` | `250` (10) |" in written.read_text()

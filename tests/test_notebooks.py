@@ -10,6 +10,7 @@ book/parameters.yml) and, optionally, a check of its record in CHECKS below.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -203,7 +204,17 @@ def test_book_renders_every_chapter_with_its_figures(tiny_book):
         assert 'class="tag_injected-parameters' not in page and "tag_parameters" not in page  # parameters shown once
     for page in ("intro", "methods", "rerun", "references", "paper_map", "reliability", "validation"):
         assert (html / "book" / f"{page}.html").is_file()
-    assert "Koo" in (html / "book" / "references.html").read_text()  # the bibliography rendered
+    refs = (html / "book" / "references.html").read_text()
+    assert "Koo" in refs  # the bibliography rendered, with every method quoted in chapter 03's tables
+    assert all(name in refs for name in ("ThermoNet", "cDeepbind", "DLPRB", "RCK", "RNAcontext", "MatrixREDUCE"))
+    for page in (html / "book" / "intro.html", html / book.EXECUTED / "03_benchmark.html"):
+        stamp = re.search(r'<p class="rbgia-stamp">Built (.*?)</p>', page.read_text())
+        assert stamp and "keras 3." in stamp.group(1) and " CPUs, " in stamp.group(1)  # every page: the build
+    rerun = (html / "book" / "rerun.html").read_text()  # the defaults table, generated from the notebooks
+    assert "<code class=\"docutils literal notranslate\"><span class=\"pre\">data/rnacompete2013_sample</span>" in rerun
+    assert "{include}" not in rerun and "a simulated id" not in rerun
+    gc_page = (html / book.EXECUTED / "07_gc_bias.html").read_text()
+    assert "Quick run" in gc_page and "models not plateaued: " in gc_page  # 1-epoch models behind its GIA
     vts1 = (html / book.EXECUTED / "06_structure_vts1.html").read_text()
     assert "Fig 3c" in vts1  # figures are labelled with the paper panel they reproduce
     assert "model not plateaued (1 epoch run" in vts1  # one epoch: the captions say the models had not plateaued

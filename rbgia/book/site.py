@@ -161,8 +161,53 @@ def install_static(root: str | os.PathLike = REPO) -> Path:
 
 
 def _install_for_build(app) -> None:
+    write_generated(app.srcdir)
     if app.builder.format == "html":
         install_static(app.srcdir)
+
+
+GENERATED = Path("book") / "_generated"  # fragments the pages include, written at each build (not committed)
+# the parameters every chapter shares, with what they mean (book/rerun.md's table)
+SHARED_PARAMETERS = {
+    "data_dir": "RNAcompete files (real, shipped in data/, or simulated)",
+    "results_dir": "models and JSON records (shared between chapters)",
+    "experiment": "RNAcompete experiment (RNCMPT00168 is RBFOX1)",
+    "config": "training configuration tag (normalization-inputs-variant-seed, rbgia.config.TrainConfig)",
+    "epochs": "epoch cap of training (the paper: up to 100, early stopping)",
+    "background": "GIA background: profile, shuffle, dinuc, quartile1..quartile4",
+    "num_background": "background sequences per GIA estimate (the paper: 1,000)",
+}
+
+
+def parameters_table(root: str | os.PathLike = REPO) -> str:
+    """The shared parameters' defaults as each chapter declares them (Markdown), read from the notebooks'
+    parameters cells, so the rerun page cannot drift from them."""
+    from .params import declared_defaults
+
+    notebooks = sorted((Path(root) / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    declared = {nb.stem: declared_defaults(nb) for nb in notebooks}
+    rows = ["| name | default (chapters) | meaning |", "|---|---|---|"]
+    for name, meaning in SHARED_PARAMETERS.items():
+        by_value: dict[str, list[str]] = {}
+        for stem, defaults in declared.items():
+            if name in defaults:
+                by_value.setdefault(str(defaults[name]), []).append(stem[:2])
+        shown = "; ".join(f"`{v}` ({', '.join(stems)})" for v, stems in by_value.items()) or "not declared"
+        rows.append(f"| `{name}` | {shown} | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
+def write_generated(root: str | os.PathLike = REPO) -> Path:
+    """Write the fragments the pages include (``book/_generated/``): the parameters table of the rerun page."""
+    out = Path(root) / GENERATED
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / "parameters.md"
+    text = parameters_table(root)
+    if not target.is_file() or target.read_text() != text:  # unchanged: leave it (no rebuild of the page)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(target)
+    return target
 
 
 def _unique_scripts(app, pagename, templatename, context, doctree) -> None:
@@ -182,10 +227,61 @@ def _unique_scripts(app, pagename, templatename, context, doctree) -> None:
     scripts[:] = unique  # in place: the builder's list, which other handlers may still extend
 
 
+STAMP_PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "pandas", "scipy", "ViennaRNA", "logomaker",
+                  "papermill", "snakemake", "jupyter-book")
+
+
+def _git(root: Path, *args: str) -> str | None:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10)
+        if out.returncode == 0:
+            return out.stdout.strip()
+    return None
+
+
+def build_stamp(root: str | os.PathLike = REPO) -> str:
+    """One line naming this build: rbgia's version and commit (``+ local changes`` when the tree differs), the
+    date (UTC), the machine (CPUs; whether an NVIDIA GPU is present) and the key package versions."""
+    import platform
+    from datetime import UTC, datetime
+    from importlib import metadata
+
+    root = Path(root)
+    version = metadata.version("rbgia") if _installed("rbgia") else "not installed"
+    commit = _git(root, "rev-parse", "--short", "HEAD") or "no git commit"
+    dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
+    gpu = "an NVIDIA GPU" if Path("/proc/driver/nvidia/gpus").is_dir() else "no GPU"
+    packages = ", ".join(f"{n} {metadata.version(n)}" for n in STAMP_PACKAGES if _installed(n))
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"Built {when} by rbgia {version} (commit {commit}{' + local changes' if dirty else ''}) on "
+            f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, {gpu}; Python "
+            f"{platform.python_version()}, {packages}.")
+
+
+def _installed(name: str) -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def _stamp_footer(app, config) -> None:
+    """Every page's footer names the build (:func:`build_stamp`)."""
+    import html
+
+    options = dict(config.html_theme_options or {})
+    options["extra_footer"] = f'<p class="rbgia-stamp">{html.escape(build_stamp(app.srcdir))}</p>'
+    config.html_theme_options = options
+
+
 def setup(app) -> dict[str, bool]:
     """Sphinx extension (``_config.yml``: ``sphinx.extra_extensions: [rbgia.book.site]``): every HTML build,
     however started (``make book``, ``jupyter-book build .``), serves MathJax and the notebooks from
-    ``_static`` and renders each page's scripts once."""
+    ``_static``, renders each page's scripts once and stamps every footer with the build (:func:`build_stamp`)."""
+    app.connect("config-inited", _stamp_footer)
     app.connect("builder-inited", _install_for_build)
     app.connect("html-page-context", _unique_scripts, priority=900)  # after the themes have added theirs
     return {"parallel_read_safe": True, "parallel_write_safe": True}

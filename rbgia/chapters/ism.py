@@ -31,7 +31,8 @@ def motif_probes(split: Any, pred: np.ndarray, motif: str, mismatches: Sequence[
                  ) -> pd.DataFrame:
     """The ``n`` highest-predicted probes whose best match to ``motif`` has each number of ``mismatches``."""
     m = rmotifs.motif_matches(split.seqs, motif).assign(predicted=pred, measured=split.y[:, 0])
-    parts = [m[m["mismatches"] == k].nlargest(n, "predicted").assign(kind=f"{k} mismatches") for k in mismatches]
+    parts = [m[m["mismatches"] == k].nlargest(n, "predicted").assign(kind=f"{k} mismatch{'es' * (k != 1)}")
+             for k in mismatches]
     out = pd.concat(parts)
     return out.assign(seq=np.asarray(split.seqs)[out.index], index=out.index)
 

@@ -46,7 +46,9 @@ def run_budget(record: Mapping[str, Any]) -> pd.DataFrame:
     was reached and whether the validation r had plateaued."""
     stopped = record.get("stopped_early")
     return pd.DataFrame([{
-        "protocol": record.get("protocol") or "not recorded", "epoch cap": record.get("epochs"),
+        # the model's cap: a cached model loaded for fewer epochs keeps its own
+        "protocol": record.get("protocol") or "not recorded",
+        "epoch cap": record.get("epochs_trained_for") or record.get("epochs"),
         "epochs run": record.get("epochs_run"),
         "best epoch": record.get("best_epoch"), "early-stopping patience": record.get("patience"),
         "LR-decay patience": record.get("decay_patience"),
@@ -94,6 +96,14 @@ def unplateaued_note(results_dir: str | os.PathLike, experiments: Sequence[str],
     return f"; {note}" if clause and note else note
 
 
+def scatter_panel(experiment: str, normalization: str) -> str:
+    """The paper panel of chapter 02's predicted-vs-measured scatter: VTS1's is Fig 3a's scatter (coloured by
+    mismatches to GCUGG); another experiment's is one transform of Fig 1b-c (b: clip, c: log)."""
+    if experiment == "VTS1":
+        return "Fig 3a (scatter)"
+    return {"clip": "Fig 1b (clip panel)", "log": "Fig 1c (log panel)"}.get(normalization, "Fig 1b-c")
+
+
 def mismatches(seqs: Sequence[str], motif: str | None) -> np.ndarray | None:
     """Mismatches of each probe's best match to ``motif`` (``None`` without a motif)."""
     if not motif:
@@ -120,7 +130,8 @@ def run_finding(record: Mapping[str, Any], experiment: str) -> str:
     base = record.get("baselines") or {}
     vs = ", ".join(f"{BASELINE_LABELS.get(k, k)} {m['test_pearson']:.3f}" for k, m in base.items())
     stop = ("early stopping was reached" if record.get("stopped_early")
-            else f"training stopped at the epoch cap ({record.get('epochs')}) before early stopping")
+            else f"training stopped at the epoch cap ({record.get('epochs_trained_for') or record.get('epochs')}) "
+                 "before early stopping")
     flat = plateau_word(record.get("plateaued"), record.get("plateau"))
     return (f"On {experiment} ({record.get('n_train')} training probes), ResidualBind reached set-B Pearson r = "
             f"{record['test_pearson']:.3f} (best epoch {record.get('best_epoch')} of {record.get('epochs_run')} run; "
