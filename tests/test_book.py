@@ -363,5 +363,6 @@ def test_the_rerun_pages_defaults_come_from_the_notebooks(tmp_path):
     nb = tmp_path / "notebooks" / "10_ground_truth.ipynb"
     nb.write_text(nb.read_text().replace("num_background = 200", "num_background = 250"))
     written = site.write_generated(tmp_path)
-    assert written == tmp_path / "book" / "_generated" / "parameters.md"
-    assert "| `num_background` | `250` (10) |" in written.read_text()
+    assert written == tmp_path / "book" / "_generated"
+    assert "| `num_background` | `250` (10) |" in (written / "parameters.md").read_text()
+    assert "No records yet" in (written / "glance.md").read_text()  # no results folder: says so

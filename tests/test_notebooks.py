@@ -210,6 +210,9 @@ def test_book_renders_every_chapter_with_its_figures(tiny_book):
     for page in (html / "book" / "intro.html", html / book.EXECUTED / "03_benchmark.html"):
         stamp = re.search(r'<p class="rbgia-stamp">Built (.*?)</p>', page.read_text())
         assert stamp and "keras 3." in stamp.group(1) and " CPUs, " in stamp.group(1)  # every page: the build
+    intro = (html / "book" / "intro.html").read_text()  # results at a glance, from this run's records
+    assert "Results at a glance" in intro and "ResidualBind predicts better than simpler models" in intro
+    assert "No records yet" not in intro and "claims: " in intro
     rerun = (html / "book" / "rerun.html").read_text()  # the defaults table, generated from the notebooks
     assert "<code class=\"docutils literal notranslate\"><span class=\"pre\">data/rnacompete2013_sample</span>" in rerun
     assert "{include}" not in rerun and "a simulated id" not in rerun

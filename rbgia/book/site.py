@@ -197,17 +197,33 @@ def parameters_table(root: str | os.PathLike = REPO) -> str:
     return "\n".join(rows) + "\n"
 
 
-def write_generated(root: str | os.PathLike = REPO) -> Path:
-    """Write the fragments the pages include (``book/_generated/``): the parameters table of the rerun page."""
-    out = Path(root) / GENERATED
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / "parameters.md"
-    text = parameters_table(root)
+def _results_dir(root: Path) -> Path:
+    """The book's results folder: ``defaults.results_dir`` of book/parameters.yml (``results`` without one)."""
+    import yaml
+
+    spec = root / "book" / "parameters.yml"
+    defaults = (yaml.safe_load(spec.read_text()) or {}).get("defaults") or {} if spec.is_file() else {}
+    return root / str(defaults.get("results_dir") or "results")
+
+
+def _write_if_changed(target: Path, text: str) -> None:
     if not target.is_file() or target.read_text() != text:  # unchanged: leave it (no rebuild of the page)
         tmp = target.with_suffix(".tmp")
         tmp.write_text(text)
         tmp.replace(target)
-    return target
+
+
+def write_generated(root: str | os.PathLike = REPO) -> Path:
+    """Write the fragments the pages include (``book/_generated/``, returned): the rerun page's parameters table
+    and the intro's results at a glance (:func:`rbgia.chapters.glance.glance_markdown`, from the records)."""
+    from ..chapters.glance import glance_markdown
+
+    root = Path(root)
+    out = root / GENERATED
+    out.mkdir(parents=True, exist_ok=True)
+    _write_if_changed(out / "parameters.md", parameters_table(root))
+    _write_if_changed(out / "glance.md", glance_markdown(_results_dir(root)))
+    return out
 
 
 def _unique_scripts(app, pagename, templatename, context, doctree) -> None:

@@ -1,0 +1,185 @@
+"""Results at a glance: the paper's main claims, each with the paper's number, this build's, the test and a
+status, read from the chapters' records (the intro page's table; nothing typed by hand).
+
+Status rules (``STATUS``), one per claim, each tested on records made to hold and to fail:
+
+- ``holds``: the test passes (a paired Wilcoxon p < ``alpha`` in the claimed direction; a goal reached; the
+  chapter's verdict is the claimed one; all experiments agree);
+- ``partly``: some experiments or comparisons pass, not all; or a goal missed by a model whose validation r
+  had not plateaued (more training may close the gap);
+- ``not confirmed``: the test ran and does not pass (a goal missed by plateaued models included);
+- ``not testable here``: no record, too few experiments for the test to reach ``alpha`` (a two-sided exact
+  Wilcoxon signed-rank test needs n >= 6), every verdict undetermined, or the claim's data are not shipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from .._io import load_json
+from .results import ALL, results_path
+
+STATUS = ("holds", "partly", "not confirmed", "not testable here")
+MIN_WILCOXON_N = 6  # the smallest n whose two-sided exact Wilcoxon signed-rank p can fall below 0.05
+COLUMNS = ["claim", "paper", "this build", "test", "status"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One row of the table: the paper's claim (with its panel), its number, this build's, the test, the status."""
+
+    claim: str
+    paper: str
+    here: str
+    test: str
+    status: str
+
+    def row(self) -> dict[str, str]:
+        return dict(zip(COLUMNS, (self.claim, self.paper, self.here, self.test, self.status)))
+
+
+def _g(v: Any) -> str:
+    return "n/a" if v is None else f"{v:.3g}"
+
+
+def _record(results_dir: str | os.PathLike, experiment: str | None, notebook: str) -> dict | None:
+    path = results_path(results_dir, experiment, notebook)
+    rec = load_json(path) if path.is_file() else None
+    return rec if isinstance(rec, dict) else None
+
+
+def _absent(claim: str, paper: str, chapter: str) -> Claim:
+    return Claim(claim, paper, f"no {chapter} record", "-", "not testable here")
+
+
+def _paired(rows: list[Mapping[str, Any]], claim: str, paper: str, sign: int, alpha: float) -> Claim:
+    """A claim tested by paired Wilcoxon comparisons (``mean difference`` of sign ``sign`` and ``pvalue``)."""
+    if not rows:
+        return Claim(claim, paper, "no comparison recorded", "paired Wilcoxon signed-rank", "not testable here")
+    here = "; ".join(f"{r['comparison']}: {r['mean difference']:+.3g} (n = {r['n']}, p = {_g(r['pvalue'])})"
+                     for r in rows)
+    if all(int(r["n"]) < MIN_WILCOXON_N for r in rows):
+        return Claim(claim, paper, here, f"paired Wilcoxon signed-rank (n < {MIN_WILCOXON_N}: cannot reach "
+                     f"p < {alpha:g})", "not testable here")
+    passed = [r["pvalue"] is not None and r["pvalue"] < alpha and sign * r["mean difference"] > 0 for r in rows]
+    status = "holds" if all(passed) else "partly" if any(passed) else "not confirmed"
+    return Claim(claim, paper, here, f"paired Wilcoxon signed-rank, p < {alpha:g}", status)
+
+
+def _goal(row: Mapping[str, Any]) -> Claim:
+    reached, flat = bool(row.get("reached")), str(row.get("plateaued") or "no")
+    k, _, n = flat.partition(" of ")
+    every = flat == "yes" or (k.isdigit() and k == n)  # "yes", or "8 of 8": every model behind the goal
+    measured = row.get("measured")
+    here = (f"{_g(measured)} (gap {row['gap']:+.3f}; plateaued: {flat})" if measured is not None
+            else "no model")
+    status = ("holds" if reached else "not testable here" if measured is None
+              else "not confirmed" if every else "partly")
+    goal = str(row["goal"]).split(" (")[0]
+    return Claim(f"ResidualBind's accuracy: {goal} (Fig 1)", f"{_g(row['target'])} ({row['target source']})",
+                 here, "set-B Pearson r >= the published r", status)
+
+
+def _count_claim(claim: str, paper: str, verdicts: list[str], good: Callable[[str], bool], test: str,
+                 undetermined: str = "undetermined") -> Claim:
+    """A claim read from per-experiment verdicts: holds when every determined one is ``good``."""
+    counts = pd.Series(verdicts, dtype=object).value_counts()
+    here = ", ".join(f"{v} {n}" for v, n in counts.items()) + f" (of {len(verdicts)})" if verdicts else "none"
+    determined = [v for v in verdicts if v != undetermined]
+    if not determined:
+        return Claim(claim, paper, here, test, "not testable here")
+    n_good = sum(good(v) for v in determined)
+    status = "holds" if n_good == len(determined) else "partly" if n_good else "not confirmed"
+    return Claim(claim, paper, here, test, status)
+
+
+def claims(results_dir: str | os.PathLike, alpha: float = 0.05) -> pd.DataFrame:
+    """The table of the paper's main claims against this build's records (columns :data:`COLUMNS`)."""
+    rows: list[Claim] = []
+    bench = _record(results_dir, ALL, "03_benchmark")
+    fig1a = "ResidualBind predicts better than simpler models (Fig 1a)"
+    paper1a = "better than 8 methods on 244 experiments (Wilcoxon p < 0.01)"
+    if bench is None:
+        rows += [_absent(fig1a, paper1a, "Performance")]
+    else:
+        tests = bench.get("tests") or {}
+        rows.append(_paired(tests.get("baselines") or [], fig1a, paper1a, +1, alpha))
+        rows += [_goal(g) for g in bench.get("goals") or []]
+        rows.append(_paired(tests.get("normalization") or [], "The log transform beats clip (Fig 1d)",
+                            "log above clip for most experiments", +1, alpha))
+        rows.append(_paired(tests.get("inputs") or [], "Structure inputs help on 2009 data (Fig 1e-f)",
+                            "+PU and +PHIME above sequence only", -1, alpha))
+    across = _record(results_dir, ALL, "08_across_experiments")
+    motifs = "GIA's top k-mer is a learned motif (Fig 2e, 4b, Supp. Table 1)"
+    if across is None:
+        rows += [_absent(motifs, "the RNAcompete motifs recovered", "across-experiments"),
+                 _absent("Multiplicity is roughly additive (Fig 2b, 2g)", "R^2 near 1 for 1-3 copies",
+                         "across-experiments")]
+    else:
+        rows.append(_count_claim(motifs, "the RNAcompete motifs recovered",
+                                 [str(r.get("motif")) for r in across.get("scans") or []],
+                                 lambda v: v == "motif found", "the top k-mer stands out (robust z, Holm)",
+                                 undetermined="none"))
+        rows.append(_count_claim("Multiplicity is roughly additive (Fig 2b, 2g)", "R^2 near 1 for 1-3 copies",
+                                 [str(r.get("verdict")) for r in across.get("multiplicity") or []],
+                                 lambda v: v.startswith("additive"), "3 copies vs the copies alone, bootstrap CI"))
+    rows.append(_vts1(results_dir))
+    rows.append(_gc(results_dir))
+    rows.append(Claim("Two copies' spacing changes their effect (Fig 2d)", "shown on RBFOX1 (RNCMPT00168)",
+                      "RBFOX1 is not among the shipped experiments; spacing per experiment in chapter 08, and on "
+                      "planted truth in the validation part", "-", "not testable here"))
+    return pd.DataFrame([c.row() for c in rows], columns=COLUMNS)
+
+
+def _vts1(results_dir: str | os.PathLike) -> Claim:
+    claim, paper = "VTS1's motif counts more in a hairpin loop, sequence-only model (Fig 3c)", "loop > stem"
+    rec = _record(results_dir, "VTS1", "06_structure_vts1")
+    if rec is None:
+        return _absent(claim, paper, "VTS1 structure")
+    effect = (rec.get("structure_effect") or {}).get("seq") or {}
+    verdict = str(effect.get("verdict") or "undetermined")
+    here = (f"{verdict}: structure effect {_g(effect.get('mean'))} (95% CI {_g(effect.get('ci_low'))} to "
+            f"{_g(effect.get('ci_high'))})")
+    status = ("holds" if verdict == "prefers loop" else "not testable here" if verdict == "undetermined"
+              else "not confirmed")
+    return Claim(claim, paper, here, "loop - stem, each against unstructured, bootstrap CI", status)
+
+
+def _gc(results_dir: str | os.PathLike) -> Claim:
+    claim, paper = "Models prefer GC at the 3' end (Fig 4d-e)", "3' effect above 5' across experiments"
+    rec = _record(results_dir, ALL, "07_gc_bias")
+    if rec is None:
+        return _absent(claim, paper, "GC-bias")
+    test = rec.get("across") or {}
+    n, verdict = int(test.get("n") or 0), str(test.get("verdict") or "undetermined")
+    here = (f"{verdict}: median 5'-3' difference {_g(test.get('median_difference'))} over {n} experiments "
+            f"(p = {_g(test.get('pvalue'))})")
+    if n < MIN_WILCOXON_N or verdict == "undetermined":
+        status = "not testable here"
+    else:
+        status = "holds" if verdict == "3' bias" else "not confirmed"
+    return Claim(claim, paper, here, "paired Wilcoxon signed-rank of the end interactions", status)
+
+
+def glance_markdown(results_dir: str | os.PathLike, alpha: float = 0.05) -> str:
+    """The table as Markdown, with its status rules in one line (the intro page includes it)."""
+    table = claims(results_dir, alpha)
+    sources = [(ALL, "03_benchmark"), (ALL, "07_gc_bias"), (ALL, "08_across_experiments"),
+               ("VTS1", "06_structure_vts1")]
+    if not any(results_path(results_dir, e, nb).is_file() for e, nb in sources):
+        return "*No records yet: `make book` runs the chapters whose records this table reads.*\n"
+    cells = table.astype(str).apply(lambda col: col.str.replace("|", "\\|", regex=False))
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(r) + " |" for r in cells.itertuples(index=False)]
+    counts = table["status"].value_counts()
+    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUS)
+    return ("\n".join(lines) + f"\n\n{len(table)} claims: {summary}. *holds*: the test passes; *partly*: some "
+            "experiments or comparisons pass, or a goal is missed by a model that had not plateaued; *not "
+            "confirmed*: the test ran and fails; *not testable here*: no record, too few experiments for the test "
+            f"(a Wilcoxon signed-rank test needs n >= {MIN_WILCOXON_N}), every verdict undetermined, or the data "
+            "are not shipped.\n")
