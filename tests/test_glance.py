@@ -48,7 +48,7 @@ def test_claims_that_hold(tmp_path):
           scans=["motif found"] * 3, multiplicity=["additive", "additive, unequal copies", "undetermined"],
           vts1="prefers loop", gc={"n": 8, "verdict": "3' bias", "median_difference": 0.1, "pvalue": 0.004})
     t = glance.claims(tmp_path)
-    for start in ("ResidualBind predicts better", "ResidualBind's accuracy", "Structure inputs help",
+    for start in ("ResidualBind predicts better", "Accuracy: ", "Structure inputs help",
                   "GIA's top k-mer", "Multiplicity", "VTS1's motif", "Models prefer GC"):
         assert _status(t, start) == ["holds"], start
     assert _status(t, "The log transform") == ["not testable here"]  # n = 2: a Wilcoxon test cannot decide
@@ -70,7 +70,7 @@ def test_claims_that_fail_or_cannot_be_decided(tmp_path):
     t = glance.claims(tmp_path)
     assert _status(t, "ResidualBind predicts better") == ["not confirmed"]  # one wrong way, one p = 0.3
     assert _status(t, "Structure inputs help") == ["partly"]  # +PHIME helps, +PU does not
-    assert _status(t, "ResidualBind's accuracy") == ["not confirmed", "partly", "not confirmed", "partly"]
+    assert _status(t, "Accuracy: ") == ["not confirmed", "partly", "not confirmed", "partly"]
     assert _status(t, "GIA's top k-mer") == ["not confirmed"]
     assert _status(t, "Multiplicity") == ["not testable here"]
     assert _status(t, "VTS1's motif") == ["not confirmed"]
@@ -86,7 +86,7 @@ def test_the_markdown_the_intro_includes(tmp_path):
                                                   "pvalue": 0.004}})
     text = glance.glance_markdown(tmp_path)
     assert text.startswith("| claim | paper | this build | test | status |")
-    assert "3' bias: median 5'-3' difference 0.1 over 8 experiments (p = 0.004) |" in text
+    assert "3' bias: median 5'-3' difference 0.1 over 8 experiments (p = 0.004) |" in text and "| **holds** |" in text
     assert "claims: 1 holds, 0 partly, 0 not confirmed" in text
 
 

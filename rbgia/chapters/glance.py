@@ -81,7 +81,7 @@ def _goal(row: Mapping[str, Any]) -> Claim:
     status = ("holds" if reached else "not testable here" if measured is None
               else "not confirmed" if every else "partly")
     goal = str(row["goal"]).split(" (")[0]
-    return Claim(f"ResidualBind's accuracy: {goal} (Fig 1)", f"{_g(row['target'])} ({row['target source']})",
+    return Claim(f"Accuracy: {goal} (Fig 1)", f"{_g(row['target'])} ({row['target source']})",
                  here, "set-B Pearson r >= the published r", status)
 
 
@@ -175,7 +175,7 @@ def glance_markdown(results_dir: str | os.PathLike, alpha: float = 0.05) -> str:
         return "*No records yet: `make book` runs the chapters whose records this table reads.*\n"
     cells = table.astype(str).apply(lambda col: col.str.replace("|", "\\|", regex=False))
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(r) + " |" for r in cells.itertuples(index=False)]
+    lines += ["| " + " | ".join([*r[:-1], f"**{r[-1]}**"]) + " |" for r in cells.itertuples(index=False)]
     counts = table["status"].value_counts()
     summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUS)
     return ("\n".join(lines) + f"\n\n{len(table)} claims: {summary}. *holds*: the test passes; *partly*: some "
