@@ -8,6 +8,8 @@ and the methods page can list both. Sequence length and alphabet live in :mod:`r
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,7 +48,6 @@ HAIRPIN_STEM_START = 8
 # RBFOX1 (Fig 2b, 2c): the optimal site and the sub-optimal one the paper embeds beside it.
 RBFOX1_MOTIF = "UGCAUG"
 PAPER_SUBOPTIMAL = {RBFOX1_MOTIF: "AGAAUG"}
-SUBOPTIMAL_FRACTION = 0.3
 
 
 def gc_ends(length: int = SEQ_LEN, k: int = KMER_LENGTH) -> tuple[int, int]:
@@ -75,27 +76,41 @@ def positions(kind: str = "paper") -> dict[str, Any]:
     return {key: table[kind][key] for key in ("multiplicity_starts", "gc_starts")}
 
 
-def suboptimal_motif(motif: str, kmers: Any, means: Any, fraction: float = SUBOPTIMAL_FRACTION) -> str:
-    """The sub-optimal motif embedded beside ``motif`` in the multiplicity test (Fig 2c).
+def two_mismatch_variants(motif: str, alphabet: str = "ACGU") -> list[str]:
+    """Every k-mer exactly 2 mismatches from ``motif`` (``C(k, 2) * 9`` of them for ACGU), in a fixed order."""
+    out = []
+    for i, j in itertools.combinations(range(len(motif)), 2):
+        for a in alphabet:
+            for b in alphabet:
+                if a != motif[i] and b != motif[j]:
+                    out.append(motif[:i] + a + motif[i + 1:j] + b + motif[j + 1:])
+    return out
 
-    For RBFOX1's UGCAUG the paper's own choice, AGAAUG (:data:`PAPER_SUBOPTIMAL`); for any other
-    motif, the scanned k-mer whose global importance is nearest ``fraction`` of the top one's.
+
+def suboptimal_motif(motif: str, kmers: Any, means: Any) -> str:
+    """The sub-optimal motif embedded beside ``motif`` in the multiplicity test (Fig 2c), as the paper chose it:
+    the highest-scoring k-mer exactly 2 mismatches from the top one (for RBFOX1's UGCAUG, AGAAUG). For UGCAUG the
+    paper's own choice (:data:`PAPER_SUBOPTIMAL`) is kept, whatever the model scores.
 
     Parameters
     ----------
     motif
         The optimal motif (the battery's: the top k-mer unless one is given).
     kmers, means
-        The scanned k-mers and their global importances, best first (a scan table's ``kmer`` and
-        ``mean`` columns).
+        Candidate k-mers and their global importances, in any order (the battery scores every
+        :func:`two_mismatch_variants`); those not 2 mismatches from ``motif`` are ignored.
     """
     kmers, means = [str(k) for k in kmers], [float(m) for m in means]
-    if not kmers or len(kmers) != len(means):
-        raise DataError(f"{len(kmers)} k-mers with {len(means)} importances; pass a scan's kmer and mean columns")
+    if len(kmers) != len(means):
+        raise DataError(f"{len(kmers)} k-mers with {len(means)} importances; pass one importance per k-mer")
     if motif in PAPER_SUBOPTIMAL:
         return PAPER_SUBOPTIMAL[motif]
-    target = fraction * means[0]
-    return kmers[min(range(len(means)), key=lambda i: abs(means[i] - target))]
+    two = [(m, k) for k, m in zip(kmers, means)
+           if len(k) == len(motif) and sum(a != b for a, b in zip(k, motif)) == 2 and math.isfinite(m)]
+    if not two:
+        raise DataError(f"no k-mer 2 mismatches from {motif} among the {len(kmers)} given; score "
+                        f"rbgia.paper.two_mismatch_variants({motif!r})")
+    return max(two)[1]
 
 
 __all__ = [
@@ -120,4 +135,5 @@ __all__ = [
     "gc_ends",
     "positions",
     "suboptimal_motif",
+    "two_mismatch_variants",
 ]

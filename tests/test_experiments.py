@@ -271,3 +271,20 @@ def test_a_signed_verdict_never_contradicts_its_interval():
     assert signed(Estimate(0.05, 0.04, 0.06, 1e-9), effect, words)[0] == "no structure effect"
     # no motif effect: nothing to say about its structure
     assert signed(Estimate(0.3, 0.1, 0.5, 1e-4), Effect(False, 0.0, 0.1, "none"), words)[0] == "no effect"
+
+
+def test_the_suboptimal_motif_is_the_best_two_mismatch_variant():
+    """Fig 2c's rule: of the k-mers exactly 2 mismatches from the top one, the highest-scoring (AGAAUG for
+    RBFOX1 in the paper, kept as the paper's choice); never a k-mer 1 or 3 mismatches away, however high."""
+    from rbgia import paper
+
+    variants = paper.two_mismatch_variants("AAAGAG")
+    assert len(variants) == len(set(variants)) == 15 * 9
+    assert all(sum(a != b for a, b in zip(v, "AAAGAG")) == 2 for v in variants)
+    kmers = ["AAAGAC", "CCAGAG", "AUCGUG", "UUUGAG", "AAAGAG"]  # 1, 2, 3, 3 mismatches and the motif
+    means = [5.0, 0.4, 0.9, 2.0, 6.0]
+    assert paper.suboptimal_motif("AAAGAG", kmers, means) == "CCAGAG"
+    assert paper.suboptimal_motif("AAAGAG", ["CCAGAG", "ACAGUG"], [0.4, float("nan")]) == "CCAGAG"  # NaN: never
+    assert paper.suboptimal_motif("UGCAUG", variants, [0.0] * len(variants)) == "AGAAUG"
+    with pytest.raises(DataError, match="no k-mer 2 mismatches from AAAGAG"):
+        paper.suboptimal_motif("AAAGAG", ["AAAGAC"], [1.0])

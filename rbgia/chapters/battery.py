@@ -415,7 +415,11 @@ def run_battery(
             alignment = rmotifs.align_kmers(ranked["kmer"], ranked["mean"], top=top_align)
             reference = compare_with_reference(alignment.pfm, reference_motif or experiment, reference_dir)
         with _timed(clock, "multiplicity, spacing, GC"):
-            sub = suboptimal_motif or paper.suboptimal_motif(motif, ranked["kmer"], ranked["mean"])
+            if suboptimal_motif is None:  # the paper's rule: the best of the 2-mismatch variants, each scored
+                variants = paper.two_mismatch_variants(motif)
+                scored = session.importances([[(v, kmer_start)] for v in variants])
+                suboptimal_motif = paper.suboptimal_motif(motif, variants, [imp.mean for imp in scored])
+            sub = suboptimal_motif
             mult = {name: multiplicity(session, m, multiplicity_starts, n_boot=n_boot, seed=seed)
                     for name, m in (("optimal", motif), ("suboptimal", sub))}
             spaced = spacing(session, motif, [tuple(p) for p in spacing_pairs], spacing_reference,
