@@ -155,3 +155,44 @@ def test_a_null_model_whose_top_kmer_does_not_stand_out_is_undetermined_on_both_
     assert top["model verdict"] == "no motif"
     assert (rest["model verdict"] == "undetermined").all() and rest["agree"].all()
     assert f"({len(rest)} of them both *undetermined*: agreements to say nothing)" in validation.findings(table)
+
+
+
+
+def test_fig_2f_on_planted_truth_recovers_the_kd_order(background):
+    """The simulated RBFOX1 plants affinities from the Kd table: the oracle's global importance of the
+    heptamers predicts ln Kd (negative slope, R^2 high, p < 0.05); a model blind to the motif gives no fit;
+    an experiment without an RBFOX1 motif gets no Kd check."""
+    from rbgia.data import shipped_data_dir
+
+    kd_path = shipped_data_dir("reference") / "rbfox1_auweter2006_kd.csv"
+    c = validation.compare(_no_hindrance, background, "SIMRBFOX1", RBFOX1.truth(), kd_path=kd_path, **KW)
+    oracle = c.kd["oracle"]
+    assert oracle.slope < 0 and oracle.r2 > 0.6 and oracle.p < 0.05 and len(oracle.patterns) == 7
+    table = validation.kd_table([c]).set_index("predictor")
+    assert table.loc["model", "R2"] == pytest.approx(c.kd["model"].r2) and set(table.index) == {"model", "oracle"}
+    rec = c.to_record()
+    assert rec["kd"]["oracle"]["r2"] == pytest.approx(oracle.r2) and rec["kd"]["model"]["n"] == 7
+    assert validation.fig_kd([c]) is not None
+    blind = validation.compare(lambda x: x[..., 0].sum(1) * 0.0, background, "SIMRBFOX1", RBFOX1.truth(),
+                               kd_path=kd_path, **KW)
+    assert not blind.kd["model"].p < 0.05  # a constant model: no affinity order (NaN fit or p >= 0.05)
+    null = validation.compare(_no_hindrance, background, "SIMNULL", simulate.EXPERIMENTS["SIMNULL"].truth(),
+                              kd_path=kd_path, **KW)
+    assert null.kd is None and validation.kd_table([null]).empty and validation.fig_kd([null]) is None
+
+
+def test_the_simulated_rbfox1_affinities_follow_the_kd_table():
+    """SIMRBFOX1's planted affinities for the measured variants are (0.83 nM / Kd) ** 0.35 of the Auweter et al.
+    table (rounded to 0.05); the paper's AGAAUG and GGCAUG are set by hand."""
+    import pandas as pd
+
+    from rbgia.data import shipped_data_dir
+
+    kd = pd.read_csv(shipped_data_dir("reference") / "rbfox1_auweter2006_kd.csv", comment="#")
+    planted = RBFOX1.site_affinities
+    for pattern, kd_nm in zip(kd["pattern"], kd["kd_nM"]):
+        site = pattern[:6]
+        if site in planted:
+            assert planted[site] == pytest.approx((0.83 / kd_nm) ** 0.35, abs=0.03), site
+    assert sum(p[:6] in planted for p in kd["pattern"]) == 6  # UGCAUAU (Kd 1.8 uM) is not planted: ~0

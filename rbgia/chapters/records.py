@@ -79,9 +79,11 @@ CHAPTER_KINDS: dict[str, tuple[str, ...]] = {
     # one predictor's analyses: top_kmers is scan_record(...)["top_kmers"], the others those results' to_record()
     "validation_side": ("kind", "top_kmers", "multiplicity", "spacing", "gc", "hairpin"),
     # one experiment (also <experiment>/10_ground_truth.json): model / oracle / signal are validation_side records
-    # (signal None without a score transform); table: the comparison table's rows; config: the model's TrainConfig
+    # (signal None without a score transform); table: the comparison table's rows; config: the model's TrainConfig;
+    # kd: Fig 2f on planted truth, {"model": kd record, "oracle": kd record} (None without an RBFOX1 motif)
     "validation_comparison": ("kind", "experiment", "motif", "panel", "top_kmer", "oracle_top_kmer", "planted_motif",
-                              "n_background", "k", "kmer_spearman", "model", "oracle", "signal", "table", "config"),
+                              "n_background", "k", "kmer_spearman", "model", "oracle", "signal", "table", "config",
+                              "kd"),
     # the whole part: per_experiment maps each experiment to its validation_comparison record
     # controls: the verdict rules against their negative and positive controls (rbgia.controls), one row each
     "validation": ("kind", "data_dir", "config", "experiments", "test_pearson", "n_agree", "n_analyses", "table",

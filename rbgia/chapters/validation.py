@@ -40,6 +40,7 @@ from ..scan import adaptive_kmer_scan, kmer_scan, standout
 from ..session import GIA
 from ..stats import bh_qvalues
 from ..verdicts import UNDETERMINED
+from .battery import KdRegression, kd_regression
 from .records import make_record, read_record
 
 STEM = "10_ground_truth"  # the chapter's notebook stem: its records are named after it
@@ -162,6 +163,7 @@ class Comparison:
     n_background: int
     k: int
     kmer_spearman: float | None
+    kd: Mapping[str, KdRegression] | None = None  # Fig 2f on planted truth: {"model": ..., "oracle": ...}
 
     def to_record(self, config: Any = None) -> dict[str, Any]:
         """Record of kind ``validation_comparison``: every side's record (``signal`` None without a
@@ -173,13 +175,14 @@ class Comparison:
             n_background=self.n_background, k=self.k, kmer_spearman=self.kmer_spearman,
             model=self.model.to_record(), oracle=self.oracle.to_record(),
             signal=None if self.signal is None else self.signal.to_record(),
-            table=comparison_table([self]).to_dict("records"), config=config)
+            table=comparison_table([self]).to_dict("records"), config=config,
+            kd=None if self.kd is None else {name: reg.to_record() for name, reg in self.kd.items()})
 
 
 def compare(
     model: Any, background: np.ndarray, experiment: str, truth: Mapping[str, Any], *, k: int = paper.KMER_LENGTH,
     kmer_start: int = paper.MOTIF_START, n_screen: int = 50, n_random_kmers: int = 20, seed: int = 0,
-    transform: Mapping[str, Any] | None = None, **experiment_kw: Any,
+    transform: Mapping[str, Any] | None = None, kd_path: str | os.PathLike | None = None, **experiment_kw: Any,
 ) -> Comparison:
     """Run the book's analyses on the trained model and on the oracle of ``experiment``, same backgrounds.
 
@@ -188,7 +191,10 @@ def compare(
     ``k`` and ``n_random_kmers`` random k-mers (seeded), for the rank comparison.
     ``experiment_kw`` go to :func:`run_side` (positions, ``n_boot``). With the dataset's score
     ``transform`` the oracle is on the model's scale (:func:`oracle`) and the raw planted signal
-    runs too (``signal``): where the two differ, the score transform alone changes the verdict.
+    runs too (``signal``): where the two differ, the score transform alone changes the verdict. With
+    ``kd_path`` (the Auweter et al. 2006 table) and an RBFOX1 motif planted, Fig 2f's regression of ln Kd on
+    the heptamers' global importance runs for the model and the oracle (``kd``): a check of the method on
+    planted affinities, not the paper's result.
     """
     session = GIA(model, background)
     scan = adaptive_kmer_scan(session, k=k, start=kmer_start, n_screen=min(int(n_screen), session.n - 1),
@@ -207,9 +213,14 @@ def compare(
         raw = GIA(oracle(experiment), background)
         signal_side = run_side(raw, motif, panel_scan(raw, panel, kmer_start), **side_kw)
     model_panel = panel_scan(session, panel, kmer_start)
+    kd = None
+    if kd_path is not None and truth.get("motif") == paper.RBFOX1_MOTIF:
+        fits = {"model": kd_regression(session, kd_path, kmer_start, True),
+                "oracle": kd_regression(truth_session, kd_path, kmer_start, True)}
+        kd = fits if all(f is not None for f in fits.values()) else None
     return Comparison(experiment, motif, dict(truth), model_side, oracle_side, model_panel, signal_side,
                       tuple(panel), str(scan["kmer"].iloc[0]), str(oracle_side.scan["kmer"].iloc[0]),
-                      int(session.n), int(k), _spearman(model_panel, oracle_side.scan))
+                      int(session.n), int(k), _spearman(model_panel, oracle_side.scan), kd)
 
 
 def _spearman(a: pd.DataFrame, b: pd.DataFrame) -> float | None:
@@ -467,6 +478,35 @@ def fig_additivity(comparisons: Sequence[Comparison]):
     for ax in axes:
         ax.set_ylabel("observed / additive expectation" if ax.get_subplotspec().is_first_col() else "")
     axes[0].legend(frameon=False, fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def kd_table(comparisons: Sequence[Comparison]) -> pd.DataFrame:
+    """Fig 2f on planted truth: per experiment with a Kd check and predictor (model, oracle), the regression of
+    ln Kd on global importance: ``n``, ``R2``, ``p``, ``slope`` (negative: higher importance, tighter binding)."""
+    rows = [{"experiment": c.experiment, "predictor": name, "n": len(reg.patterns), "R2": reg.r2, "p": reg.p,
+             "slope": reg.slope} for c in comparisons if c.kd for name, reg in c.kd.items()]
+    return pd.DataFrame(rows, columns=["experiment", "predictor", "n", "R2", "p", "slope"])
+
+
+def fig_kd(comparisons: Sequence[Comparison]):
+    """ln Kd (Auweter et al. 2006) against the global importance of each RBFOX1 heptamer, model and oracle, one
+    panel per experiment with a Kd check (Fig 2f on planted truth); ``None`` when none has one."""
+    from ..plotting import panels
+
+    with_kd = [c for c in comparisons if c.kd]
+    if not with_kd:
+        return None
+    fig, axes = panels(len(with_kd), height=3.2)
+    for ax, c in zip(axes, with_kd):
+        for (name, reg), colour in zip(c.kd.items(), ("C0", "C1")):
+            ax.scatter(reg.global_importance, reg.ln_kd, s=18, color=colour,
+                       label=f"{name} (R\u00b2 {reg.r2:.2f}, p {reg.p:.2g})")
+        ax.set_xlabel("global importance")
+        ax.set_ylabel("ln Kd (nM)")
+        ax.set_title(c.experiment)
+        ax.legend(frameon=False, fontsize="small", loc="best")
     fig.tight_layout()
     return fig
 
