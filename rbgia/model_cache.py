@@ -11,6 +11,7 @@ import inspect
 import json
 import os
 import shutil
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,8 +131,9 @@ def _fit_defaults() -> dict[str, Any]:
 
 
 def _say(message: str) -> None:
-    """One line about what the model cache did: always shown (``verbose`` only governs per-epoch lines)."""
-    print(f"rbgia.train: {message}", flush=True)
+    """One line about what the model cache did: always shown (``verbose`` only governs per-epoch lines), on stderr:
+    a progress line for the log, not a result for the page (the book drops stderr)."""
+    print(f"rbgia.train: {message}", file=sys.stderr, flush=True)
 
 
 def _identity(params: Mapping[str, Any]) -> dict[str, Any]:

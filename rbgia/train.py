@@ -16,6 +16,7 @@ import inspect
 import math
 import numbers
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -413,7 +414,7 @@ class _FitRun:
             self.best = _restore(ckpath, arrays, self.model, self.opt)
             self.state = saved
             if self.verbose:
-                print(f"resuming from {ckpath} after epoch {self.state['epoch']}")
+                print(f"resuming from {ckpath} after epoch {self.state['epoch']}", file=sys.stderr)
         self.resumed_from = int(self.state["epoch"])
         if self.state["best_valid_pearson"] is not None:
             self.best_r = self.state["best_valid_pearson"]
@@ -483,7 +484,7 @@ class _FitRun:
         if self.verbose:
             star = "  *" if self.state["best_epoch"] == epoch + 1 else ""
             print(f"epoch {epoch + 1:3d}  loss {logs['loss']:.4f}  valid r {logs['valid_pearson']:.4f}  "
-                  f"lr {logs['lr']:.2e}  {logs['seconds']:.1f}s{star}", flush=True)
+                  f"lr {logs['lr']:.2e}  {logs['seconds']:.1f}s{star}", file=sys.stderr, flush=True)
         if self.ckdir is not None:
             _write_checkpoint(self.ckdir, self.model, self.opt, self.best, self.state)
         return logs
@@ -613,7 +614,7 @@ def fit(model: Any, data: Any, *, epochs: int = 300, batch_size: int = 100, lr: 
         Also stop (``stopped_early``) once the validation r has plateaued (:func:`plateau`); the paper stops on
         ``patience`` alone. A stop rule, like ``epochs``: a checkpoint resumes under either value.
     verbose
-        0 silent, 1 one line per epoch.
+        0 silent, 1 one line per epoch (on stderr: progress for a log, not a page).
 
     Returns
     -------

@@ -202,6 +202,7 @@ def test_book_renders_every_chapter_with_its_figures(tiny_book):
         assert "<img" in page, f"{name} rendered without figures"
         assert "Traceback" not in page
         assert 'class="tag_injected-parameters' not in page and "tag_parameters" not in page  # parameters shown once
+        assert "rbgia.train:" not in page and "  valid r " not in page  # progress lines stay in the logs
     for page in ("intro", "methods", "rerun", "references", "paper_map", "reliability", "validation"):
         assert (html / "book" / f"{page}.html").is_file()
     refs = (html / "book" / "references.html").read_text()

@@ -96,7 +96,7 @@ def test_fewer_epochs_load_the_cached_model_bit_identical_and_more_resume(sim_di
     assert _hashes(*files) == before  # model, metadata, checkpoint, history and params untouched
     assert meta1["epochs"] == {**meta2["epochs"], "requested": 1}
     assert meta1["epochs"]["trained_for"] == 2 and meta1["epochs"]["run"] == 2
-    out = capsys.readouterr().out.strip().splitlines()
+    out = capsys.readouterr().err.strip().splitlines()
     assert len(out) == 1 and "loaded" in out[0] and "1 requested" in out[0] and "retrain=True" in out[0]
 
     # the record reports the epochs used, not only the ones asked for
@@ -108,7 +108,7 @@ def test_fewer_epochs_load_the_cached_model_bit_identical_and_more_resume(sim_di
 
     # more epochs resume from the checkpoint: the first two epochs are kept as they were
     _, meta3, _ = train_or_load(sim_dir, "SIMRBFOX1", results_dir=res, epochs=3, **SMALL)
-    assert "resuming" in capsys.readouterr().out
+    assert "resuming" in capsys.readouterr().err
     assert meta3["epochs"]["run"] == 3 and meta3["epochs"]["trained_for"] == 3
     history3 = pd.read_csv(files[3])
     pd.testing.assert_frame_equal(history3.iloc[:2][["epoch", "loss", "valid_pearson"]],
@@ -116,7 +116,7 @@ def test_fewer_epochs_load_the_cached_model_bit_identical_and_more_resume(sim_di
 
     # only an explicit request replaces it by a less-trained one
     _, meta_re, _ = train_or_load(sim_dir, "SIMRBFOX1", results_dir=res, epochs=1, retrain=True, **SMALL)
-    assert meta_re["epochs"]["run"] == 1 and "retrain=True" in capsys.readouterr().out
+    assert meta_re["epochs"]["run"] == 1 and "retrain=True" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -345,7 +345,7 @@ def test_other_lr_is_cached_beside_and_alternating_settings_load(sim_dir, tmp_pa
     train_or_load(sim_dir, "SIMNULL", results_dir=res, epochs=1, lr=3e-3, **SMALL)
     capsys.readouterr()
     m3, meta3, _ = train_or_load(sim_dir, "SIMNULL", results_dir=res, epochs=1, **SMALL)
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert "loaded" in out and "training" not in out  # the first model, kept beside the lr=3e-3 one
     np.testing.assert_array_equal(np.asarray(m3(x, training=False)), p1)
     assert meta3["params"]["lr"] == 1e-3
@@ -361,7 +361,7 @@ def test_missing_checkpoint_is_not_called_resuming(sim_dir, tmp_path, capsys):
         ck.unlink()
     capsys.readouterr()
     _, meta, _ = train_or_load(sim_dir, "SIMNULL", results_dir=res, epochs=2, **SMALL)
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert "resuming" not in out and "from scratch" in out and "checkpoint" in out
     assert meta["epochs"]["run"] == 2
 
