@@ -200,7 +200,7 @@ def test_tables_read_only_schema_fields(battery_run):
     b, res = battery_run
     full = {e: records.as_record(b.to_record() | {"experiment": e, "test_pearson": 0.5}) for e in ("A", "B")}
     cut = {e: records.as_record(_schema_only(dict(r))) for e, r in full.items()}
-    for table in (across.supplementary_table1, across.scan_table, across.multiplicity_table,
+    for table in (across.supplementary_table1, across.scan_table, across.scan_cost_table, across.multiplicity_table,
                   across.spacing_table, gc.gc_table):
         pd.testing.assert_frame_equal(table(cut), table(full))
         assert len(table(cut)) >= 1

@@ -196,3 +196,15 @@ def test_the_simulated_rbfox1_affinities_follow_the_kd_table():
         if site in planted:
             assert planted[site] == pytest.approx((0.83 / kd_nm) ** 0.35, abs=0.03), site
     assert sum(p[:6] in planted for p in kd["pattern"]) == 6  # UGCAUAU (Kd 1.8 uM) is not planted: ~0
+
+
+def test_the_page_table_joins_each_statistic_and_its_ci(background):
+    c = validation.compare(_no_hindrance, background, "SIMRBFOX1", RBFOX1.truth(), **KW)
+    table = validation.comparison_table([c])
+    shown = validation.display_table(table)
+    assert "model CI low" not in shown and "oracle CI high" not in shown and len(shown) == len(table)
+    finite = table[np.isfinite(table[["model", "model CI low", "model CI high"]].astype(float)).all(axis=1)]
+    i = finite.index[0]
+    row = table.loc[i]
+    assert shown.loc[i, "model"] == f"{row['model']:.3g} ({row['model CI low']:.3g} to {row['model CI high']:.3g})"
+    assert list(table.columns).count("model CI low") == 1  # the record's table keeps the numbers apart

@@ -420,7 +420,17 @@ for (const el of root.querySelectorAll('*')) {
 }
 const shrunk = Array.from(root.querySelectorAll('img')).filter(i => i.naturalWidth > 0)
   .map(i => [i.getAttribute('src') || '', i.naturalWidth, i.getBoundingClientRect().width]);
-return {text: text, images: images, wide: wide.slice(0, 10), nwide: wide.length, shrunk: shrunk,
+// tables wider than the column: inside a scroll container they pass the test above, but their last
+// columns (verdicts, p-values) start off-screen
+const tables = Array.from(root.querySelectorAll('table'))
+  .filter(t => t.scrollWidth > root.clientWidth + 1 && !t.closest('.rbgia-wide-ok'))  // a stated reason passes
+  .map(t => {
+    const cap = t.closest('figure') && t.closest('figure').querySelector('figcaption');
+    const name = ((cap && cap.textContent) || (t.querySelector('th') || t).textContent || '').trim()
+      .replace(/\\s+/g, ' ').slice(0, 60);
+    return [name, Math.round(t.scrollWidth), Math.round(root.clientWidth)];
+  });
+return {text: text, images: images, wide: wide.slice(0, 10), nwide: wide.length, shrunk: shrunk, tables: tables,
         height: Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)};
 """
 
@@ -493,6 +503,9 @@ def check_page(
                      f"its text shrinks with it; make it narrower (rbgia.plotting.book_style)"
                      for src, natural, shown in found["shrunk"] if shown < min_image_scale * natural]
     problems += [f"{rel}: wider than the content column outside a scroll container: {w}" for w in found["wide"]]
+    problems += [f"{rel}: table \"{name}\" is {width} px wide in the {column} px column: its last columns start "
+                 "off-screen; put the verdict, p and q columns first or split the table"
+                 for name, width, column in found.get("tables", [])]
     if found["nwide"] > len(found["wide"]):
         problems.append(f"{rel}: ... and {found['nwide'] - len(found['wide'])} more too-wide elements")
     if screenshots is not None:
@@ -535,8 +548,9 @@ def check_pages(
     list of str
         One line per problem, naming the page: raw TeX delimiters (``\\(``, ``\\[``, ``$$``)
         in the rendered text outside code, SEVERE console messages (JavaScript errors,
-        resources that failed to load), images with ``naturalWidth == 0``, and elements
-        wider than the content column that are not inside a scroll container. Empty:
+        resources that failed to load), images with ``naturalWidth == 0``, elements
+        wider than the content column that are not inside a scroll container, and tables
+        wider than the column even inside one (their last columns start off-screen). Empty:
         every page reads.
 
     Raises

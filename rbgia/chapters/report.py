@@ -236,6 +236,7 @@ class Table:
     caption: str | None
     numeric: tuple[bool, ...]  # right-align these columns
     wide: bool  # more columns than fit the page: shown smaller, scrolling sideways
+    wide_reason: str | None = None  # why it may be wider than the column (the site check then lets it pass)
 
     @property
     def html(self) -> str:
@@ -251,9 +252,12 @@ class Table:
             )
             rows.append(f"<tr>{cells}</tr>")
         classes = "rbgia-table rbgia-wide" if self.wide else "rbgia-table"
+        if self.wide_reason:
+            classes += " rbgia-wide-ok"
         caption = ""
         if self.caption or self.wide:
             note = f" ({self.frame.shape[1]} columns: scroll sideways)" if self.wide else ""
+            note += f" (wider than the page: {self.wide_reason})" if self.wide_reason else ""
             caption = f'<figcaption class="rbgia-caption">{html.escape(self.caption or "")}{note}</figcaption>'
         # The inline style keeps the scroll container where the book's CSS is absent (Jupyter, nbviewer).
         return (
@@ -278,6 +282,7 @@ def table(
     max_columns: int = 8,
     sig: int = 3,
     index: bool = False,
+    wide_reason: str | None = None,
 ) -> Table:
     """Display ``df`` as a book table: numbers at ``sig`` significant digits, integers without
     decimals, p/q-values in scientific notation (``< 1e-300`` for 0), column names in words.
@@ -295,6 +300,9 @@ def table(
         Significant digits of non-integer numbers.
     index
         Show the index as the first column.
+    wide_reason
+        Why the table may be wider than the page's column (said in its caption); the site check
+        (:mod:`rbgia.book.site`) reports any other table wider than the column.
 
     Returns
     -------
@@ -307,7 +315,7 @@ def table(
         bool(pd.api.types.is_numeric_dtype(source[c]) and not pd.api.types.is_bool_dtype(source[c]))
         for c in source.columns
     )
-    return Table(frame, caption, numeric, wide=frame.shape[1] > max_columns)
+    return Table(frame, caption, numeric, wide=frame.shape[1] > max_columns, wide_reason=wide_reason)
 
 
 # --------------------------------------------------------------------------- captions and rerun

@@ -482,6 +482,22 @@ def fig_additivity(comparisons: Sequence[Comparison]):
     return fig
 
 
+def display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`comparison_table` for the page: each statistic and its 95% CI in one cell ("0.93 (0.90 to 0.96)"),
+    so that every verdict column fits the column; the record keeps the separate numbers."""
+    def joined(mid: Any, low: Any, high: Any) -> str:
+        ok = [v is not None and np.isfinite(float(v)) for v in (mid, low, high)]
+        if not ok[0]:
+            return "n/a" if mid is None or np.isnan(float(mid)) else f"{float(mid):g}"  # inf: a z past any other
+        return f"{float(mid):.3g}" + (f" ({float(low):.3g} to {float(high):.3g})" if all(ok[1:]) else "")
+
+    out = table.copy()
+    for side in ("model", "oracle"):
+        out[side] = [joined(*v) for v in zip(out[side], out[f"{side} CI low"], out[f"{side} CI high"])]
+        out = out.drop(columns=[f"{side} CI low", f"{side} CI high"])
+    return out
+
+
 def kd_table(comparisons: Sequence[Comparison]) -> pd.DataFrame:
     """Fig 2f on planted truth: per experiment with a Kd check and predictor (model, oracle), the regression of
     ln Kd on global importance: ``n``, ``R2``, ``p``, ``slope`` (negative: higher importance, tighter binding)."""
