@@ -895,16 +895,20 @@ def hist(
     vline: float | None = None,
     annotate: bool = True,
 ) -> Axes:
-    """Histogram (e.g. R² across experiments, GC-bias effect sizes); median annotated."""
+    """Histogram of counts (e.g. R² across experiments, GC-bias effect sizes): integer count ticks, the median and
+    n in the title, off the bars and the reference line."""
+    from matplotlib.ticker import MaxNLocator
+
     v = np.asarray(values, float).ravel()
     v = v[np.isfinite(v)]
     ax = _ax(ax, figsize=(4, 3))
     ax.hist(v, bins=bins, color="C0", edgecolor="white", lw=0.5)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.25-step ticks
     if vline is not None:
         ax.axvline(vline, color="grey", ls="--", lw=1)
     if annotate and v.size:
-        ax.text(0.97, 0.97, f"median {np.median(v):.3g}\nn = {v.size}", transform=ax.transAxes, ha="right",
-                va="top", fontsize="small")
+        note = f"median {np.median(v):.3g}, n = {v.size}"
+        title = f"{title}\n{note}" if title else note
     return _finish(ax, xlabel, ylabel, title)
 
 
