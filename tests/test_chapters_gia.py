@@ -306,3 +306,13 @@ def test_the_gc_end_test_across_experiments_leaves_out_motifs_that_do_not_stand_
     assert test.n == 6 and test.n_pairs == 6 and test.verdict == "3' bias"  # exact p = 1/64
     everything = gc.gc_across(table.assign(**{"motif stands out": True}))
     assert everything.n == 10 and everything.verdict == "no 3' bias shown"
+
+
+def test_the_gc_chapter_interprets_a_gia_ism_disagreement():
+    from rbgia.chapters import gc as gc_chapter
+
+    table = pd.DataFrame({"biased end": ["3'", "3'", "none"], "ISM verdict": ["no 3' bias", "3' bias", "no 3' bias"]})
+    (line,) = gc_chapter.gia_vs_ism(table)
+    assert "GIA finds the 3' end favoured in 2 of 3 experiments, ISM in 1, so GIA sees the bias" in line
+    agree = table.assign(**{"ISM verdict": ["3' bias", "3' bias", "no 3' bias"]})
+    assert gc_chapter.gia_vs_ism(agree) == []  # they agree: nothing to explain

@@ -218,4 +218,23 @@ def gc_findings(table: pd.DataFrame, across: GCAcross) -> str:
         f"{_f(across.median_effect3, '.2f')}, move with the GC run's own effect and are not tested.)",
         f"- Biased end per experiment (interaction 3' - 5', CI excluding 0): {verdict_counts(table, 'biased end')}.",
         f"- The 3' GC run with the motif: {v3}; the 5' one: {v5}.",
-        f"- ISM of the top predicted probes (G/C importance 3' vs 5'): {verdict_counts(table, 'ISM verdict')}."])
+        f"- ISM of the top predicted probes (G/C importance 3' vs 5'): {verdict_counts(table, 'ISM verdict')}.",
+        *gia_vs_ism(table)])
+
+
+def gia_vs_ism(table: pd.DataFrame) -> list[str]:
+    """One sentence when GIA's biased end and ISM's 3' test disagree in how many experiments show a 3' bias:
+    what each measures, so that a reader can weigh them; none when they agree."""
+    n = len(table)
+    n_gia = int((table["biased end"] == "3'").sum()) if "biased end" in table else 0
+    n_ism = int((table["ISM verdict"] == "3' bias").sum()) if "ISM verdict" in table else 0
+    if n == 0 or n_gia == n_ism:
+        return []
+    more, fewer = ("GIA", "ISM") if n_gia > n_ism else ("ISM", "GIA")
+    return [f"- **GIA and ISM disagree**: GIA finds the 3' end favoured in {n_gia} of {n} experiments, ISM in "
+            f"{n_ism}, so {more} sees the bias where {fewer} does not. They ask different questions: GIA embeds "
+            "GCGCGC beside the motif in backgrounds that carry nothing else and measures what the model does with "
+            "it; ISM measures how much the G/C already at the ends of the ten probes the model ranks highest adds "
+            "to their predictions, which can stay small beside their motif sites, and ten probes make a weak test. "
+            "A model can amplify a GC end it is given (GIA) while its best probes owe little to their own ends "
+            "(ISM)."]
