@@ -316,3 +316,16 @@ def test_the_gc_chapter_interprets_a_gia_ism_disagreement():
     assert "GIA finds the 3' end favoured in 2 of 3 experiments, ISM in 1, so GIA sees the bias" in line
     agree = table.assign(**{"ISM verdict": ["3' bias", "3' bias", "no 3' bias"]})
     assert gc_chapter.gia_vs_ism(agree) == []  # they agree: nothing to explain
+
+
+def test_the_across_chapter_names_its_outliers_with_what_may_explain_them():
+    from rbgia.chapters import across as across_chapter
+
+    supp = pd.DataFrame({"experiment": ["A", "B"], "similarity r": [0.9, -0.05]})
+    mult = pd.DataFrame({"experiment": ["A", "B"], "R2 (1..n fit)": [0.99, 0.1],
+                         "verdict": ["additive", "undetermined"], "vs copies alone": [1.0, 1.2],
+                         "ratio n/1": [3.0, 1.5]})
+    scans = pd.DataFrame({"experiment": ["A", "B"], "test r": [0.8, 0.4], "motif": ["motif found", "no motif"]})
+    text = across_chapter.across_findings(mult, pd.DataFrame(), supp, scans)
+    assert "Least like its RNAcompete motif: B (r -0.05; its model's test r 0.40, its top 6-mer: no motif)" in text
+    assert "Poorest line through 1-3 copies: B (R\u00b2 0.1, verdict undetermined;" in text

@@ -122,8 +122,36 @@ def across_findings(mult: pd.DataFrame, spacing: pd.DataFrame, supp: pd.DataFram
         f"- GIA motif vs RNAcompete motif over {len(supp)} experiments: median r {_f(float(r.median()), '.2f')}"
         f" (range {_f(float(r.min()), '.2f')} to {_f(float(r.max()), '.2f')})." if len(supp) else
         "- No experiment has an RNAcompete motif to compare with."]
+    lines += _outliers(mult, supp, scans)
     if sensitivity is not None and len(sensitivity):
         kinds = [c for c in sensitivity.columns if c not in ("experiment", "verdict", "agree")]
         lines.append(f"- The headline verdicts agree across the {len(kinds)} backgrounds ({', '.join(kinds)}) in "
                      f"{int(sensitivity['agree'].sum())} of {len(sensitivity)} cases.")
     return "\n".join(lines)
+
+
+def _outliers(mult: pd.DataFrame, supp: pd.DataFrame, scans: pd.DataFrame | None) -> list[str]:
+    """A sentence on the experiment least like its RNAcompete motif and on the poorest 1..n line, each with
+    what may explain it (the model's test r, whether its top k-mer stands out), for a reader to weigh."""
+    context = scans.set_index("experiment") if scans is not None and len(scans) else None
+
+    def about(exp: str) -> str:
+        if context is None or exp not in context.index:
+            return ""
+        row = context.loc[exp]
+        return f"; its model's test r {_f(float(row['test r']), '.2f')}, its top 6-mer: {row['motif']}"
+
+    lines = []
+    if len(supp) > 1:
+        low = supp.loc[supp["similarity r"].astype(float).idxmin()]
+        exp, r = str(low["experiment"]), _f(float(low["similarity r"]), ".2f")
+        lines.append(f"- Least like its RNAcompete motif: {exp} (r {r}{about(exp)}). A weak model or a top k-mer "
+                     "that does not stand out makes the GIA motif a poor estimate; a good model with a clear motif "
+                     "unlike RNAcompete's points to what the model learned instead (a flank, a shifted or shorter "
+                     "site).")
+    if len(mult) > 1 and mult["R2 (1..n fit)"].notna().any():
+        low = mult.loc[mult["R2 (1..n fit)"].astype(float).idxmin()]
+        exp, r2 = str(low["experiment"]), _f(float(low["R2 (1..n fit)"]), ".3g")
+        lines.append(f"- Poorest line through 1-3 copies: {exp} (R\u00b2 {r2}, verdict {low['verdict']}{about(exp)}). "
+                     "The paper's line decides nothing here; the verdict against the copies alone is the test.")
+    return lines
