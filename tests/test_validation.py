@@ -90,6 +90,8 @@ def test_null_experiment_uses_the_model_top_kmer_and_the_oracle_sees_nothing(bac
     assert table.loc[table["analysis"].str.startswith("multiplicity"), "oracle verdict"].item() == "no effect"
     assert c.kmer_spearman is None  # the oracle is constant: no rank correlation exists
     assert "an effect that was not planted" in validation.findings(table)
+    assert "**SIMNULL** plants no motif: the model's top k-mer " in validation.findings(table)
+    assert "not that it learned a motif" in validation.findings(table)
 
 
 def test_records_are_json(background, tmp_path):
