@@ -188,3 +188,19 @@ def test_chapter_02_labels_its_scatter_with_the_panel_it_reproduces():
     assert training.scatter_panel("VTS1", "log") == "Fig 3a (scatter)"
     assert training.scatter_panel("RNCMPT00001", "log") == "Fig 1c (log panel)"
     assert training.scatter_panel("RNCMPT00001", "clip") == "Fig 1b (clip panel)"
+
+
+def test_too_few_pairs_report_no_test(records):
+    """Fig 1d on two experiments: the difference is shown, no Wilcoxon p (n = 2 cannot reach 0.05)."""
+    res, d09, d13 = records
+    long = performance.load(res, [d09, d13])
+    _, n = performance.paired(long, "normalization", "log", ["clip"], inputs="seq")
+    row = n.iloc[0]
+    if row["n"] < performance.MIN_WILCOXON_N:
+        assert row["pvalue"] is None and row["statistic"] is None
+        text = performance.verdict(n)
+        assert "no test: n = " in text and "it takes n >= 6" in text and "Wilcoxon p" not in text
+    fake = pd.DataFrame([{"comparison": "log - clip", "n": 2, "median difference": 0.03, "reference higher": 1,
+                          "pvalue": None}])
+    assert performance.verdict(fake) == ("log - clip: median +0.030, log higher in 1 of 2; no test: n = 2 is too "
+                                         "few for a Wilcoxon signed-rank test to reach p < 0.05 (it takes n >= 6)")

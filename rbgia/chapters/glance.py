@@ -22,10 +22,10 @@ from typing import Any
 import pandas as pd
 
 from .._io import load_json
+from .performance import MIN_WILCOXON_N
 from .results import ALL, results_path
 
 STATUS = ("holds", "partly", "not confirmed", "not testable here")
-MIN_WILCOXON_N = 6  # the smallest n whose two-sided exact Wilcoxon signed-rank p can fall below 0.05
 COLUMNS = ["claim", "paper", "this build", "test", "status"]
 
 

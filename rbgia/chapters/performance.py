@@ -36,6 +36,8 @@ PROTEINS_2013 = {"RNCMPT00001": "A1CF", "RNCMPT00002": "ANKHD1"}  # the shipped 
 # Published per-experiment columns of PUBLISHED_2013 -> the method names the paper uses.
 METHODS_2013 = {"ThermoNet": "ThermoNet", "DLPRB_CNN": "DLPRB", "cDeepbind_CNN": "cDeepbind", "RCK": "RCK"}
 INPUT_LABELS = {"seq": "sequence", "pu": "+PU", "phime": "+PHIME"}
+# The smallest number of pairs whose two-sided exact Wilcoxon signed-rank p can fall below 0.05 (2 / 2^6 = 0.031).
+MIN_WILCOXON_N = 6
 _BUDGET = ["epochs", "epochs_trained_for", "epochs_run", "best_epoch", "patience", "stopped_early", "protocol",
            "plateaued", "plateau", "n_train"]
 
@@ -233,9 +235,11 @@ def paired(long: pd.DataFrame, column: str, reference: str, others: Sequence[str
         diff = (wide[reference] - wide[other]).where(same)
         wide[f"{reference} - {other}"] = diff
         test = wilcoxon(wide[reference].where(same), wide[other].where(same))
+        testable = int(test["n"]) >= MIN_WILCOXON_N  # fewer pairs cannot reach p < 0.05: no test is reported
         rows.append({"comparison": f"{reference} - {other}", "n": test["n"], "mean difference": float(diff.mean()),
                      "median difference": test["median_difference"], "reference higher": int((diff > 0).sum()),
-                     "statistic": test["statistic"], "pvalue": test["pvalue"],
+                     "statistic": test["statistic"] if testable else None,
+                     "pvalue": test["pvalue"] if testable else None,
                      "unequal budget": int((both & ~same).sum())})
     columns = ["comparison", "n", "mean difference", "median difference", "reference higher", "statistic", "pvalue",
                "unequal budget"]
@@ -247,10 +251,16 @@ def verdict(tests: pd.DataFrame, alpha: float = 0.05) -> str:
     parts = []
     for r in tests.to_dict("records"):
         p, med = r["pvalue"], r["median difference"]
+        first = r["comparison"].split(" - ")[0]
+        if int(r["n"]) < MIN_WILCOXON_N:
+            shown = (f"median {med:+.3f}, {first} higher in {r['reference higher']} of {r['n']}; "
+                     if med is not None and np.isfinite(med) else "")
+            parts.append(f"{r['comparison']}: {shown}no test: n = {r['n']} is too few for a Wilcoxon signed-rank "
+                         f"test to reach p < 0.05 (it takes n >= {MIN_WILCOXON_N})")
+            continue
         if p is None or not np.isfinite(p):
             parts.append(f"{r['comparison']}: no test (n = {r['n']})")
             continue
-        first = r["comparison"].split(" - ")[0]
         sign = f"{first} higher" if med > 0 else f"{first} lower" if med < 0 else "no difference"
         word = "significant" if p < alpha else "not significant"
         parts.append(f"{r['comparison']}: median {med:+.3f} ({sign}; {first} higher in {r['reference higher']} "
