@@ -838,7 +838,10 @@ def local_importance_boxplot(
         handles.append(line)
     ax.axhline(0, color="grey", lw=0.8, ls="--")
     ax.set_xticks(pos, [b["label"] for b, _ in boxes], rotation=30 if len(boxes) > 3 else 0)
-    ax.legend(handles=handles, fontsize="small", frameon=False)
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + 0.3 * (high - low))  # headroom: the legend sits above the boxes, not on them
+    ax.legend(handles=handles, fontsize="small", frameon=False, loc="upper left", ncol=len(handles),
+              handlelength=1.2, columnspacing=0.8)
     kind = result.get("kind") if isinstance(result, Mapping) else type(result).__name__
     return _finish(ax, xlabel or _BOX_XLABELS.get(str(kind), "condition"), ylabel, title)
 

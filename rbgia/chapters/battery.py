@@ -526,19 +526,25 @@ def fig_multiplicity(battery: Battery):
 
 
 def fig_spacing(battery: Battery):
-    """Two copies over twice one copy, per pair of starts (Fig 2d); 1 = additive."""
+    """Fig 2d: left, the paper's statistic, box plots of the local importance of one copy and of each pair (median
+    and global importance marked); right, the verdicts' statistic, two copies over the two alone (1 = additive)."""
     sp = battery.spacing
-    from ..plotting import fit_figsize
+    from ..plotting import local_importance_boxplot, panels
 
-    fig, ax = _plt().subplots(figsize=fit_figsize((6, 3.2)))
+    fig, (left, right) = panels(2, height=3.4)
+    local_importance_boxplot(sp, ax=left, fit=False, xlabel="copies (1-based starts)",
+                             title=f"{battery.experiment}: {battery.motif}")
+    short = [t.get_text().split(" (gap")[0] for t in left.get_xticklabels()]  # the gaps are on the right panel
+    left.set_xticks(left.get_xticks(), short, rotation=45, ha="right", fontsize=8)
     labels = [f"{a + 1} & {b + 1}\n(gap {b - a - len(sp.motif)})" for a, b in sp.pairs]
     y = np.array([e.mean for e in sp.vs_additive], float)
     err = np.abs(np.vstack([y - [e.ci_low for e in sp.vs_additive], [e.ci_high for e in sp.vs_additive] - y]))
-    ax.bar(labels, y, yerr=err, color="C0", capsize=4)
-    ax.axhline(1, color="C3", ls="--", lw=1)
-    ax.set_ylabel("two copies / the two alone")
-    ax.set_xlabel("1-based starts of the two copies")
-    ax.set_title(f"{battery.experiment}: spacing of {battery.motif}", fontsize=10)
+    right.bar(labels, y, yerr=err, color="C0", capsize=4)
+    right.axhline(1, color="C3", ls="--", lw=1)
+    right.set_ylabel("two copies / the two alone")
+    right.set_xlabel("1-based starts of the two copies")
+    right.tick_params(axis="x", labelsize=8)
+    right.set_title("the verdicts' statistic", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -19,7 +19,7 @@ from ..stats import wilcoxon_paired
 from ..verdicts import ALPHA, motif_stands_out
 from .ism import predict_split
 from .records import as_record, make_record
-from .report import _f, _plt, verdict_counts
+from .report import _f, verdict_counts
 
 
 def motif_significant(gc: Any) -> bool:
@@ -118,23 +118,27 @@ def gc_table(records: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def fig_gc(battery: Any):
-    """Global importance of motif, motif + GC 5', motif + GC 3', GC alone at each end (Fig 4c), from a
-    battery or its record."""
+    """Fig 4c: left, the paper's statistic, box plots of the local importance of the motif, the motif with the GC run
+    at each end and the GC run alone (median and global importance marked); right, the global importances with
+    95% CIs. From a battery or its record (box plots then drawn from the stored quantiles)."""
     rec = as_record(battery)
     g = rec.gc
-    names = ("motif", "motif + GC 5'", "motif + GC 3'", "GC 5' alone", "GC 3' alone")  # GC_CONDITIONS, in words
+    names = ("motif", "+GC 5'", "+GC 3'", "GC 5'", "GC 3'")  # GC_CONDITIONS, in short words (the caption says more)
     imp = [g.importance[k] for k in GC_CONDITIONS]
     y = np.array([i.mean for i in imp], float)
     err = np.abs(np.vstack([y - np.array([i.ci_low for i in imp], float), np.array([i.ci_high for i in imp], float)
                             - y]))
-    from ..plotting import page_width
+    from ..plotting import local_importance_boxplot, panels
 
-    fig, ax = _plt().subplots(figsize=(page_width(), 3.2))
-    ax.bar(list(names), y, yerr=err, color=["C0", "C1", "C2", "C7", "C7"], capsize=4)
-    ax.set_ylabel("global importance")
-    ax.set_title(f"{rec.experiment}: {g.motif} with {g.gc_motif} at 1-based starts "
-                 f"{g.gc_starts[0] + 1} and {g.gc_starts[1] + 1}", fontsize=10)
-    ax.tick_params(axis="x", rotation=15)
+    fig, (left, right) = panels(2, height=3.4)
+    source = getattr(battery, "gc", None)
+    local_importance_boxplot(source if hasattr(source, "local_effects") else dict(g), ax=left, fit=False,
+                             xlabel="embedding", title=f"{rec.experiment}: {g.motif} with {g.gc_motif}")
+    right.bar(list(names), y, yerr=err, color=["C0", "C1", "C2", "C7", "C7"], capsize=4)
+    right.set_ylabel("global importance")
+    right.set_title(f"GC at 1-based starts {g.gc_starts[0] + 1} and {g.gc_starts[1] + 1}", fontsize=10)
+    for ax in (left, right):
+        ax.set_xticks(ax.get_xticks(), names, rotation=45, ha="right", fontsize=8)
     fig.tight_layout()
     return fig
 
