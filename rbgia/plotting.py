@@ -263,6 +263,60 @@ def l2_logo(
                 ylabel=ylabel, **kwargs)
 
 
+def variant_bars(
+    importance: np.ndarray,
+    kmer: str,
+    ci_low: np.ndarray | None = None,
+    ci_high: np.ndarray | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    start: int = 0,
+) -> Axes:
+    """Global importance of every single-nucleotide variant of ``kmer`` (paper Fig 2e, 3b: the bars beside the L2
+    logo): per 1-based position, one bar per nucleotide (ACGU colours), the wild type's outlined in black.
+
+    ``importance``, ``ci_low``, ``ci_high`` are ``(k, 4)`` (:class:`rbgia.experiments.MotifMutagenesis`); the
+    wild-type entries hold the k-mer's own importance.
+    """
+    imp = np.asarray(importance, float)
+    k = len(kmer)
+    if imp.shape != (k, 4):
+        raise DataError(f"importance has shape {imp.shape}; pass the (k, 4) = ({k}, 4) variant importances of {kmer}")
+    ax = _ax(ax, figsize=(max(4.0, 0.7 * k + 1.5), 3.0))
+    width = 0.2
+    colours = {"A": "tab:green", "C": "tab:blue", "G": "orange", "U": "tab:red"}
+    for j, base in enumerate("ACGU"):
+        x = np.arange(k) + (j - 1.5) * width
+        err = None
+        if ci_low is not None and ci_high is not None:
+            lo, hi = np.asarray(ci_low, float)[:, j], np.asarray(ci_high, float)[:, j]
+            err = np.abs(np.vstack([imp[:, j] - lo, hi - imp[:, j]]))
+        wild = np.array([kmer[i] == base for i in range(k)])
+        ax.bar(x, imp[:, j], width, yerr=err, color=colours[base], label=base, capsize=1.5,
+               edgecolor=np.where(wild, "black", "none"), linewidth=1.2, error_kw={"lw": 0.6})
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xticks(np.arange(k), [f"{start + i + 1}\n{c}" for i, c in enumerate(kmer)])
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=c, label=b) for b, c in colours.items()]
+    handles.append(Patch(facecolor="white", edgecolor="black", label="wild type"))
+    ax.legend(handles=handles, ncol=5, fontsize="small", frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0),
+              handlelength=1.0, columnspacing=0.8)
+    return _finish(ax, "position (1-based), wild-type base", "global importance", title)
+
+
+def mutagenesis_panels(importance: np.ndarray, kmer: str, ci_low: np.ndarray | None = None,
+                       ci_high: np.ndarray | None = None, title: str = "") -> Figure:
+    """Motif mutagenesis as the paper draws it (Fig 2e, 3b): the L2 logo (left) and the per-variant global
+    importance bars (right)."""
+    fig, (left, right) = panels(2, height=2.8, gridspec_kw={"width_ratios": (1, 2)})
+    l2_logo(np.asarray(importance, float), kmer, ax=left, title=f"{title}\nL2 per position" if title else None,
+            start=1)  # 1-based on the page
+    variant_bars(importance, kmer, ci_low, ci_high, ax=right)
+    fig.tight_layout()
+    return fig
+
+
 def structure_track(
     profile: np.ndarray,
     ax: Axes | None = None,

@@ -241,13 +241,13 @@ def test_battery_figures(battery_run):
     from rbgia import plotting
 
     b, _ = battery_run
-    for fig in (battery.fig_scan(b), battery.fig_motifs(b), battery.fig_multiplicity(b), battery.fig_spacing(b),
-                gc.fig_gc(b)):
+    for fig in (battery.fig_scan(b), battery.fig_motifs(b), battery.fig_variants(b), battery.fig_multiplicity(b),
+                battery.fig_spacing(b), gc.fig_gc(b)):
         assert 1 <= len(fig.axes) <= 3
     with matplotlib.rc_context():  # the book's style: each figure reads at the page's width (issue 13)
         plotting.book_style()
-        for make in (battery.fig_scan, battery.fig_motifs, battery.fig_multiplicity, battery.fig_spacing,
-                     gc.fig_gc):
+        for make in (battery.fig_scan, battery.fig_motifs, battery.fig_variants, battery.fig_multiplicity,
+                     battery.fig_spacing, gc.fig_gc):
             assert report.check_figure(make(b), warn=False) == [], make.__name__
     table = pd.DataFrame({"a": [1.0, 2.0, math.nan]})
     assert len(gc.fig_histograms(table, {"a": 1.0}).axes) == 1

@@ -376,3 +376,15 @@ def test_linear_fit_is_the_stats_fit():
     assert P.linear_fit(x, y) == linear_fit(x, y).as_dict()
     assert np.isnan(linear_fit([1, 2], [1, 3]).r2)  # 2 points: exact by construction
     assert P._matches is __import__("rbgia.motifs", fromlist=["kmer_matches"]).kmer_matches
+
+
+def test_variant_bars_one_bar_per_variant_the_wild_type_outlined():
+    imp = np.arange(24, dtype=float).reshape(6, 4)
+    ax = P.variant_bars(imp, "UGCAUG", imp - 1, imp + 1)
+    bars = [p for p in ax.patches]
+    assert len(bars) == 24
+    outlined = [b for b in bars if b.get_linewidth() > 0 and tuple(b.get_edgecolor()) == (0.0, 0.0, 0.0, 1.0)]
+    assert len(outlined) == 6  # one wild-type base per position
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"{i + 1}\n{c}" for i, c in enumerate("UGCAUG")]
+    with pytest.raises(DataError, match=r"pass the \(k, 4\) = \(6, 4\) variant importances of UGCAUG"):
+        P.variant_bars(imp[:3], "UGCAUG")

@@ -508,6 +508,14 @@ def fig_motifs(battery: Battery):
     return fig
 
 
+def fig_variants(battery: Battery):
+    """Fig 2e / 3b: the L2 logo of the motif mutagenesis beside the global importance of every variant."""
+    from ..plotting import mutagenesis_panels
+
+    mm = battery.mutagenesis
+    return mutagenesis_panels(mm.importance, mm.kmer, mm.ci_low, mm.ci_high, title=f"{battery.experiment}: {mm.kmer}")
+
+
 def fig_multiplicity(battery: Battery):
     """Local importance of 1..n copies of the top and the sub-optimal k-mer (Fig 2b, 2c) with the verdicts."""
     from ..plotting import local_importance_boxplot, panels

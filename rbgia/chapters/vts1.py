@@ -21,7 +21,7 @@ from ..scan import adaptive_kmer_scan
 from ..session import GIA
 from .battery import BATTERY, SENSITIVITY, top_kmers_of
 from .records import SCHEMAS, as_record, make_record, read_record
-from .report import _f, _plt
+from .report import _f
 from .results import results_path
 
 
@@ -166,14 +166,12 @@ def structure_record(models: Mapping[str, TrainedModel], tests: Mapping[str, Hai
 
 
 def fig_mutagenesis_of(results_dir: str | os.PathLike, experiment: str):
-    """The GIA mutagenesis L2 logo of an experiment's top k-mer from its battery record (Fig 3b for VTS1);
-    ``None`` when the experiment has no record yet."""
-    from ..plotting import fit_figsize, l2_logo
+    """The GIA mutagenesis of an experiment's top k-mer from its battery record, L2 logo and per-variant bars
+    (Fig 3b for VTS1); ``None`` when the experiment has no record yet."""
+    from ..plotting import mutagenesis_panels
 
     if not results_path(results_dir, experiment, BATTERY).is_file():
         return None
     mm = read_record(results_dir, experiment, BATTERY, "mutagenesis", kind="battery")
-    fig, ax = _plt().subplots(figsize=fit_figsize((4.5, 2.4)))
-    l2_logo(np.asarray(mm.importance, float), mm.kmer, ax=ax, title=f"{experiment}: GIA mutagenesis of {mm.kmer}")
-    fig.tight_layout()
-    return fig
+    return mutagenesis_panels(np.asarray(mm.importance, float), mm.kmer, np.asarray(mm.ci_low, float),
+                              np.asarray(mm.ci_high, float), title=f"{experiment}: {mm.kmer}")
