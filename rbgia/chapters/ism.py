@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -80,24 +80,40 @@ def fig_ism(deltas: np.ndarray, x: np.ndarray, probes: pd.DataFrame, motif: str 
     return fig
 
 
-def fig_mismatch_scatter(split: Any, pred: np.ndarray, motif: str, max_mismatches: int = 3, title: str = ""):
-    """Measured vs predicted on set B coloured by mismatches to ``motif`` (a discrete palette; Fig 3a)."""
+def _mismatch_scatter(ax: Any, split: Any, pred: np.ndarray, motif: str, max_mismatches: int, title: str) -> None:
     plt = _plt()
     mm = np.minimum(rmotifs.motif_matches(split.seqs, motif)["mismatches"].to_numpy(), max_mismatches)
     y = split.y[:, 0]
-    from ..plotting import fit_figsize
-
-    fig, ax = plt.subplots(figsize=fit_figsize((5.5, 4.2)))
     colors = plt.get_cmap("tab10").colors
     for k in range(max_mismatches, -1, -1):  # perfect matches drawn last, on top
         sel = mm == k
-        label = f"{k}{'+' if k == max_mismatches else ''} mismatches (n = {sel.sum()})"
+        plus = "+" if k == max_mismatches else ""
+        label = f"{k}{plus} mismatch{'es' if plus or k != 1 else ''} (n = {sel.sum()})"
         ax.scatter(y[sel], pred[sel], s=3, alpha=0.5, color=colors[k], lw=0, label=label, rasterized=True)
     r = float(np.corrcoef(y, pred)[0, 1])
     ax.set_xlabel("measured (set B)")
     ax.set_ylabel("predicted")
     ax.set_title(f"{title} r = {r:.3f}", fontsize=10)
-    ax.legend(fontsize=8, markerscale=3, title=f"best match to {motif}", title_fontsize=8)
+    ax.legend(fontsize=8, markerscale=3, title=f"best match to {motif}", title_fontsize=8, loc="upper left")
+
+
+def fig_mismatch_scatter(split: Any, pred: np.ndarray, motif: str, max_mismatches: int = 3, title: str = ""):
+    """Measured vs predicted on set B coloured by mismatches to ``motif`` (a discrete palette; Fig 3a)."""
+    from ..plotting import fit_figsize
+
+    fig, ax = _plt().subplots(figsize=fit_figsize((5.5, 4.2)))
+    _mismatch_scatter(ax, split, pred, motif, max_mismatches, title)
+    fig.tight_layout()
+    return fig
+
+
+def fig_mismatch_scatters(scatters: Mapping[str, tuple], max_mismatches: int = 3):
+    """Fig 2a's scatter per experiment: measured vs predicted on set B, coloured by mismatches to its motif."""
+    from ..plotting import panels
+
+    fig, axes = panels(len(scatters), max_per_row=2, height=3.6)
+    for ax, (exp, (split, pred, motif)) in zip(axes, scatters.items()):
+        _mismatch_scatter(ax, split, pred, motif, max_mismatches, f"{exp}:")
     fig.tight_layout()
     return fig
 
@@ -107,13 +123,15 @@ class IsmProbes:
     """The ISM of chosen probes: ``deltas`` ``(n, L, 4)``, their one-hot ``x`` ``(n, L, C)`` and the ``table``
     (one row per probe: ``kind``, ``seq``, ``predicted``, ``measured``, the motif window and the importance
     inside it over outside it). ``structure`` is the probes' structure channels ``(n, L, S)`` (VTS1, Fig 3a)
-    and ``pred`` the model's predictions on the whole test set (VTS1 scatter), else None."""
+    and ``pred`` the model's predictions on the whole test set (VTS1 scatter), else None. ``scatters``: per
+    experiment of Fig 2a, ``(test split, predictions, motif)`` for its scatter coloured by mismatches."""
 
     deltas: np.ndarray
     x: np.ndarray
     table: pd.DataFrame
     structure: np.ndarray | None = None
     pred: np.ndarray | None = None
+    scatters: dict = field(default_factory=dict)
 
     def rows(self) -> list[dict[str, Any]]:
         """The table as JSON-ready rows (without the probe index)."""
@@ -148,14 +166,16 @@ def ism_motif_examples(
     Returns :class:`IsmProbes` over all experiments (one row per probe, ``experiment`` and ``motif``
     columns), ready for :func:`fig_ism`.
     """
-    deltas, xs, tables = [], [], []
+    deltas, xs, tables, scatters = [], [], [], {}
     for exp in experiments:
         (model, meta, data), = load_models(data_dir, exp, ["seq"], **train_kw).values()  # one TrainedModel
         motif = rmotifs.known_motif(data_dir, exp, reference_dir)
         if not motif:
             raise DataError(f"no RNAcompete motif for {exp} in {reference_dir}/{rmotifs.RNACOMPETE_MEME}; "
                             "pass a 2013 experiment")
-        chosen = motif_probes(data.test, predict_split(model, data.test), motif, mismatches, n)
+        pred = predict_split(model, data.test)
+        scatters[exp] = (data.test, pred, motif)
+        chosen = motif_probes(data.test, pred, motif, mismatches, n)
         if chosen.empty:  # no test probe matches the motif that well
             continue
         d, table = ism_probes(model, data.test, chosen, motif)
@@ -167,7 +187,7 @@ def ism_motif_examples(
                         "pass other mismatches")
     table = pd.concat(tables, ignore_index=True)
     table["kind"] = table["experiment"] + ", " + table["kind"]
-    return IsmProbes(np.concatenate(deltas), np.concatenate(xs), table)
+    return IsmProbes(np.concatenate(deltas), np.concatenate(xs), table, scatters=scatters)
 
 
 def vts1_ism(models: Mapping[str, TrainedModel], motif: str = "GCUGG", n: int = 2,
