@@ -94,3 +94,16 @@ def test_the_markdown_the_intro_includes(tmp_path):
 def test_every_status_is_explained_under_the_table(tmp_path, status):
     _put(tmp_path, ALL, "07_gc_bias", {"across": {"n": 8, "verdict": "3' bias"}})
     assert f"*{status}*" in glance.glance_markdown(tmp_path)
+
+
+def test_the_paper_map_lists_every_panel_once_with_a_status():
+    panels = glance.panels_table()
+    expected = [f"Fig 1{c}" for c in "abcdef"] + [f"Fig 2{c}" for c in "abcdefg"] + [f"Fig 3{c}" for c in "abc"]
+    expected += [f"Fig 4{c}" for c in "abcde"] + ["Supp. Table 1"]
+    assert panels["panel"].tolist() == expected  # the paper's 22 panels, in order, each once
+    assert set(panels["status"]) <= {"full", "partial", "absent"} and set(panels["kind"]) <= {"real", "simulated"}
+    assert panels.set_index("panel").loc["Fig 2f", "kind"] == "simulated"
+    text = glance.panels_markdown()
+    assert "{doc}`/notebooks/executed/05_gia`" in text and text.count("\n| Fig") == 21
+    counts = panels["status"].value_counts()
+    assert f"22 panels: {counts.get('full', 0)} full, {counts.get('partial', 0)} partial, 0 absent" in text

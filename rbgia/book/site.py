@@ -214,15 +214,17 @@ def _write_if_changed(target: Path, text: str) -> None:
 
 
 def write_generated(root: str | os.PathLike = REPO) -> Path:
-    """Write the fragments the pages include (``book/_generated/``, returned): the rerun page's parameters table
-    and the intro's results at a glance (:func:`rbgia.chapters.glance.glance_markdown`, from the records)."""
-    from ..chapters.glance import glance_markdown
+    """Write the fragments the pages include (``book/_generated/``, returned): the rerun page's parameters table,
+    the intro's results at a glance (:func:`rbgia.chapters.glance.glance_markdown`, from the records) and the
+    paper map's panel table (:func:`rbgia.chapters.glance.panels_markdown`)."""
+    from ..chapters.glance import glance_markdown, panels_markdown
 
     root = Path(root)
     out = root / GENERATED
     out.mkdir(parents=True, exist_ok=True)
     _write_if_changed(out / "parameters.md", parameters_table(root))
     _write_if_changed(out / "glance.md", glance_markdown(_results_dir(root)))
+    _write_if_changed(out / "panels.md", panels_markdown())
     return out
 
 

@@ -183,3 +183,91 @@ def glance_markdown(results_dir: str | os.PathLike, alpha: float = 0.05) -> str:
             "confirmed*: the test ran and fails; *not testable here*: no record, too few experiments for the test "
             f"(a Wilcoxon signed-rank test needs n >= {MIN_WILCOXON_N}), every verdict undetermined, or the data "
             "are not shipped.\n")
+
+
+# --------------------------------------------------------------------------- the paper map
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel of the paper: where the book reproduces it, on what data, how fully, and how it differs.
+
+    ``status``: ``full`` (the paper's statistic and drawing on the paper's kind of data), ``partial`` (the
+    statistic on other or fewer experiments, or a different drawing), ``absent``; ``kind``: ``real`` or
+    ``simulated`` data."""
+
+    panel: str
+    what: str
+    chapters: tuple[str, ...]
+    data: str
+    kind: str
+    status: str
+    statistic: str
+
+
+PANELS: tuple[Panel, ...] = (
+    Panel("Fig 1a", "ResidualBind against other methods", ("03_benchmark",), "ten real experiments", "real",
+          "partial", "set-B Pearson r, paired Wilcoxon tests; ten experiments, not 244, published methods quoted"),
+    Panel("Fig 1b", "predicted vs measured, clip", ("03_benchmark",), "A1CF, 2013 sample", "real", "partial",
+          "the paper's scatter on A1CF instead of RNCMPT00169, a 30,000-probe sample"),
+    Panel("Fig 1c", "predicted vs measured, log", ("03_benchmark", "02_residualbind"), "A1CF, 2013 sample",
+          "real", "partial", "as Fig 1b"),
+    Panel("Fig 1d", "clip vs log per experiment", ("03_benchmark",), "the two 2013 samples", "real", "partial",
+          "n = 2: the difference is shown, no Wilcoxon test (it needs n >= 6)"),
+    Panel("Fig 1e", "sequence vs +PU vs +PHIME", ("03_benchmark",), "the 2009 RBPs", "real", "partial",
+          "paired at equal budgets, Wilcoxon; 2009 RBPs instead of 244 2013 experiments"),
+    Panel("Fig 1f", "histogram of sequence minus +PHIME", ("03_benchmark",), "the 2009 RBPs", "real", "partial",
+          "the paper's histogram, over the 2009 RBPs"),
+    Panel("Fig 2a", "scatter by mismatches with ISM logos", ("04_ism",), "A1CF, ANKHD1, 2013 sample", "real",
+          "partial", "the paper's drawing; RBFOX1 is not shipped, so A1CF and ANKHD1 with their motifs"),
+    Panel("Fig 2b", "local importance of 1-3 copies", ("05_gia",), "A1CF on the page, all ten in records",
+          "real", "partial", "the paper's box plots; verdict: 3 copies vs the copies alone, with a CI"),
+    Panel("Fig 2c", "1-3 copies of the sub-optimal motif", ("05_gia",), "as Fig 2b", "real", "partial",
+          "the best 2-mismatch variant of the top k-mer, as the paper chose AGAAUG"),
+    Panel("Fig 2d", "spacing of two copies", ("05_gia", "08_across_experiments"), "top 6-mer of each experiment",
+          "real", "partial", "the paper's box plots and pairs, beside two copies over the two alone (CI)"),
+    Panel("Fig 2e", "GIA motif mutagenesis", ("05_gia",), "A1CF on the page", "real", "partial",
+          "the L2 logo beside every variant's global importance, on A1CF instead of RBFOX1"),
+    Panel("Fig 2f", "ln Kd against global importance", ("10_ground_truth",), "simulated RBFOX1", "simulated",
+          "partial", "the paper's regression on planted affinities: a method check, not the paper's result"),
+    Panel("Fig 2g", "multiplicity across experiments", ("08_across_experiments",), "ten real experiments",
+          "real", "full", "histograms over experiments (ten, not 244), the ratio beside the R^2"),
+    Panel("Fig 3a", "VTS1 scatter and ISM of the sequence-only model", ("04_ism",), "VTS1, 2009", "real", "full",
+          "the paper's scatter, logos and PU tracks"),
+    Panel("Fig 3b", "VTS1's GIA mutagenesis", ("06_structure_vts1",), "VTS1, 2009", "real", "full",
+          "the L2 logo beside every variant's global importance"),
+    Panel("Fig 3c", "top 6-mer in hairpin loop vs stem", ("06_structure_vts1",), "VTS1, 2009", "real", "full",
+          "the paper's box plots; the claim is a difference in differences with a CI"),
+    Panel("Fig 4a", "ISM of the top-10 predicted probes, 3' GC", ("07_gc_bias",), "ten real experiments", "real",
+          "full", "a Wilcoxon test of 3' vs 5' G/C importance beside the logos"),
+    Panel("Fig 4b", "GIA motif vs RNAcompete motif", ("05_gia", "08_across_experiments"), "ten real experiments",
+          "real", "full", "best-offset Pearson r of the matrices"),
+    Panel("Fig 4c", "GC at the 5' / 3' end", ("05_gia", "07_gc_bias"), "ten real experiments", "real", "full",
+          "the paper's box plots beside the global importances; an amplify-or-add interaction test added"),
+    Panel("Fig 4d", "histogram of the 5' and 3' effect sizes", ("07_gc_bias",), "ten real experiments", "real",
+          "full", "the paper's histograms"),
+    Panel("Fig 4e", "histogram of 5' minus 3'", ("07_gc_bias",), "ten real experiments", "real", "full",
+          "the paper's histogram, and a paired test of the end interactions"),
+    Panel("Supp. Table 1", "motif similarity per experiment", ("08_across_experiments",), "ten real experiments",
+          "real", "full", "per experiment, against the RNAcompete motifs of Ray et al. 2013"),
+)
+
+
+def panels_table() -> pd.DataFrame:
+    """:data:`PANELS` as a table (the paper map and the closing notes print it)."""
+    return pd.DataFrame([{"panel": p.panel, "what": p.what, "chapter": ", ".join(p.chapters), "data": p.data,
+                          "kind": p.kind, "status": p.status, "statistic or difference": p.statistic}
+                         for p in PANELS])
+
+
+def panels_markdown() -> str:
+    """The paper map's table (Markdown, chapters linked), with the count of each status."""
+    lines = ["| panel | chapter | data | status | the paper's statistic, or how it differs |", "|---|---|---|---|---|"]
+    for p in PANELS:
+        links = ", ".join(f"{{doc}}`/notebooks/executed/{c}`" for c in p.chapters)
+        lines.append(f"| {p.panel}: {p.what} | {links} | {p.data} | **{p.status}**, {p.kind} | {p.statistic} |")
+    counts = pd.Series([p.status for p in PANELS]).value_counts()
+    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("full", "partial", "absent"))
+    kinds = pd.Series([p.kind for p in PANELS]).value_counts()
+    return ("\n".join(lines) + f"\n\n{len(PANELS)} panels: {summary}; {kinds.get('real', 0)} on real data, "
+            f"{kinds.get('simulated', 0)} on simulated data.\n")
