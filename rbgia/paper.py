@@ -13,6 +13,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from .errors import DataError
 from .sequence import SEQ_LEN
 
@@ -67,13 +69,49 @@ PUBLIC_POSITIONS: Mapping[str, Any] = {**PAPER_POSITIONS, "multiplicity_starts":
 POSITION_KINDS = ("paper", "public")
 
 
-def positions(kind: str = "paper") -> dict[str, Any]:
+GC_END_KINDS = ("paper", "covered")
+
+
+def covered_gc_starts(lengths: Any, length: int = SEQ_LEN, k: int = KMER_LENGTH) -> tuple[int, int]:
+    """0-based starts of a ``k``-nt run at the 5' and 3' ends of the span that *every* probe covers, the probes
+    (``lengths``: their lengths, or the probes themselves) centred in ``length`` positions as the data are
+    (:func:`rbgia.sequence.pad_offset`).
+
+    For 41-nt probes these are the very ends (0, 35); for the 29-39-nt 2009 probes, the paper's ends (1-based
+    1-6 and 36-41) lie in padding for most probes, which training never filled, so the runs go where every
+    training probe had letters.
+    """
+    from .sequence import pad_offset
+
+    given = np.asarray(lengths).ravel()
+    n = np.char.str_len(given.astype(str)) if given.dtype.kind in "USO" else given.astype(int)  # probes or lengths
+    if n.size == 0 or (n < k).any() or (n > length).any():
+        raise DataError(f"probe lengths must lie in [{k}, {length}] to place a {k}-nt run; got "
+                        f"{int(n.min()) if n.size else 'none'}..{int(n.max()) if n.size else ''}")
+    first = pad_offset(n, length)
+    start5, end = int(np.max(first)), int(np.min(first + n))
+    if end - start5 < 2 * k:
+        raise DataError(f"the span every probe covers ({start5}..{end}) holds no two {k}-nt runs; use gc_ends='paper'")
+    return start5, end - k
+
+
+def positions(kind: str = "paper", gc_ends: str = "paper", lengths: Any = None) -> dict[str, Any]:
     """The multiplicity and GC starts of ``kind``: ``"paper"`` (its text: copies at 0-based 3, 10, 17; GC runs
-    at the very ends) or ``"public"`` (the authors' code: 4, 12, 20; 2 and 34), as keywords of a battery."""
+    at the very ends) or ``"public"`` (the authors' code: 4, 12, 20; 2 and 34), as keywords of a battery.
+    ``gc_ends="covered"``: the GC runs at the ends of the span every probe of ``lengths`` covers
+    (:func:`covered_gc_starts`; the 2009 data) instead."""
     table = dict(zip(POSITION_KINDS, (PAPER_POSITIONS, PUBLIC_POSITIONS)))
     if kind not in table:
         raise DataError(f"positions={kind!r}; pass 'paper' (the paper's text) or 'public' (the authors' code)")
-    return {key: table[kind][key] for key in ("multiplicity_starts", "gc_starts")}
+    if gc_ends not in GC_END_KINDS:
+        raise DataError(f"gc_ends={gc_ends!r}; pass 'paper' (the probe's very ends) or 'covered' (the ends of the "
+                        "span every probe covers)")
+    out = {key: table[kind][key] for key in ("multiplicity_starts", "gc_starts")}
+    if gc_ends == "covered":
+        if lengths is None:
+            raise DataError("gc_ends='covered' needs the probes' lengths; pass lengths=")
+        out["gc_starts"] = covered_gc_starts(lengths)
+    return out
 
 
 def two_mismatch_variants(motif: str, alphabet: str = "ACGU") -> list[str]:
@@ -115,6 +153,7 @@ def suboptimal_motif(motif: str, kmers: Any, means: Any) -> str:
 
 __all__ = [
     "GC_MOTIF",
+    "GC_END_KINDS",
     "GC_STARTS",
     "HAIRPIN_LOOP_START",
     "HAIRPIN_STEM_START",
@@ -134,6 +173,7 @@ __all__ = [
     "SPACING_REFERENCE",
     "gc_ends",
     "positions",
+    "covered_gc_starts",
     "suboptimal_motif",
     "two_mismatch_variants",
 ]

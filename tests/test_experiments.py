@@ -288,3 +288,19 @@ def test_the_suboptimal_motif_is_the_best_two_mismatch_variant():
     assert paper.suboptimal_motif("UGCAUG", variants, [0.0] * len(variants)) == "AGAAUG"
     with pytest.raises(DataError, match="no k-mer 2 mismatches from AAAGAG"):
         paper.suboptimal_motif("AAAGAG", ["AAAGAC"], [1.0])
+
+
+def test_gc_ends_where_every_probe_has_letters():
+    """The 2009 probes (29-39 nt, centred): the paper's very ends are padding for most of them; 'covered' puts
+    the GC runs at the ends of the span every probe covers. 41-nt probes: the very ends, as the paper."""
+    assert paper.covered_gc_starts(range(29, 40)) == (6, 29)  # a 29-nt probe covers 0-based 6..34
+    assert paper.covered_gc_starts([41] * 5) == paper.GC_STARTS == (0, 35)
+    assert paper.covered_gc_starts(["ACGU" * 8, "A" * 39]) == (4, 30)  # probes themselves: their lengths
+    assert paper.positions("paper", "covered", [29, 39])["gc_starts"] == (6, 29)
+    assert paper.positions("paper")["gc_starts"] == (0, 35)
+    with pytest.raises(DataError, match="gc_ends='covered' needs the probes' lengths"):
+        paper.positions("paper", "covered")
+    with pytest.raises(DataError, match="gc_ends='middle'"):
+        paper.positions("paper", "middle", [41])
+    with pytest.raises(DataError, match="holds no two 6-nt runs"):
+        paper.covered_gc_starts([10, 41])
