@@ -366,3 +366,4 @@ def test_the_rerun_pages_defaults_come_from_the_notebooks(tmp_path):
     assert written == tmp_path / "book" / "_generated"
     assert "| `num_background` | `250` (10) |" in (written / "parameters.md").read_text()
     assert "No records yet" in (written / "glance.md").read_text()  # no results folder: says so
+    assert (written / "goals.png").read_bytes()[:4] == b"\x89PNG"  # the summary figure, a note without records

@@ -225,7 +225,27 @@ def write_generated(root: str | os.PathLike = REPO) -> Path:
     _write_if_changed(out / "parameters.md", parameters_table(root))
     _write_if_changed(out / "glance.md", glance_markdown(_results_dir(root)))
     _write_if_changed(out / "panels.md", panels_markdown())
+    _save_goals_figure(root, out / "goals.png")
     return out
+
+
+def _save_goals_figure(root: Path, target: Path) -> None:
+    """The intro's summary figure (:func:`rbgia.chapters.glance.fig_goals`), written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # a build has no display
+    import matplotlib.pyplot as plt
+
+    from ..chapters.glance import fig_goals
+    from ..plotting import book_style
+
+    with matplotlib.rc_context():
+        book_style()
+        fig = fig_goals(_results_dir(root))
+        tmp = target.with_name(target.stem + ".tmp.png")
+        fig.savefig(tmp, dpi=150)
+        plt.close(fig)
+    tmp.replace(target)
 
 
 def _unique_scripts(app, pagename, templatename, context, doctree) -> None:

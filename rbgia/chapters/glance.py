@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .._io import load_json
@@ -271,3 +272,35 @@ def panels_markdown() -> str:
     kinds = pd.Series([p.kind for p in PANELS]).value_counts()
     return ("\n".join(lines) + f"\n\n{len(PANELS)} panels: {summary}; {kinds.get('real', 0)} on real data, "
             f"{kinds.get('simulated', 0)} on simulated data.\n")
+
+
+def fig_goals(results_dir: str | os.PathLike):
+    """The summary figure of the intro: each accuracy goal's measured set-B r against its published target (filled:
+    every model behind it had plateaued), from the Performance record; a note when there is none yet."""
+    import matplotlib.pyplot as plt
+
+    from ..plotting import fit_figsize
+
+    bench = _record(results_dir, ALL, "03_benchmark")
+    goals = (bench or {}).get("goals") or []
+    fig, ax = plt.subplots(figsize=fit_figsize((6.5, 0.45 * max(len(goals), 2) + 1.0)))
+    if not goals:
+        ax.text(0.5, 0.5, "no Performance record yet: make book", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    names = [str(g["goal"]).split(" (")[0] for g in goals][::-1]
+    y = np.arange(len(goals))
+    rows = goals[::-1]
+    ax.scatter([g["target"] for g in rows], y, marker="|", s=300, color="k", label="published target")
+    for yi, g in zip(y, rows):
+        flat = str(g.get("plateaued") or "no")
+        k, _, n = flat.partition(" of ")
+        full = flat == "yes" or (k.isdigit() and k == n)
+        ax.scatter([g["measured"]], [yi], s=40, color="C0", facecolors="C0" if full else "white",
+                   label=None)
+    ax.scatter([], [], s=40, color="C0", label="this build (filled: plateaued)")
+    ax.set_yticks(y, names)
+    ax.set_xlabel("set-B Pearson r")
+    ax.legend(frameon=False, fontsize="small", loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2)
+    fig.tight_layout()
+    return fig
