@@ -243,7 +243,7 @@ def _save_goals_figure(root: Path, target: Path) -> None:
         book_style()
         fig = fig_goals(_results_dir(root))
         tmp = target.with_name(target.stem + ".tmp.png")
-        fig.savefig(tmp, dpi=150)
+        fig.savefig(tmp)  # the book style's dpi (110, as the notebooks): shown at its own width, text >= 8 pt
         plt.close(fig)
     tmp.replace(target)
 
