@@ -497,11 +497,12 @@ def fig_motifs(battery: Battery):
     fig, axes = panels(3 if ref is not None else 2, height=2.6)
     mm = battery.mutagenesis
     # two-line titles: a third of the page holds about 20 characters at 10 pt
-    l2_logo(mm.importance, mm.kmer, ax=axes[0], title=f"GIA mutagenesis\nof {mm.kmer} (L2)")
-    logo(battery.alignment.pfm, ax=axes[1], kind="information", title=f"GIA motif\n{battery.alignment.consensus}")
+    l2_logo(mm.importance, mm.kmer, ax=axes[0], title=f"GIA mutagenesis\nof {mm.kmer} (L2)", start=1)  # 1-based
+    logo(battery.alignment.pfm, ax=axes[1], kind="information", title=f"GIA motif\n{battery.alignment.consensus}",
+         start=1)
     if ref is not None:
         r = battery.reference.r
-        logo(ref.pfm, ax=axes[2], kind="information", title=f"RNAcompete {ref.name}\n(r = {r:.2f})")
+        logo(ref.pfm, ax=axes[2], kind="information", title=f"RNAcompete {ref.name}\n(r = {r:.2f})", start=1)
     for ax in axes:
         ax.title.set_fontsize(10)
     fig.tight_layout()
