@@ -193,9 +193,9 @@ def glance_markdown(results_dir: str | os.PathLike, alpha: float = 0.05) -> str:
 class Panel:
     """One panel of the paper: where the book reproduces it, on what data, how fully, and how it differs.
 
-    ``status``: ``full`` (the paper's statistic and drawing on the paper's kind of data), ``partial`` (the
-    statistic on other or fewer experiments, or a different drawing), ``absent``; ``kind``: ``real`` or
-    ``simulated`` data."""
+    ``status``: ``full`` (the paper's statistic and drawing on the paper's kind of data, however many experiments
+    are shipped), ``partial`` (other data or proteins than the paper's, methods quoted rather than run, another
+    statistic or drawing), ``absent``; ``kind``: ``real`` or ``simulated`` data."""
 
     panel: str
     what: str
@@ -240,7 +240,7 @@ PANELS: tuple[Panel, ...] = (
     Panel("Fig 3c", "top 6-mer in hairpin loop vs stem", ("06_structure_vts1",), "VTS1, 2009", "real", "full",
           "the paper's box plots; the claim is a difference in differences with a CI"),
     Panel("Fig 4a", "ISM of the top-10 predicted probes, 3' GC", ("07_gc_bias",), "ten real experiments", "real",
-          "full", "a Wilcoxon test of 3' vs 5' G/C importance beside the logos"),
+          "partial", "a Wilcoxon test of 3' vs 5' G/C importance instead of logos read by eye"),
     Panel("Fig 4b", "GIA motif vs RNAcompete motif", ("05_gia", "08_across_experiments"), "ten real experiments",
           "real", "full", "best-offset Pearson r of the matrices"),
     Panel("Fig 4c", "GC at the 5' / 3' end", ("05_gia", "07_gc_bias"), "ten real experiments", "real", "full",
