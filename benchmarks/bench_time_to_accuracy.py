@@ -148,10 +148,9 @@ def main(argv: list[str] | None = None) -> dict:
                   f"{s['target']:.3f} ({s['target_is']}) | "
                   f"{'not reached' if s['seconds_to_target'] is None else round(s['seconds_to_target'])} |")
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(report, indent=1))
-        tmp.replace(args.out)
+        from rbgia._io import write_text
+
+        write_text(args.out, json.dumps(report, indent=1))
     return report
 
 

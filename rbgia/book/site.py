@@ -33,7 +33,8 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .spec import REPO, BookError
+from .._io import atomic_path, write_text
+from .spec import REPO, BookError, read_spec
 
 STATIC = "book/_static"
 MATHJAX_PACKAGE = "django-static-mathjax"  # PyPI name; imports as `mathjax`, ships MathJax's es5 bundle
@@ -199,18 +200,14 @@ def parameters_table(root: str | os.PathLike = REPO) -> str:
 
 def _results_dir(root: Path) -> Path:
     """The book's results folder: ``defaults.results_dir`` of book/parameters.yml (``results`` without one)."""
-    import yaml
-
     spec = root / "book" / "parameters.yml"
-    defaults = (yaml.safe_load(spec.read_text()) or {}).get("defaults") or {} if spec.is_file() else {}
+    defaults = (read_spec(spec).get("defaults") or {}) if spec.is_file() else {}
     return root / str(defaults.get("results_dir") or "results")
 
 
 def _write_if_changed(target: Path, text: str) -> None:
     if not target.is_file() or target.read_text() != text:  # unchanged: leave it (no rebuild of the page)
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(target)
+        write_text(target, text)
 
 
 def write_generated(root: str | os.PathLike = REPO) -> Path:
@@ -222,14 +219,15 @@ def write_generated(root: str | os.PathLike = REPO) -> Path:
     root = Path(root)
     out = root / GENERATED
     out.mkdir(parents=True, exist_ok=True)
+    results = _results_dir(root)
     _write_if_changed(out / "parameters.md", parameters_table(root))
-    _write_if_changed(out / "glance.md", glance_markdown(_results_dir(root)))
+    _write_if_changed(out / "glance.md", glance_markdown(results))
     _write_if_changed(out / "panels.md", panels_markdown())
-    _save_goals_figure(root, out / "goals.png")
+    _save_goals_figure(results, out / "goals.png")
     return out
 
 
-def _save_goals_figure(root: Path, target: Path) -> None:
+def _save_goals_figure(results: Path, target: Path) -> None:
     """The intro's summary figure (:func:`rbgia.chapters.glance.fig_goals`), written atomically."""
     import matplotlib
 
@@ -241,11 +239,10 @@ def _save_goals_figure(root: Path, target: Path) -> None:
 
     with matplotlib.rc_context():
         book_style()
-        fig = fig_goals(_results_dir(root))
-        tmp = target.with_name(target.stem + ".tmp.png")
-        fig.savefig(tmp)  # the book style's dpi (110, as the notebooks): shown at its own width, text >= 8 pt
+        fig = fig_goals(results)
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp)  # the book style's dpi (110, as the notebooks): shown at its own width, text >= 8 pt
         plt.close(fig)
-    tmp.replace(target)
 
 
 def _unique_scripts(app, pagename, templatename, context, doctree) -> None:

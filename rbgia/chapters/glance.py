@@ -22,9 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._io import load_json
 from .performance import MIN_WILCOXON_N
-from .results import ALL, results_path
+from .results import ALL, find_results, results_path
 
 STATUS = ("holds", "partly", "not confirmed", "not testable here")
 COLUMNS = ["claim", "paper", "this build", "test", "status"]
@@ -48,10 +47,11 @@ def _g(v: Any) -> str:
     return "n/a" if v is None else f"{v:.3g}"
 
 
-def _record(results_dir: str | os.PathLike, experiment: str | None, notebook: str) -> dict | None:
-    path = results_path(results_dir, experiment, notebook)
-    rec = load_json(path) if path.is_file() else None
-    return rec if isinstance(rec, dict) else None
+def _every_plateaued(plateaued: Any) -> bool:
+    """Whether a goal's ``plateaued`` cell (``"yes"``, ``"no"`` or ``"k of n"``) says every model behind it had."""
+    flat = str(plateaued or "no")
+    k, _, n = flat.partition(" of ")
+    return flat == "yes" or (k.isdigit() and k == n)
 
 
 def _absent(claim: str, paper: str, chapter: str) -> Claim:
@@ -74,8 +74,7 @@ def _paired(rows: list[Mapping[str, Any]], claim: str, paper: str, sign: int, al
 
 def _goal(row: Mapping[str, Any]) -> Claim:
     reached, flat = bool(row.get("reached")), str(row.get("plateaued") or "no")
-    k, _, n = flat.partition(" of ")
-    every = flat == "yes" or (k.isdigit() and k == n)  # "yes", or "8 of 8": every model behind the goal
+    every = _every_plateaued(flat)
     measured = row.get("measured")
     here = (f"{_g(measured)} (gap {row['gap']:+.3f}; plateaued: {flat})" if measured is not None
             else "no model")
@@ -102,7 +101,7 @@ def _count_claim(claim: str, paper: str, verdicts: list[str], good: Callable[[st
 def claims(results_dir: str | os.PathLike, alpha: float = 0.05) -> pd.DataFrame:
     """The table of the paper's main claims against this build's records (columns :data:`COLUMNS`)."""
     rows: list[Claim] = []
-    bench = _record(results_dir, ALL, "03_benchmark")
+    bench = find_results(results_dir, ALL, "03_benchmark")
     fig1a = "ResidualBind predicts better than simpler models (Fig 1a)"
     paper1a = "better than 8 methods on 244 experiments (Wilcoxon p < 0.01)"
     if bench is None:
@@ -115,7 +114,7 @@ def claims(results_dir: str | os.PathLike, alpha: float = 0.05) -> pd.DataFrame:
                             "log above clip for most experiments", +1, alpha))
         rows.append(_paired(tests.get("inputs") or [], "Structure inputs help on 2009 data (Fig 1e-f)",
                             "+PU and +PHIME above sequence only", -1, alpha))
-    across = _record(results_dir, ALL, "08_across_experiments")
+    across = find_results(results_dir, ALL, "08_across_experiments")
     motifs = "GIA's top k-mer is a learned motif (Fig 2e, 4b, Supp. Table 1)"
     if across is None:
         rows += [_absent(motifs, "the RNAcompete motifs recovered", "across-experiments"),
@@ -139,7 +138,7 @@ def claims(results_dir: str | os.PathLike, alpha: float = 0.05) -> pd.DataFrame:
 
 def _vts1(results_dir: str | os.PathLike) -> Claim:
     claim, paper = "VTS1's motif counts more in a hairpin loop, sequence-only model (Fig 3c)", "loop > stem"
-    rec = _record(results_dir, "VTS1", "06_structure_vts1")
+    rec = find_results(results_dir, "VTS1", "06_structure_vts1")
     if rec is None:
         return _absent(claim, paper, "VTS1 structure")
     effect = (rec.get("structure_effect") or {}).get("seq") or {}
@@ -153,7 +152,7 @@ def _vts1(results_dir: str | os.PathLike) -> Claim:
 
 def _gc(results_dir: str | os.PathLike) -> Claim:
     claim, paper = "Models prefer GC at the 3' end (Fig 4d-e)", "3' effect above 5' across experiments"
-    rec = _record(results_dir, ALL, "07_gc_bias")
+    rec = find_results(results_dir, ALL, "07_gc_bias")
     if rec is None:
         return _absent(claim, paper, "GC-bias")
     test = rec.get("across") or {}
@@ -281,7 +280,7 @@ def fig_goals(results_dir: str | os.PathLike):
 
     from ..plotting import fit_figsize
 
-    bench = _record(results_dir, ALL, "03_benchmark")
+    bench = find_results(results_dir, ALL, "03_benchmark")
     goals = (bench or {}).get("goals") or []
     fig, ax = plt.subplots(figsize=fit_figsize((6.5, 0.45 * max(len(goals), 2) + 1.0)))
     if not goals:
@@ -293,11 +292,8 @@ def fig_goals(results_dir: str | os.PathLike):
     rows = goals[::-1]
     ax.scatter([g["target"] for g in rows], y, marker="|", s=300, color="k", label="published target")
     for yi, g in zip(y, rows):
-        flat = str(g.get("plateaued") or "no")
-        k, _, n = flat.partition(" of ")
-        full = flat == "yes" or (k.isdigit() and k == n)
-        ax.scatter([g["measured"]], [yi], s=40, color="C0", facecolors="C0" if full else "white",
-                   label=None)
+        ax.scatter([g["measured"]], [yi], s=40, color="C0",
+                   facecolors="C0" if _every_plateaued(g.get("plateaued")) else "white")
     ax.scatter([], [], s=40, color="C0", label="this build (filled: plateaued)")
     ax.set_yticks(y, names)
     ax.set_xlabel("set-B Pearson r")

@@ -145,6 +145,18 @@ def read_results(
     return load_json(path)
 
 
+def find_results(
+    results_dir: str | os.PathLike,
+    experiment: str | None,
+    notebook: str,
+    config: str | Mapping[str, Any] | TrainConfig | None = None,
+) -> dict[str, Any] | None:
+    """The record :func:`read_results` would read, or ``None`` when there is none yet (or it is not a mapping)."""
+    path = results_path(results_dir, experiment, notebook, config)
+    record = load_json(path) if path.is_file() else None
+    return record if isinstance(record, dict) else None
+
+
 def _flatten(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in obj.items():

@@ -20,7 +20,7 @@ from ..model_cache import TrainedModel, plateau_of, train_or_load
 from ..paths import require_writable_dir
 from ..train import check_fit_args, check_number, fit
 from .records import SCHEMAS, make_record
-from .results import results_path, write_results
+from .results import find_results, results_path, write_results
 
 
 def load_models(data_dir: str | os.PathLike, experiment: str, inputs: Sequence[str], **train_kw: Any
@@ -85,9 +85,8 @@ def unplateaued_note(results_dir: str | os.PathLike, experiments: Sequence[str],
     tag = TrainConfig.coerce(config).tag
     by_reason: dict[str, list[str]] = {}
     for exp in experiments:
-        path = results_path(results_dir, exp, TRAIN_NOTEBOOK, tag)
-        rec = load_json(path) if path.is_file() else None
-        if not isinstance(rec, dict):
+        rec = find_results(results_dir, exp, TRAIN_NOTEBOOK, tag)
+        if rec is None:
             by_reason.setdefault("no training record", []).append(exp)
         elif not rec.get("plateaued"):
             by_reason.setdefault(str(rec.get("plateau") or "not recorded"), []).append(exp)
