@@ -4,7 +4,8 @@ The library (:mod:`rbgia`) never imports this package; the chapters' back-ends l
 :mod:`rbgia.chapters`. Rooms: :mod:`~rbgia.book.spec` (the parameters file, ``_toc.yml``),
 :mod:`~rbgia.book.params` (a notebook's parameters cell: declared names, types, checks),
 :mod:`~rbgia.book.plan` (the DAG's runs), :mod:`~rbgia.book.runner` (papermill, Snakemake, timings),
-:mod:`~rbgia.book.build` (Jupyter Book), :mod:`~rbgia.book.site` (the rendered site), :mod:`~rbgia.book.cli`.
+:mod:`~rbgia.book.build` (Jupyter Book), :mod:`~rbgia.book.site` (the rendered site),
+:mod:`~rbgia.book.prose` (no hand-typed result in the prose), :mod:`~rbgia.book.cli`.
 
 Usage (what ``make book`` calls)::
 
