@@ -211,7 +211,28 @@ BAD_PAGES = {
     'height=%2250%22></svg>" style="max-width:100%">',
     "jserror.html": "<p>text</p><script>undefined_function_here();</script>",
     "network.html": '<p>text</p><script src="https://cdn.example.org/lib.js"></script>',
+    # figures stamped by rbgia.plotting.png_metadata: 5 pt text; 9 pt text on a 1200 px figure shown at 600 px;
+    # 10 pt text shown at its own width
+    "smallfont.html": '<img src="small.png">',
+    "shrunkfont.html": '<img src="wide.png" style="max-width:100%">',
+    "goodfont.html": '<img src="good.png">',
 }
+FIGURES = {"small.png": (3.0, 5), "wide.png": (1200 / 110, 9), "good.png": (3.0, 10)}  # width in, font pt
+
+
+def _stamped_figure(path: Path, width_in: float, font_pt: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rbgia.plotting import png_metadata
+
+    fig, ax = plt.subplots(figsize=(width_in, 1.5), dpi=110)
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, "binding", fontsize=font_pt)
+    fig.savefig(path, format="png", metadata=png_metadata(fig))  # no tight box: 110 px per inch of width
+    plt.close(fig)
 
 
 @pytest.fixture(scope="module")
@@ -221,6 +242,8 @@ def bad_site(tmp_path_factory) -> Path:
         (html / name).write_text(
             f'<!doctype html><html><head><meta charset="utf-8"></head>'
             f'<body><main style="width:600px">{body}</main></body></html>')
+    for name, (width_in, font_pt) in FIGURES.items():
+        _stamped_figure(html / name, width_in, font_pt)
     return html
 
 
@@ -247,6 +270,11 @@ def test_each_check_can_fail(chromium, bad_site):
     assert by_page["shrunk.html"] == []  # only reported when asked for
     shrunk = site.check_pages(bad_site, pages=["shrunk.html", "brokenimg.html"], min_image_scale=0.9)
     assert any("shrunk.html: figure shown at 50% of its width (1200 -> 600 px)" in p for p in shrunk), shrunk
+    # text under 8 pt on the page: small in the figure (5 pt x 110 / 96 = 5.7), or shrunk with it (9 x 1.15 x 0.5)
+    assert any("figure text at 5.7 pt on the page (at least 8): small.png" in p for p in by_page["smallfont.html"])
+    assert any("figure text at 5.2 pt on the page" in p for p in by_page["shrunkfont.html"]), problems
+    assert by_page["goodfont.html"] == []
+    assert site.check_pages(bad_site, pages=["smallfont.html"], min_font_pt=None) == []  # off when asked
 
 
 @pytest.mark.slow

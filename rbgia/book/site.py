@@ -235,13 +235,14 @@ def _save_goals_figure(results: Path, target: Path) -> None:
     import matplotlib.pyplot as plt
 
     from ..chapters.glance import fig_goals
-    from ..plotting import book_style
+    from ..plotting import book_style, png_metadata
 
     with matplotlib.rc_context():
         book_style()
         fig = fig_goals(results)
         with atomic_path(target) as tmp:
-            fig.savefig(tmp)  # the book style's dpi (110, as the notebooks): shown at its own width, text >= 8 pt
+            # the book style's dpi (110, as the notebooks): shown at its own width, text >= 8 pt (stamped)
+            fig.savefig(tmp, format="png", metadata=png_metadata(fig))
         plt.close(fig)
 
 
@@ -493,12 +494,39 @@ def _follow_redirect(driver: object, seconds: float = 10.0) -> None:
         time.sleep(0.1)
 
 
+def _figure_text_pt(page: Path, src: str, natural: float, shown: float) -> float | None:
+    """The smallest text of an image as shown on the page, in points; None without the figure's stamp.
+
+    A notebook's figures carry :func:`rbgia.plotting.png_metadata` (the smallest font at nominal size
+    and the dpi): a point shows as ``dpi / 96`` points at the image's natural width, times its shrink.
+    """
+    from urllib.parse import unquote, urlparse
+
+    from PIL import Image
+
+    from ..plotting import DPI_KEY, FONT_KEY
+
+    parsed = urlparse(src)
+    if parsed.scheme not in ("", "file") or not natural:
+        return None
+    path = Path(unquote(parsed.path)) if parsed.scheme == "file" else page.parent / unquote(parsed.path)
+    try:
+        with Image.open(path) as image:
+            stamp = getattr(image, "text", {}) or {}
+    except (OSError, ValueError):
+        return None
+    if FONT_KEY not in stamp or DPI_KEY not in stamp:
+        return None
+    return float(stamp[FONT_KEY]) * float(stamp[DPI_KEY]) / 96 * min(1.0, shown / natural)
+
+
 def check_page(
     driver: object,
     page: Path,
     html_dir: Path,
     screenshots: Path | None = None,
     min_image_scale: float | None = None,
+    min_font_pt: float | None = 8.0,
 ) -> list[str]:
     """Problems on one page (see :func:`check_pages`), and its screenshot when ``screenshots`` is given."""
     rel = page.relative_to(html_dir).as_posix()
@@ -521,6 +549,12 @@ def check_page(
         problems += [f"{rel}: figure shown at {shown / natural:.0%} of its width ({natural} -> {shown:.0f} px): "
                      f"its text shrinks with it; make it narrower (rbgia.plotting.book_style)"
                      for src, natural, shown in found["shrunk"] if shown < min_image_scale * natural]
+    if min_font_pt is not None:
+        for src, natural, shown in found["shrunk"]:
+            size = _figure_text_pt(page, src, natural, shown)
+            if size is not None and size < min_font_pt - 0.05:
+                problems.append(f"{rel}: figure text at {size:.1f} pt on the page (at least {min_font_pt:g}): "
+                                f"{Path(src).name}; enlarge its fonts or narrow it (rbgia.plotting.book_style)")
     problems += [f"{rel}: wider than the content column outside a scroll container: {w}" for w in found["wide"]]
     problems += [f"{rel}: table \"{name}\" is {width} px wide in the {column} px column: its last columns start "
                  "off-screen; put the verdict, p and q columns first or split the table"
@@ -546,6 +580,7 @@ def check_pages(
     screenshots_dir: str | os.PathLike | None = None,
     pages: Sequence[str] | None = None,
     min_image_scale: float | None = None,
+    min_font_pt: float | None = 8.0,
 ) -> list[str]:
     """Open every page of a built book in headless Chromium (network off) and list its problems.
 
@@ -561,6 +596,9 @@ def check_pages(
     min_image_scale
         Also report content images the browser shrinks below this fraction of their width
         to fit the column (their fonts shrink too); None: not checked.
+    min_font_pt
+        Report figures whose smallest text shows below this size on the page (read from the
+        PNG's :func:`rbgia.plotting.png_metadata` stamp and the image's shown width); None: not checked.
 
     Returns
     -------
@@ -589,7 +627,7 @@ def check_pages(
     problems: list[str] = []
     with browser() as driver:
         for page in todo:
-            problems += check_page(driver, page, html, shots, min_image_scale)
+            problems += check_page(driver, page, html, shots, min_image_scale, min_font_pt)
     return problems
 
 
@@ -623,6 +661,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_check.add_argument("--min-image-scale", type=float, default=0.9,
                          help="report figures shrunk below this fraction of their width (their text shrinks "
                               "with them; default 0.9, 0 turns it off)")
+    p_check.add_argument("--min-font-pt", type=float, default=8.0,
+                         help="report figures whose text shows below this size on the page (default 8, 0 turns "
+                              "it off)")
     p_static = sub.add_parser("install-static", help="copy MathJax and the notebooks into book/_static")
     p_static.add_argument("--root", default=str(REPO))
     args = parser.parse_args(argv)
@@ -633,7 +674,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         html = Path(args.html_dir)
         shots = None if args.no_screenshots else Path(args.screenshots or html.parent / "screenshots")
         pages = _pages(html)
-        problems = check_pages(html, shots, min_image_scale=args.min_image_scale or None)
+        problems = check_pages(html, shots, min_image_scale=args.min_image_scale or None,
+                               min_font_pt=args.min_font_pt or None)
     except BookError as err:
         print(f"[rbgia.book.site] ERROR: {err}", file=sys.stderr, flush=True)
         return 2

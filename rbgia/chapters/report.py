@@ -33,6 +33,7 @@ import pandas as pd
 from .. import motifs as rmotifs
 from ..errors import DataError
 from ..model_cache import TrainedModel, plateau_of
+from ..plotting import drawn_texts
 
 SMALLEST_P = 1e-300  # below this a float p-value has underflowed: print "< 1e-300", never 0
 MISSING = "–"  # NaN / None in tables and prose
@@ -431,27 +432,6 @@ def _panels_per_row(fig: Any) -> int:
     return best
 
 
-def _texts(fig: Any) -> list[Any]:
-    """The text artists that are drawn: titles, labels, annotations, and tick labels inside the view."""
-    from matplotlib.axis import Axis
-    from matplotlib.text import Text
-
-    fig.canvas.draw()  # ticks and their labels are laid out at draw time
-    tick_labels: set[int] = set()
-    shown: list[Any] = []
-    for axis in fig.findobj(Axis):
-        low, high = sorted(axis.get_view_interval())
-        tol = (high - low) * 1e-9
-        for tick in axis.get_major_ticks() + axis.get_minor_ticks():
-            inside = low - tol <= tick.get_loc() <= high + tol
-            for label in (tick.label1, tick.label2):
-                tick_labels.add(id(label))
-                if inside and tick.get_visible():
-                    shown.append(label)
-    shown += [t for t in fig.findobj(Text) if id(t) not in tick_labels]
-    return [t for t in shown if t.get_visible() and t.get_text().strip() and t.figure is not None]
-
-
 def check_figure(
     fig: Any,
     *,
@@ -476,7 +456,7 @@ def check_figure(
     # shrunk to the column when wider: a point of text shows as dpi / 96 * shrink points.
     width_px = fig.get_figwidth() * fig.dpi
     scale = fig.dpi / CSS_DPI * (min(1.0, column_px / width_px) if width_px > 0 else 1.0)
-    texts = _texts(fig)
+    texts = drawn_texts(fig)
     small = sorted({round(t.get_fontsize() * scale, 1) for t in texts if t.get_fontsize() * scale < min_font_pt})
     if small:
         problems.append(
