@@ -41,6 +41,7 @@ __all__ = [
     "motif_similarity",
     "best_matches",
     "motif_matches",
+    "tied_windows",
     "kmer_matches",
     "site_importance",
     "known_motif",
@@ -674,6 +675,25 @@ def motif_matches(seqs: Sequence[str], motif: str, length: int | None = None) ->
         ``n_exact`` (exact occurrences). Probes shorter than the motif get
         ``mismatches = len(motif)``, ``start = -1``.
     """
+    mism, lengths, offsets = _window_mismatches(seqs, motif, length)
+    k = len(clean(motif))
+    best = mism.min(1) if len(seqs) else np.zeros(0, int)
+    start = mism.argmin(1) if len(seqs) else np.zeros(0, int)
+    too_short = lengths < k
+    best = np.where(too_short, k, best)
+    start = np.where(too_short, -1, start)
+    return pd.DataFrame({
+        "mismatches": best.astype(int),
+        "start": start.astype(int),
+        "x_start": np.where(too_short, -1, start + offsets).astype(int),
+        "n_exact": (mism == 0).sum(1).astype(int) if len(seqs) else np.zeros(0, int),
+    })
+
+
+def _window_mismatches(seqs: Sequence[str], motif: str, length: int | None) -> tuple[np.ndarray, np.ndarray,
+                                                                                        np.ndarray]:
+    """Mismatches of ``motif`` in every window ``(N, W)`` (``len(motif)`` past a probe's end), the probes'
+    lengths and their offsets in the padded model input."""
     motif = clean(motif)
     if not motif or bad_letters(motif):
         raise PatternError(f"motif {motif!r} must be ACGU letters (N = any); give e.g. 'UGCAUG'")
@@ -691,18 +711,21 @@ def motif_matches(seqs: Sequence[str], motif: str, length: int | None = None) ->
     mism = ((windows != m) & (m != ord("N"))).sum(-1)
     # A window must lie inside its probe (an N at the motif's end would match padding).
     mism[np.arange(windows.shape[1])[None, :] > (lengths - k)[:, None]] = k
-    best = mism.min(1) if len(seqs) else np.zeros(0, int)
-    start = mism.argmin(1) if len(seqs) else np.zeros(0, int)
-    too_short = lengths < k
-    best = np.where(too_short, k, best)
-    start = np.where(too_short, -1, start)
     offsets = np.array([pad_offset(int(n), length) for n in lengths], dtype=np.int64)
-    return pd.DataFrame({
-        "mismatches": best.astype(int),
-        "start": start.astype(int),
-        "x_start": np.where(too_short, -1, start + offsets).astype(int),
-        "n_exact": (mism == 0).sum(1).astype(int) if len(seqs) else np.zeros(0, int),
-    })
+    return mism, lengths, offsets
+
+
+def tied_windows(seqs: Sequence[str], motif: str, length: int | None = None) -> list[np.ndarray]:
+    """Every window tied at each probe's fewest mismatches to ``motif``, as ``x_start`` in the model input.
+
+    :func:`motif_matches` keeps the leftmost of them; a figure that shades the match shades them all,
+    so that a second site where the importance peaks is not left out. A probe shorter than the motif
+    gets an empty array. ``length`` is as in :func:`motif_matches`.
+    """
+    mism, lengths, offsets = _window_mismatches(seqs, motif, length)
+    k = len(clean(motif))
+    return [np.flatnonzero(row == row.min()) + off if n >= k else np.zeros(0, np.int64)
+            for row, n, off in zip(mism, lengths, offsets)]
 
 
 def kmer_matches(kmer: str, motif: str, max_mismatch: int = 0) -> bool:

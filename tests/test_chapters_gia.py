@@ -127,6 +127,10 @@ def test_probe_choice_and_ism_table():
     assert chosen["kind"].tolist() == ["0 mismatches", "2 mismatches"]
     deltas, table = ism.ism_probes(f, split, chosen, "GCUGG")
     assert deltas.shape == (2, 41, 4) and table.loc[0, "ratio"] > 1
+    x_probes = split.x[table["index"].to_numpy()]
+    fig = ism.fig_ism(deltas, x_probes, table, "GCUGG")  # every window tied at the fewest mismatches shaded
+    ties = [len(t) for t in motifs.tied_windows(table["seq"], "GCUGG", length=41)]
+    assert [sum(p.get_alpha() == 0.25 for p in ax.patches) for ax in fig.axes] == ties and min(ties) >= 1
     hl = ism.high_low_probes(split, pred, "GCUGG", n=2)
     assert hl["kind"].tolist() == ["high", "high", "low", "low"] and (hl["mismatches"] == 0).all()
 

@@ -22,6 +22,7 @@ from rbgia.motifs import (
     pwm_from_kmer,
     read_meme,
     site_importance,
+    tied_windows,
     write_meme,
 )
 
@@ -293,3 +294,14 @@ def test_motif_matches_windows_stay_inside_short_probes():
     found = motif_matches(["UGCAUGCCCCCCCCC", "AAAAUGCA"], "UGCAN")
     assert found["mismatches"].tolist() == [0, 3]
     assert found["n_exact"].tolist() == [1, 0]
+
+
+def test_tied_windows_lists_every_best_window_in_model_coordinates():
+    # two exact sites in a 20-nt probe, centred in a 24-nt input (offset 2); a probe with one 1-mismatch site
+    probes = ["AAUGCAUGAAAAUGCAUGAA", "AAAAAAUGCAUCAAAAAAAA", "UGC"]
+    ties = tied_windows(probes, "UGCAUG", length=24)
+    best = motif_matches(probes, "UGCAUG", length=24)
+    assert ties[0].tolist() == [2 + 2, 2 + 12]
+    assert ties[1].tolist() == [2 + 6] == [best["x_start"].iloc[1]]
+    assert ties[2].size == 0 and best["x_start"].iloc[2] == -1
+    assert [t[0] for t in ties[:2]] == best["x_start"].iloc[:2].tolist()  # motif_matches keeps the leftmost

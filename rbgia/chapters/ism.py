@@ -61,8 +61,8 @@ def ism_probes(
 def fig_ism(deltas: np.ndarray, x: np.ndarray, probes: pd.DataFrame, motif: str | None = None,
             structure: np.ndarray | None = None):
     """ISM logos (L2 on the wild-type base) of the chosen probes, one row each; with ``structure``
-    (the probes' PU channels) a structure track under each logo (Fig 3a). The motif window (a ``motif``
-    column of ``probes``, else ``motif``) is shaded."""
+    (the probes' PU channels) a structure track under each logo (Fig 3a). The motif's best windows (a
+    ``motif`` column of ``probes``, else ``motif``; every window tied at the fewest mismatches) are shaded."""
     from ..plotting import ism_logo, page_width, structure_track
 
     rows = len(probes) * (2 if structure is not None else 1)
@@ -71,9 +71,10 @@ def fig_ism(deltas: np.ndarray, x: np.ndarray, probes: pd.DataFrame, motif: str 
     for i, (d, xi, row) in enumerate(zip(deltas, x, probes.itertuples())):
         ax = axes[i * step, 0]
         ism_logo(d, xi[:, :4], ax=ax, title=f"{row.kind}: predicted {row.predicted:.2f}, measured {row.measured:.2f}")
-        width = len(getattr(row, "motif", None) or motif or "")
-        if width and row.x_start >= 0:
-            ax.axvspan(row.x_start - 0.5, row.x_start + width - 0.5, color="gold", alpha=0.25, lw=0)
+        site = getattr(row, "motif", None) or motif or ""
+        starts = rmotifs.tied_windows([row.seq], site, length=xi.shape[0])[0] if site else []
+        for start in starts:
+            ax.axvspan(start - 0.5, start + len(site) - 0.5, color="gold", alpha=0.25, lw=0)
         if structure is not None:
             structure_track(structure[i], ax=axes[i * step + 1, 0])
     fig.tight_layout()
