@@ -3,6 +3,7 @@ known, and the battery's record round-trips through the tables the across-experi
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from types import SimpleNamespace
@@ -169,6 +170,25 @@ def test_battery_record_and_tables(battery_run):
     assert len(across.spacing_table(recs)) == 2 * 3 and len(across.scan_table(recs)) == 2
     with pytest.raises(DataError, match="MISSING"):
         battery.read_batteries(res, ["MISSING"])
+
+
+def test_a_spacing_pair_not_placed_is_shown_and_counted(battery_run):
+    b, _ = battery_run
+    rec = b.to_record()
+    placed = len(rec["spacing"]["pairs"]) + len(rec["spacing"]["skipped"])
+    other = copy.deepcopy(rec)
+    first = other["spacing"]["pairs"].pop(0)  # as if its copies overlapped with different letters
+    other["spacing"]["skipped"] = [[first["start_1"], first["start_2"]], *other["spacing"]["skipped"]]
+    table = across.spacing_table({"A": rec, "B": other})
+    assert len(table) == 2 * placed  # every arrangement asked for is a row
+    missing = table[table["verdict"] == across.NOT_PLACED]
+    label = f"{first['start_1'] + 1}+{first['start_2'] + 1}, gap {first['gap']}"
+    assert label in missing.loc[missing["experiment"] == "B", "pair"].tolist()
+    assert missing["vs copies alone"].isna().all()
+    summary = across.spacing_summary(table)
+    assert f"{len(missing)} of the {len(table)} arrangements not placed" in summary and f"{label} in B" in summary
+    assert f"(n = {len(table) - len(missing)})" in summary  # the verdicts count the placed ones only
+    assert f"not placed: {first['start_1'] + 1}+{first['start_2'] + 1}" in battery.battery_findings(other)
 
 
 def _schema_only(obj):

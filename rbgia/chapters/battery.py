@@ -586,7 +586,10 @@ def battery_findings(rec: Mapping[str, Any]) -> str:
                  f"**{m.verdict}**.")
     pairs = [f"{pair_label(p)}: {_f(e.mean, '.3g')} ({_f(e.ci_low, '.3g')} to {_f(e.ci_high, '.3g')}) **{p.verdict}**"
              for p in r.spacing.pairs if (e := p.vs_additive)]
-    lines.append("- Spacing, two copies / the two copies alone: " + "; ".join(pairs) + ".")
+    skipped = [f"{a + 1}+{b + 1}" for a, b in (r.spacing.skipped or [])]
+    lines.append("- Spacing, two copies / the two copies alone: " + "; ".join(pairs) + (
+        f"; not placed: {', '.join(skipped)} (the two copies overlap with different letters)" if skipped else "")
+        + ".")
     i3, b = g.interaction3 or {}, g.bias or {}
     lines.append(f"- GC: at the 3' end the GC run **{i3.get('verdict')}** (interaction {_f(i3.get('mean'), '.3g')}, "
                  f"p = {_f(i3.get('pvalue'), '.2g')}); at the 5' end **{(g.interaction5 or {}).get('verdict')}**; "
