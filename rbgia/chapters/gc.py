@@ -143,13 +143,16 @@ def fig_gc(battery: Any):
     return fig
 
 
-def fig_histograms(table: pd.DataFrame, columns: Mapping[str, float], title: str = ""):
-    """Histograms over experiments of ``columns`` (name -> reference line), at most 3 a row (Fig 2g, 4d-e)."""
+def fig_histograms(table: pd.DataFrame, columns: Mapping[str, float], title: str = "",
+                   labels: Mapping[str, str] | None = None):
+    """Histograms over experiments of ``columns`` (name -> reference line, named by ``labels``, e.g. "additive"),
+    at most 3 a row (Fig 2g, 4d-e)."""
     from ..plotting import hist, panels
 
     fig, axes = panels(len(columns), height=3.0)
     for ax, (col, ref) in zip(axes, columns.items()):
-        hist(table[col].astype(float), ax=ax, bins=10, xlabel=col, ylabel="experiments", vline=ref, title=title)
+        hist(table[col].astype(float), ax=ax, bins=10, xlabel=col, ylabel="experiments", vline=ref, title=title,
+             vline_label=f"{(labels or {})[col]} ({ref:g})" if col in (labels or {}) else None)
     fig.tight_layout()
     return fig
 
