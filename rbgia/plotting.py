@@ -1131,7 +1131,6 @@ def book_style(**overrides: object) -> dict[str, object]:
 
     rc = {**BOOK_RC, **overrides}
     mpl.rcParams.update(rc)
-    plt.figure().clear()  # the inline backend registers its PNG formatter when it loads
-    plt.close("all")
+    plt.close(plt.figure())  # the inline backend registers its PNG formatter when it loads
     _stamp_inline_pngs()
     return rc

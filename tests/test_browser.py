@@ -291,10 +291,18 @@ def test_cli_checks_a_built_book(chromium, bad_site, tmp_path):
 def test_project_book_built_with_tiny_parameters_reads(chromium, tiny_book):
     """The project's own book, every chapter run with tests/tiny_parameters.yml (the session's tiny book,
     conftest.py), checked page by page in Chromium with the network off; no figure is shrunk below 90%
-    of its width to fit the column (its text would shrink with it, issue 13)."""
+    of its width to fit the column (its text would shrink with it, issue 13), and every figure carries the
+    font stamp the 8 pt check reads (so that check ran, issue 21)."""
     shots = REPO / "_build" / "screenshots" / "tiny"
     start = time.time() - 1
     problems = site.check_pages(tiny_book["html"], shots, min_image_scale=0.9)
     assert problems == [], "\n".join(problems)
     # a screenshot per page, taken now (those of an earlier run in the same folder do not count)
     assert len([p for p in shots.glob("*.png") if p.stat().st_mtime >= start]) >= len(tiny_book["runs"])
+    from PIL import Image
+
+    from rbgia.plotting import FONT_KEY
+
+    figures = sorted(Path(tiny_book["html"]).glob("_images/*.png"))
+    unstamped = [f.name for f in figures if FONT_KEY not in Image.open(f).text]
+    assert len(figures) >= 10 and not unstamped, unstamped
