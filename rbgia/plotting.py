@@ -956,8 +956,8 @@ def hist(
     vline_label: str | None = None,
 ) -> Axes:
     """Histogram of counts (e.g. R² across experiments, GC-bias effect sizes): integer count ticks, the median and
-    n in the title, off the bars and the reference line; ``vline_label`` names the dashed line in a legend
-    placed off the bars (default ``"= {vline}"``)."""
+    n in the title, off the bars and the reference line; ``vline_label`` names the dashed line under the x label
+    (default ``"= {vline}"``), where no bar can hide it."""
     from matplotlib.ticker import MaxNLocator
 
     v = np.asarray(values, float).ravel()
@@ -966,8 +966,8 @@ def hist(
     ax.hist(v, bins=bins, color="C0", edgecolor="white", lw=0.5)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.25-step ticks
     if vline is not None:
-        ax.axvline(vline, color="grey", ls="--", lw=1, label=vline_label or f"= {vline:g}")
-        ax.legend(loc="best", frameon=False, handlelength=1.5)
+        ax.axvline(vline, color="grey", ls="--", lw=1)
+        xlabel = f"{xlabel}\ndashed: {vline_label or f'= {vline:g}'}"
     if annotate and v.size:
         note = f"median {np.median(v):.3g}, n = {v.size}"
         title = f"{title}\n{note}" if title else note
