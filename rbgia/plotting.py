@@ -957,7 +957,7 @@ def hist(
 ) -> Axes:
     """Histogram of counts (e.g. R² across experiments, GC-bias effect sizes): integer count ticks, the median and
     n in the title, off the bars and the reference line; ``vline_label`` names the dashed line under the x label
-    (default ``"= {vline}"``), where no bar can hide it."""
+    (default: its value), where no bar can hide it."""
     from matplotlib.ticker import MaxNLocator
 
     v = np.asarray(values, float).ravel()
@@ -967,7 +967,7 @@ def hist(
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.25-step ticks
     if vline is not None:
         ax.axvline(vline, color="grey", ls="--", lw=1)
-        xlabel = f"{xlabel}\ndashed: {vline_label or f'= {vline:g}'}"
+        xlabel = f"{xlabel}\n" + (f"dashed: {vline_label}" if vline_label else f"dashed line at {vline:g}")
     if annotate and v.size:
         note = f"median {np.median(v):.3g}, n = {v.size}"
         title = f"{title}\n{note}" if title else note
