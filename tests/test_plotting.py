@@ -278,7 +278,7 @@ def test_hist_ci_vs_n_and_kd_regression():
     ax = P.hist(rng.uniform(size=50), xlabel="R²", title="h", vline=0.5)
     _labelled(ax)
     assert ax.get_title().startswith("h\nmedian ") and ax.get_title().endswith("n = 50") and not ax.texts
-    assert ax.get_xlabel() == "R²\ndashed line at 0.5" and ax.get_legend() is None  # the dashed line is named, off the bars
+    assert ax.get_xlabel() == "R²\ndashed line at 0.5" and ax.get_legend() is None  # named, off the bars
     named = P.hist([1.0, 1.2], vline=1.0, vline_label="additive (1)")
     assert named.get_xlabel().endswith("dashed: additive (1)")
     few = P.hist([0.1, 0.2, 0.9], xlabel="x", bins=10)  # 3 values: counts 0-1, no 0.25-step ticks
