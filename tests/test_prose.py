@@ -16,6 +16,8 @@ from rbgia.book.prose import METHOD_CONSTANTS, book_claims, hand_typed_results
     ("The null model's top k-mer has q = 6.6e-59.", "q = 6.6e-59"),
     ("71% of the spacing pairs are additive.", "71%"),
     ("VTS1 at 0.683 against the paper's 0.698", "0.683"),
+    ("(the model reached r = 0.80 here)", "r = 0.80"),
+    ("## VTS1 reaches 0.69", "0.69"),
 ])
 def test_a_result_typed_into_prose_is_flagged(text, token):
     assert token in [claim.token for claim in hand_typed_results(text)]
@@ -27,6 +29,7 @@ def test_a_result_typed_into_prose_is_flagged(text, token):
     "The value `r = 0.755` is code, $p = 0.02$ is math, {{ vts1_r }} is generated.",
     "See [the 0.75 page](other.md) or https://doi.org/10.1101/2020.09.08.288068 (v1.2.3).",
     "```python\nfit(model, lr=0.004)\n```",
+    "(fig-2d)=\n:width: 0.75\n<!-- drafted at 0.75 -->",
 ])
 def test_constants_code_math_and_substitutions_pass(text):
     assert hand_typed_results(text) == []

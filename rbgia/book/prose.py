@@ -49,6 +49,7 @@ _STRIP = [
     re.compile(r"\b10\.\d{4,9}/\S+"),               # DOIs
     re.compile(r"\[[^\]]*\]\([^)]*\)"),             # links: their text names a page, their target a path
 ]
+_NOT_PROSE = re.compile(r"^\s*(?:\([\w.-]+\)=\s*$|:[\w-]+:|<!--|-->)")  # (label)=, :option: value, comments
 _CLAIMS = [  # the statistic first: its number is not counted again as a bare decimal
     re.compile(r"\b(?:r|R\^?2|R²|p|q|rho|AUROC|AUPR)\s?[=<>≈]\s?-?\d+(?:\.\d+)?(?:e-?\d+)?"),
     re.compile(r"(?<![\w.])-?\d+\.\d+(?:[eE]-?\d+)?(?!\w|\.\d)"),      # a decimal
@@ -103,7 +104,7 @@ def hand_typed_results(text: str, source: str = "<text>") -> list[Claim]:
     lines = text.splitlines()
     claims: list[Claim] = []
     for number, line in enumerate(lines, 1):
-        if line.lstrip().startswith(("(", "#", "-->", "<!--")) and not line.lstrip().startswith("# "):
+        if _NOT_PROSE.match(line):
             continue  # MyST labels, directive options, comments
         seen: set[tuple[int, int]] = set()
         for pattern in _CLAIMS:
