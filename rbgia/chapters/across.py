@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from .battery import HEADLINES, pair_label
+from .battery import HEADLINES, arrangement_label, pair_label
 from .records import as_record, make_record
 from .report import _f, verdict_counts
 
@@ -79,7 +79,7 @@ def spacing_table(records: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
         rows += [{"experiment": exp, "k-mer": r.motif, "pair": pair_label(p), "verdict": p.verdict,
                   "vs copies alone": p.vs_additive.mean, "CI low": p.vs_additive.ci_low,
                   "CI high": p.vs_additive.ci_high} for p in r.spacing.pairs if p.vs_additive]
-        rows += [{"experiment": exp, "k-mer": r.motif, "pair": f"{a + 1}+{b + 1}, gap {b - a - len(r.motif)}",
+        rows += [{"experiment": exp, "k-mer": r.motif, "pair": arrangement_label(a, b, b - a - len(r.motif)),
                   "verdict": NOT_PLACED, **dict.fromkeys(("vs copies alone", "CI low", "CI high"), float("nan"))}
                  for a, b in (r.spacing.skipped or [])]
     return pd.DataFrame(rows)

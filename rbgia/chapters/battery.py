@@ -58,7 +58,12 @@ RBFOX1_EXPERIMENTS = ("RNCMPT00168", "SIMRBFOX1")
 def pair_label(pair: Mapping[str, Any]) -> str:
     """``"17+21, gap -2"``: a ``spacing_pair`` record's arrangement, 1-based starts as the page shows them."""
     p = as_record(pair)
-    return f"{p.start_1 + 1}+{p.start_2 + 1}, gap {p.gap}"
+    return arrangement_label(p.start_1, p.start_2, p.gap)
+
+
+def arrangement_label(start_1: int, start_2: int, gap: int) -> str:
+    """``"17+21, gap -2"`` from 0-based starts: also for an arrangement that was not placed (no record)."""
+    return f"{start_1 + 1}+{start_2 + 1}, gap {gap}"
 
 
 # --------------------------------------------------------------------------- reference motifs (Supp. Table 1)

@@ -33,7 +33,6 @@ import pandas as pd
 from .. import motifs as rmotifs
 from ..errors import DataError
 from ..model_cache import TrainedModel, plateau_of
-from ..plotting import drawn_texts
 
 SMALLEST_P = 1e-300  # below this a float p-value has underflowed: print "< 1e-300", never 0
 MISSING = "–"  # NaN / None in tables and prose
@@ -456,6 +455,8 @@ def check_figure(
     # shrunk to the column when wider: a point of text shows as dpi / 96 * shrink points.
     width_px = fig.get_figwidth() * fig.dpi
     scale = fig.dpi / CSS_DPI * (min(1.0, column_px / width_px) if width_px > 0 else 1.0)
+    from ..plotting import drawn_texts  # matplotlib only when a figure is checked
+
     texts = drawn_texts(fig)
     small = sorted({round(t.get_fontsize() * scale, 1) for t in texts if t.get_fontsize() * scale < min_font_pt})
     if small:
