@@ -14,8 +14,9 @@ The library a user imports, one module per concern::
 Rooms: :mod:`~rbgia.sequence` (alphabet, one-hot), :mod:`~rbgia.data` (RNAcompete files, splits, caches),
 :mod:`~rbgia.structure` (ViennaRNA profiles), :mod:`~rbgia.simulate` (data with planted truth),
 :mod:`~rbgia.config` (the training configuration), :mod:`~rbgia.model` (ResidualBind),
-:mod:`~rbgia.train` (the fit loop; :mod:`~rbgia.checkpoint` its format), :mod:`~rbgia.model_cache`
-(trained models shared between runs), :mod:`~rbgia.inference` (compiled batched prediction),
+:mod:`~rbgia.train` (the fit loop; :mod:`~rbgia.checkpoint` its format), :mod:`~rbgia.multitask` (one
+trunk over several experiments of one array design), :mod:`~rbgia.model_cache` (trained models shared between
+runs), :mod:`~rbgia.inference` (compiled batched prediction),
 :mod:`~rbgia.gia` (backgrounds, embedding, sessions, scans, experiments, statistics),
 :mod:`~rbgia.mutagenesis` (ISM), :mod:`~rbgia.motifs`, :mod:`~rbgia.plotting`, :mod:`~rbgia.paper`
 (the paper's positions), :mod:`~rbgia.records` (the GIA record schema). The book built on it lives in
@@ -41,8 +42,8 @@ except PackageNotFoundError:  # a source tree that was never installed
 MODULES = (
     "background", "baselines", "checkpoint", "config", "controls", "data", "download", "embedding", "errors",
     "evaluate", "experiments", "gcbias", "gia", "hairpin", "inference", "model", "model_cache", "motifs",
-    "mutagenesis", "paper", "plotting", "records", "scan", "sequence", "session", "simulate", "stats", "stemloop",
-    "structure", "train", "verdicts",
+    "multitask", "mutagenesis", "paper", "plotting", "records", "scan", "sequence", "session", "simulate", "stats",
+    "stemloop", "structure", "train", "verdicts",
 )
 
 #: The names a user needs most, ``name -> module`` (``from rbgia import GIA``).

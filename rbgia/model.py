@@ -106,9 +106,10 @@ def _dense_head(
     d_pool: float,
     d_dense: float,
     seeds: Iterator[int | None],
+    outputs: int = 1,
 ) -> keras.KerasTensor:
     """Mean-pool -> dropout (``d_pool``) -> flatten -> Dense (no bias) -> BN -> ReLU -> dropout (``d_dense``)
-    -> Dense 1 (linear)."""
+    -> Dense ``outputs`` (linear)."""
     nn = layers.AveragePooling1D(pool_size, strides=pool_size, name="pool")(nn)
     nn = layers.Dropout(d_pool, seed=next(seeds), name="pool_drop")(nn)
     nn = layers.Flatten(name="flatten")(nn)
@@ -116,7 +117,7 @@ def _dense_head(
     nn = layers.BatchNormalization(name="dense_bn")(nn)
     nn = layers.Activation("relu", name="dense_relu")(nn)
     nn = layers.Dropout(d_dense, seed=next(seeds), name="dense_drop")(nn)
-    return layers.Dense(1, kernel_initializer=_glorot(seeds), name="output")(nn)
+    return layers.Dense(outputs, kernel_initializer=_glorot(seeds), name="output")(nn)
 
 
 def residualbind(
@@ -129,6 +130,7 @@ def residualbind(
     pool_size: int = 10,
     seed: int | None = None,
     name: str | None = None,
+    outputs: int = 1,
 ) -> keras.Model:
     """Build ResidualBind.
 
@@ -153,15 +155,20 @@ def residualbind(
         Seeds every initializer and dropout layer; ``None`` uses Keras' global RNG.
     name
         Model name; defaults to ``residualbind_<variant>``.
+    outputs
+        Linear outputs of the last layer: 1, or one per experiment of a multi-task trunk (:mod:`rbgia.multitask`).
+        The layers before it, and their initial weights under ``seed``, do not depend on it.
 
     Returns
     -------
     keras.Model
-        Maps ``(N, length, channels)`` to ``(N, 1)``.
+        Maps ``(N, length, channels)`` to ``(N, outputs)``.
     """
     if variant not in _DILATIONS:
         raise ModelError(f"unknown ResidualBind variant {variant!r}; use one of {VARIANTS}")
     length, channels = _check_shape(input_shape)
+    if isinstance(outputs, bool) or not isinstance(outputs, int) or outputs < 1:
+        raise ModelError(f"outputs={outputs!r} is not a number of outputs; pass an int >= 1")
     if length < pool_size:
         raise ModelError(f"input length {length} is shorter than pool_size {pool_size}; pass a smaller pool_size")
     d_conv, d_pool, d_dense = dropout
@@ -170,8 +177,8 @@ def residualbind(
     inputs = keras.Input(shape=(length, channels), name="x")
     nn = _conv_block(inputs, num_filters, d_conv, seeds)
     nn = _residual_module(nn, num_filters, _DILATIONS[variant], d_conv, seeds)
-    outputs = _dense_head(nn, pool_size, dense_units, d_pool, d_dense, seeds)
-    return keras.Model(inputs, outputs, name=name or f"residualbind_{variant}")
+    head = _dense_head(nn, pool_size, dense_units, d_pool, d_dense, seeds, outputs)
+    return keras.Model(inputs, head, name=name or f"residualbind_{variant}")
 
 
 def deepbind_cnn(

@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import inspect
 import json
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import data as rdata
-from ._io import _to_builtin, atomic_path, load_json, save_json
+from ._io import _to_builtin, atomic_path, load_json, save_json, write_text
 from .checkpoint import CHECKPOINT_FILE, HISTORY_FILE
 from .config import TrainConfig
 from .data import RNAcompeteData
@@ -212,10 +213,11 @@ def _publish(paths: _CachePaths) -> None:
 
 def _model_params(data_dir: str | os.PathLike, experiment: str, cfg: TrainConfig, data_key: str | None, *,
                   valid_frac: float, data_seed: int, stats: str, clip_rule: str, max_probes: int | None, epochs: int,
-                  patience: int, fit_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+                  patience: int, fit_kwargs: Mapping[str, Any], tasks: Sequence[str] | None = None) -> dict[str, Any]:
     """The parameters of a model (all but ``epochs`` identify it, :func:`_identity`), as they read back from disk;
-    ``data_key``: the loaded dataset's ``info["key"]``."""
+    ``data_key``: the loaded dataset's ``info["key"]``; ``tasks``: the experiments of its multi-task trunk."""
     return _jsonable({
+        **({"tasks": list(tasks)} if tasks is not None else {}),
         "data_dir": str(user_path(data_dir).resolve()), "experiment": experiment, **cfg.as_dict(),
         "valid_frac": valid_frac, "data_seed": data_seed, "stats": stats, "clip_rule": clip_rule,
         **({"max_probes": max_probes} if max_probes is not None else {}),
@@ -348,7 +350,7 @@ def train_or_load(
     normalization: str | None = None, inputs: str | None = None, variant: str | None = None, seed: int | None = None,
     results_dir: str | os.PathLike = "results", epochs: int = 300, patience: int = 25, valid_frac: float = 0.1,
     data_seed: int = 0, stats: str = "train", clip_rule: str = "quantile", max_probes: int | None = None,
-    retrain: bool = False, verbose: int = 1, **fit_kwargs: Any,
+    retrain: bool = False, verbose: int = 1, tasks: Sequence[str] | None = None, **fit_kwargs: Any,
 ) -> TrainedModel:
     """The model cache notebooks share: load the dataset, then reuse or train ResidualBind.
 
@@ -363,8 +365,7 @@ def train_or_load(
       a cached model is never replaced by a less-trained one unless ``retrain=True``;
     - trained on from its checkpoint when more ``epochs`` are asked for (from scratch if the checkpoint is gone).
 
-    Data files rewritten since replace it (it is stale). One line (shown whatever ``verbose``) says what was done
-    and why.
+    Data files rewritten since replace it (it is stale). One line (whatever ``verbose``) says what was done, why.
 
     Parameters
     ----------
@@ -379,10 +380,9 @@ def train_or_load(
     epochs, patience, **fit_kwargs
         Passed to :func:`fit` (names and values checked before any output or file; ``checkpoint_dir`` and
         ``resume`` are the cache's own).
-    retrain
-        Ignore a cached model and its checkpoint: train from scratch, replacing them.
-    verbose
-        1: one line per epoch while training.
+    retrain, verbose, tasks
+        Ignore a cached model and its checkpoint (train anew); 1: a line per epoch; the experiments of one
+        multi-task trunk (:func:`train_tasks`), the model being its output for ``experiment``.
 
     Returns
     -------
@@ -402,23 +402,144 @@ def train_or_load(
     cfg = TrainConfig.coerce(config, normalization=normalization, inputs=inputs, variant=variant, seed=seed)
     check_fit_args(epochs=epochs, patience=patience, **fit_kwargs)
     _check_own_kwargs(fit_kwargs)
+    tasks = None if tasks is None else _task_list(experiment, tasks, fit_kwargs)
     settings = dict(valid_frac=valid_frac, data_seed=data_seed, stats=stats, clip_rule=clip_rule, max_probes=max_probes,
-                    epochs=epochs, patience=patience, fit_kwargs=fit_kwargs)
+                    epochs=epochs, patience=patience, fit_kwargs=fit_kwargs, tasks=tasks)
     paths = _cache_paths(results_dir, experiment, cfg.tag,
                          _settings_key(_model_params(data_dir, experiment, cfg, None, **settings)))
     if not paths.cached:
         require_writable_dir(results_dir, "results_dir")  # training is certain: say so before loading data
-    dataset = rdata.load_rnacompete(
-        data_dir, experiment, normalization=cfg.normalization, inputs=cfg.inputs, valid_frac=valid_frac,
-        seed=data_seed, stats=stats, clip_rule=clip_rule, max_probes=max_probes,
-    )
+    dataset = rdata.load_rnacompete(data_dir, experiment, normalization=cfg.normalization, inputs=cfg.inputs,
+                                    valid_frac=valid_frac, seed=data_seed, stats=stats, clip_rule=clip_rule,
+                                    max_probes=max_probes)
     params = _model_params(data_dir, experiment, cfg, getattr(dataset, "info", {}).get("key"), **settings)
     decision = _decide(paths, params, epochs, retrain)
     if decision.action == "load":
         return _load_cached(paths, dataset, decision.why, epochs)
     require_writable_dir(results_dir, "results_dir")
+    if tasks is not None:
+        return _train_as_task(data_dir, experiment, cfg, dataset, paths, results_dir=results_dir, retrain=retrain,
+                              verbose=verbose, settings=settings)
     _say(f"{decision.why} {cfg.tag} for {epochs} epochs")
     save_json(paths.params, params)
     model, meta = _train_and_save(paths, cfg, params, dataset, experiment, epochs=epochs, patience=patience,
                                   resume=decision.resume, verbose=verbose, fit_kwargs=fit_kwargs)
     return TrainedModel(model, meta, dataset)
+
+
+# ------------------------------------------------------------------------------------------- multi-task trunks
+
+MULTITASK_DIR = "_multitask"  # results_dir/_multitask/checkpoints/<tag>.<key>/: a trunk's checkpoint and lock
+
+
+def _task_list(experiment: str, tasks: Sequence[str], fit_kwargs: Mapping[str, Any]) -> list[str]:
+    """``tasks`` as a list of distinct experiment names with ``experiment`` among them (one-line errors)."""
+    if isinstance(tasks, str) or not all(isinstance(t, str) and t for t in tasks):
+        raise ModelError(f"tasks={tasks!r} is not a list of experiment names; pass e.g. tasks=['HuR', 'PTB']")
+    names = list(tasks)
+    if len(names) < 2 or len(set(names)) != len(names):
+        raise ModelError(f"tasks={names} must name at least 2 distinct experiments; pass more, or tasks=None for a "
+                         "single-task model")
+    if experiment not in names:
+        raise ModelError(f"tasks={names} does not include the experiment {experiment!r}; add it, or pass tasks=None")
+    if fit_kwargs.get("max_epochs_this_call") is not None:
+        raise ModelError("max_epochs_this_call cannot cut a multi-task trunk's run; drop it (the trunk resumes from "
+                         "its checkpoint when more epochs are asked for)")
+    return names
+
+
+def _train_as_task(data_dir: str | os.PathLike, experiment: str, cfg: TrainConfig, dataset: RNAcompeteData,
+                   paths: _CachePaths, *, results_dir: str | os.PathLike, retrain: bool, verbose: int,
+                   settings: Mapping[str, Any]) -> TrainedModel:
+    """:func:`train_or_load`'s multi-task path: train the trunk of ``settings["tasks"]``, load this output."""
+    tasks, epochs = settings["tasks"], settings["epochs"]
+    why = ("retrain=True" if retrain else f"no model at {paths.model}" if not paths.cached
+           else f"{paths.model} has other settings or fewer than {epochs} epochs")
+    _say(f"{why}: training {cfg.tag} as one output of a multi-task model over {', '.join(tasks)} for {epochs} epochs")
+    train_tasks(data_dir, tasks, cfg, results_dir=results_dir, retrain=retrain, verbose=verbose,
+                loaded={experiment: dataset}, **{k: v for k, v in settings.items() if k != "tasks"})
+    return _load_cached(paths, dataset, f"loaded {paths.model}: the multi-task output of {experiment}", epochs)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Any:
+    """An exclusive lock on ``path`` (created) for the block: one process trains a trunk, the others wait and
+    then load its outputs."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _head_result(result: Any, head: Any) -> Any:
+    """``result`` as one output's own run: its validation curve, best epoch and r, and its early stopping."""
+    history = result.history[[c for c in result.history.columns if not c.startswith("valid_pearson_")]].copy()
+    history["valid_pearson"] = head.curve
+    return dataclasses.replace(result, history=history, best_epoch=head.best_epoch,
+                               best_valid_pearson=head.best_valid_pearson, stopped_early=head.stopped_early)
+
+
+def train_tasks(data_dir: str | os.PathLike, tasks: Sequence[str], config: TrainConfig | Mapping[str, Any] | str, *,
+                results_dir: str | os.PathLike = "results", epochs: int, patience: int, valid_frac: float = 0.1,
+                data_seed: int = 0, stats: str = "train", clip_rule: str = "quantile", max_probes: int | None = None,
+                fit_kwargs: Mapping[str, Any] | None = None, retrain: bool = False, verbose: int = 1,
+                loaded: Mapping[str, RNAcompeteData] | None = None) -> dict[str, Path]:
+    """Train one multi-task ResidualBind over ``tasks`` (:mod:`rbgia.multitask`) and cache each experiment's
+    output where :func:`train_or_load` with the same ``tasks`` finds it; returns ``{experiment: model path}``.
+
+    The trunk checkpoints every epoch under ``results_dir/_multitask/checkpoints/<tag>.<key>/`` (a later call with
+    more ``epochs`` resumes it) and trains under a lock there: a second process waits, then finds every output
+    cached. Each output is saved with its own validation curve, best epoch (whose weights it holds), early
+    stopping and set-B metrics, and ``meta["multitask"]`` (the experiments, its training and validation counts).
+    """
+    from .multitask import fit_tasks, head_model, head_summary, stack_tasks
+
+    cfg, fit_kwargs = TrainConfig.coerce(config), dict(fit_kwargs or {})
+    tasks = list(tasks)
+    settings = dict(valid_frac=valid_frac, data_seed=data_seed, stats=stats, clip_rule=clip_rule, max_probes=max_probes,
+                    epochs=epochs, patience=patience, fit_kwargs=fit_kwargs, tasks=tasks)
+    load = dict(normalization=cfg.normalization, inputs=cfg.inputs, valid_frac=valid_frac, seed=data_seed,
+                stats=stats, clip_rule=clip_rule, max_probes=max_probes)
+    datasets = {t: (loaded or {}).get(t) or rdata.load_rnacompete(data_dir, t, **load) for t in tasks}
+    params = {t: _model_params(data_dir, t, cfg, datasets[t].info.get("key"), **settings) for t in tasks}
+    paths = {t: _cache_paths(results_dir, t, cfg.tag, _settings_key(params[t])) for t in tasks}
+    trunk = _model_params(data_dir, MULTITASK_DIR, cfg, "+".join(str(p["data_key"]) for p in params.values()),
+                          **settings)
+    ckdir = user_path(results_dir) / MULTITASK_DIR / "checkpoints" / f"{cfg.tag}.{_settings_key(trunk)}"
+    with _locked(ckdir.parent / f"{ckdir.name}.lock"):
+        if not retrain and all(_decide(paths[t], params[t], epochs, False).action == "load" for t in tasks):
+            return {t: p.model for t, p in paths.items()}  # another process trained it meanwhile
+        resume: bool | None = False if retrain else None
+        saved = load_json(ckdir / "params.json") if (ckdir / "params.json").is_file() else None
+        if saved is not None and _identity(saved) != _identity(trunk):
+            resume = False  # a checkpoint of other settings or data
+        save_json(ckdir / "params.json", trunk)
+        if resume is None and (ckdir / CHECKPOINT_FILE).is_file():
+            _say(f"resuming the multi-task trunk from its checkpoint {ckdir / CHECKPOINT_FILE}")
+        stack = stack_tasks(datasets, valid_frac=valid_frac, seed=data_seed)
+        run = fit_tasks(stack, variant=cfg.variant, seed=cfg.seed, epochs=epochs, patience=patience,
+                        checkpoint_dir=ckdir, resume=resume, verbose=verbose, **fit_kwargs)
+        for j, t in enumerate(tasks):
+            head = head_summary(run.result, tasks, j, patience)
+            model = head_model(run.model, j, variant=cfg.variant, weights=run.result.task_weights[j])
+            history = paths[t].ckdir / HISTORY_FILE
+            write_text(history, _head_result(run.result, head).history.to_csv(index=False))
+            epochs_meta = {"requested": epochs, "trained_for": epochs, "run": run.result.epochs_run,
+                           "best": head.best_epoch, "stopped_early": head.stopped_early,
+                           "stop_on_plateau": bool(fit_kwargs.get("stop_on_plateau", False))}
+            meta = _metadata(model, datasets[t], _head_result(run.result, head), params[t], t, cfg, epochs_meta,
+                             history)
+            meta["multitask"] = {"tasks": tasks, "task": j, "n_train": stack.n_train[t], "n_valid": stack.n_valid[t],
+                                 "n_distinct_train": len(stack.train), "checkpoint_dir": str(ckdir),
+                                 "seconds": run.result.seconds}
+            save_model(model, paths[t].model, meta)
+            _publish(paths[t])
+            _say(f"saved {paths[t].model}: output {j + 1} of {len(tasks)} of a multi-task model, "
+                 f"{run.result.epochs_run} epochs run, best {head.best_epoch} (test r = "
+                 f"{meta['metrics']['test_pearson']:.3f}; {head.plateau.note or 'plateaued'})")
+    return {t: p.model for t, p in paths.items()}

@@ -62,6 +62,10 @@ class FitResult:
         Training throughput of this call, per-epoch validation included.
     checkpoint_dir
         Where the checkpoint lives, if any.
+    task_best_epoch, task_best_valid_pearson, task_weights
+        Multi-task runs (scores with several columns): per output, the 1-based epoch of its best validation r
+        (0 if none), that r, and the model's weights at that epoch (``None`` where none improved); ``None`` for a
+        one-output run. The model itself holds the epoch of the best mean r over the outputs.
     """
 
     history: pd.DataFrame
@@ -74,6 +78,9 @@ class FitResult:
     seconds: float
     train_seq_per_s: float
     checkpoint_dir: Path | None = field(default=None)
+    task_best_epoch: tuple[int, ...] | None = None
+    task_best_valid_pearson: tuple[float, ...] | None = None
+    task_weights: tuple[list[np.ndarray] | None, ...] | None = None
 
     @property
     def plateau(self) -> Plateau:
@@ -186,7 +193,12 @@ def protocol_name(settings: Mapping[str, Any]) -> str:
 
 
 def describe_protocol(name: str) -> str:
-    """One line for a table: ``"paper (batch 100, Adam 0.001, x0.3 after 7, patience 25)"``."""
+    """One line for a table: ``"paper (batch 100, Adam 0.001, x0.3 after 7, patience 25)"``; a name ending in
+    ``" multi-task"`` (a training record's, :mod:`rbgia.multitask`) adds the shared trunk and its stop rule."""
+    if name.endswith(" multi-task"):
+        base = describe_protocol(name.removesuffix(" multi-task")).removesuffix(")")
+        return (f"{name}{base[base.index(' ('):]}; one ResidualBind trunk over several experiments, an output each, "
+                "each output stopped and kept at its own best epoch)")
     p = protocol(name)
     words = [f"batch {p['batch_size']}", f"Adam {p['lr']:g}"]
     if p.get("warmup_epochs"):
@@ -283,6 +295,23 @@ def _forward(model: Any, batch_size: int) -> Callable[[np.ndarray], np.ndarray]:
     return as_predict(model, task=0, batch_size=batch_size)
 
 
+def _forward_all(model: Any, batch_size: int) -> Callable[[np.ndarray], np.ndarray]:
+    """``(N, L, C) -> (N, T)`` float64, every output (a multi-task model's validation); raises
+    :class:`NonFiniteOutputError` on NaN or inf."""
+    import tensorflow as tf
+
+    call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        out = np.concatenate([np.asarray(call(tf.constant(x[i:i + batch_size])))
+                              for i in range(0, len(x), batch_size)]).astype(np.float64)
+        if not np.isfinite(out).all():
+            raise NonFiniteOutputError("the model returned NaN or inf")
+        return out
+
+    return predict
+
+
 def _xy(split: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     x, y = Split.xy(split, None, f"data.{name}")  # every score column, as the model has outputs
     return x, y.astype(np.float32)
@@ -325,10 +354,18 @@ def _checked_data(model: Any, data: Any) -> tuple[np.ndarray, np.ndarray, np.nda
                          "load the data with a larger valid_frac")
     if len(x_tr) == 0:
         raise ModelError("the training set is empty; load a dataset with probes in set A")
+    masked = y_tr.shape[1] > 1  # several experiments' scores: NaN is a probe one did not measure, masked out
     for name, arr in (("training inputs", x_tr), ("training scores", y_tr), ("validation inputs", x_va),
                       ("validation scores", y_va)):
-        if not np.isfinite(arr).all():
+        bad = np.isinf(arr).any() if masked and "scores" in name else not np.isfinite(arr).all()
+        if bad:
             raise DataError(f"the {name} hold NaN/inf; drop those probes or recompute the channels before training")
+    if masked:
+        for name, arr in (("training", y_tr), ("validation", y_va)):
+            few = [j for j in range(arr.shape[1]) if np.isfinite(arr[:, j]).sum() < 2]
+            if few:
+                raise DataError(f"score columns {few} have fewer than 2 {name} scores; drop those experiments or "
+                                "load them with more probes")
     check_inputs(model, x_tr, "training data")
     check_inputs(model, x_va, "validation data")
     n_out = model.output_shape[-1]
@@ -371,9 +408,14 @@ class _FitRun:
 
         self.model, self.ckdir, self.verbose = model, ckdir, verbose
         self.x_tr, self.y_tr, self.x_va, self.y_va = arrays
+        # several score columns: a multi-task trunk, its loss masked where an experiment has no score
+        self.n_tasks = int(self.y_tr.shape[1])
+        self.masked = self.n_tasks > 1
+        self.n_obs = int(np.isfinite(self.y_tr).sum()) if self.masked else len(self.x_tr)
         # the losses of predicting 0, what an exploded run is measured against (floored: constant-0 scores)
-        self.zero_loss = max(float(np.mean(self.y_tr.astype(np.float64) ** 2)), 1e-6)
-        self.zero_valid = max(float(np.mean(self.y_va[:, 0].astype(np.float64) ** 2)), 1e-6)
+        self.zero_loss = max(float(np.nanmean(self.y_tr.astype(np.float64) ** 2)), 1e-6)
+        y_va = self.y_va if self.masked else self.y_va[:, 0]
+        self.zero_valid = max(float(np.nanmean(y_va.astype(np.float64) ** 2)), 1e-6)
         self.batch_size, self.lr, self.lr_decay, self.seed = batch_size, lr, lr_decay, seed
         self.decay_patience, self.patience, self.min_delta = decay_patience, patience, min_delta
         self.warmup_epochs, self.stop_on_plateau = warmup_epochs, stop_on_plateau
@@ -383,14 +425,18 @@ class _FitRun:
             "patience": patience, "min_delta": min_delta, "seed": seed,
             **({"warmup_epochs": warmup_epochs} if warmup_epochs else {}),
             "n_train": len(self.x_tr), "n_valid": len(self.x_va), "input_shape": list(self.x_tr.shape[1:]),
+            **({"n_tasks": self.n_tasks} if self.masked else {}),
         }
         self.opt = keras.optimizers.Adam(learning_rate=lr)
         self.opt.build(model.trainable_variables)
         self.states = _seed_states(model)
         self.state: dict[str, Any] = {
             "format": CHECKPOINT_FORMAT, "params": self.params, "epoch": 0, "best_epoch": 0,
-            "best_valid_pearson": None, "wait": 0, "wait_lr": 0, "stopped_early": False, "history": []}
+            "best_valid_pearson": None, "wait": 0, "wait_lr": 0, "stopped_early": False, "history": [],
+            **({"task_best_epoch": [0] * self.n_tasks, "task_best_valid_pearson": [None] * self.n_tasks}
+               if self.masked else {})}
         self.best: list[np.ndarray] | None = None
+        self.task_best: list[list[np.ndarray] | None] = [None] * self.n_tasks
         self.best_r = -math.inf
         self.resumed_from = self.seqs_done = self.done_this_call = 0
 
@@ -411,13 +457,28 @@ class _FitRun:
                     f"checkpoint {ckpath} was written with other settings {diff} (saved, now); "
                     f"use the same settings, or delete {self.ckdir} / pass resume=False to start over"
                 )
-            self.best = _restore(ckpath, arrays, self.model, self.opt)
             self.state = saved
+            self._split_best(_restore(ckpath, arrays, self.model, self.opt))
             if self.verbose:
                 print(f"resuming from {ckpath} after epoch {self.state['epoch']}", file=sys.stderr)
         self.resumed_from = int(self.state["epoch"])
         if self.state["best_valid_pearson"] is not None:
             self.best_r = self.state["best_valid_pearson"]
+
+    def _split_best(self, arrays: list[np.ndarray] | None) -> None:
+        """The best weights a checkpoint holds: the run's, then (multi-task) each output's that has a best epoch."""
+        if not self.masked or not arrays:
+            self.best = arrays
+            return
+        n = len(self.model.get_weights())
+        chunks = [arrays[i:i + n] for i in range(0, len(arrays), n)]
+        self.best = chunks.pop(0) if self.state["best_epoch"] else None
+        self.task_best = [chunks.pop(0) if e else None for e in self.state["task_best_epoch"]]
+
+    def _best_arrays(self) -> list[np.ndarray] | None:
+        """What :meth:`_split_best` reads back."""
+        heads = [w for ws in self.task_best if ws is not None for w in ws]
+        return [*(self.best or []), *heads] or None
 
     def compile(self, jit_compile: bool, valid_batch_size: int) -> None:
         """The training step, the compiled validation forward and the training arrays as host tensors."""
@@ -436,20 +497,36 @@ class _FitRun:
             opt.apply(grads, model.trainable_variables)
             loss_sum.assign_add(loss * tf.cast(tf.shape(xb)[0], tf.float32))
 
-        self.train_step = train_step
-        self.predict_valid = _forward(model, valid_batch_size)
+        # A multi-task step: the mean squared error over the scores a batch has (mask 1), not over the NaNs.
+        @tf.function(reduce_retracing=True, jit_compile=jit_compile)
+        def masked_step(xb: Any, yb: Any, mb: Any) -> None:
+            with tf.GradientTape() as tape:
+                pred = model(xb, training=True)
+                n = tf.maximum(tf.reduce_sum(mb), 1.0)
+                loss = tf.reduce_sum(mb * tf.square(pred - yb)) / n
+            grads = tape.gradient(loss, model.trainable_variables)
+            opt.apply(grads, model.trainable_variables)
+            loss_sum.assign_add(loss * n)
+
+        self.train_step = masked_step if self.masked else train_step
+        self.predict_valid = _forward_all(model, valid_batch_size) if self.masked else _forward(model, valid_batch_size)
         # Batches come from a tf.data pipeline (gather + prefetch on its own thread): on
         # the shared 2-core CPU it measured ~15% faster than numpy batches fed from
         # Python. The arrays stay on the host, as in Keras.
         with tf.device("/CPU:0"):
-            self.x_const, self.y_const = tf.constant(self.x_tr), tf.constant(self.y_tr)
+            seen = np.isfinite(self.y_tr)
+            self.x_const, self.y_const = tf.constant(self.x_tr), tf.constant(np.where(seen, self.y_tr, 0.0))
+            self.m_const = tf.constant(seen.astype(np.float32)) if self.masked else None
 
     def _batches(self, perm: np.ndarray) -> Any:
         import tensorflow as tf
 
-        x_const, y_const = self.x_const, self.y_const
+        x_const, y_const, m_const = self.x_const, self.y_const, self.m_const
         ds = tf.data.Dataset.from_tensor_slices(perm).batch(self.batch_size)
-        ds = ds.map(lambda i: (tf.gather(x_const, i), tf.gather(y_const, i)))
+        if m_const is None:
+            ds = ds.map(lambda i: (tf.gather(x_const, i), tf.gather(y_const, i)))
+        else:
+            ds = ds.map(lambda i: (tf.gather(x_const, i), tf.gather(y_const, i), tf.gather(m_const, i)))
         return ds.prefetch(2)
 
     def run(self, epochs: int, max_epochs_this_call: int | None,
@@ -471,10 +548,10 @@ class _FitRun:
         self.loss_sum.assign(0.0)
         warm = epoch < self.warmup_epochs
         steps = -(-len(self.x_tr) // self.batch_size)
-        for i, (xb, yb) in enumerate(self._batches(perm)):
+        for i, batch in enumerate(self._batches(perm)):
             if warm:  # linear warm-up over the first epochs' steps (Goyal et al. 2017), set from the step index
                 self.opt.learning_rate.assign(self.lr * (epoch * steps + i + 1) / (self.warmup_epochs * steps))
-            self.train_step(xb, yb)
+            self.train_step(*batch)
         logs = self._validate(epoch, t0, time.perf_counter())
         self.state["history"].append(logs)
         self.seqs_done += len(self.x_tr)
@@ -486,12 +563,12 @@ class _FitRun:
             print(f"epoch {epoch + 1:3d}  loss {logs['loss']:.4f}  valid r {logs['valid_pearson']:.4f}  "
                   f"lr {logs['lr']:.2e}  {logs['seconds']:.1f}s{star}", file=sys.stderr, flush=True)
         if self.ckdir is not None:
-            _write_checkpoint(self.ckdir, self.model, self.opt, self.best, self.state)
+            _write_checkpoint(self.ckdir, self.model, self.opt, self._best_arrays(), self.state)
         return logs
 
     def _validate(self, epoch: int, t0: float, t_valid: float) -> dict[str, Any]:
         """The logs of the epoch just trained (0-based ``epoch``, begun at ``t0``, validated from ``t_valid``)."""
-        loss = float(self.loss_sum.numpy()) / len(self.x_tr)
+        loss = float(self.loss_sum.numpy()) / self.n_obs
         lr = float(np.asarray(self.opt.learning_rate))
         # Diverged: stop before this epoch reaches the checkpoint or the best weights.
         if not math.isfinite(loss):
@@ -500,16 +577,26 @@ class _FitRun:
             p_va = self.predict_valid(self.x_va)  # raises on non-finite outputs
         except NonFiniteOutputError as exc:
             raise _diverged(epoch + 1, "the validation predictions became non-finite", lr) from exc
-        valid_mse = float(np.mean((p_va - self.y_va[:, 0]) ** 2))
+        per_task: dict[str, float] = {}
+        if self.masked:  # each output on the probes its experiment measured; the run's r: their mean
+            seen = np.isfinite(self.y_va)
+            valid_mse = float(np.mean((p_va[seen] - self.y_va[seen]) ** 2))
+            per_task = {f"valid_pearson_{j}": pearson(self.y_va[seen[:, j], j], p_va[seen[:, j], j])
+                        for j in range(self.n_tasks)}
+            r = float(np.nanmean(list(per_task.values())))
+        else:
+            valid_mse = float(np.mean((p_va - self.y_va[:, 0]) ** 2))
+            r = pearson(self.y_va[:, 0], p_va)
         self._check_exploded(epoch + 1, loss, valid_mse, lr)
         return {
             "epoch": epoch + 1,
             "loss": loss,
             "valid_mse": valid_mse,
-            "valid_pearson": pearson(self.y_va[:, 0], p_va),
+            "valid_pearson": r,
             "lr": lr,
             "seconds": time.perf_counter() - t0,
             "valid_seconds": time.perf_counter() - t_valid,
+            **per_task,
         }
 
     def _check_exploded(self, epoch: int, loss: float, valid_mse: float, lr: float) -> None:
@@ -538,10 +625,37 @@ class _FitRun:
             if state["wait_lr"] >= self.decay_patience and epoch > self.warmup_epochs:
                 self.opt.learning_rate.assign(float(np.asarray(self.opt.learning_rate)) * self.lr_decay)
                 state["wait_lr"] = 0
-            if state["wait"] >= self.patience:
+            if state["wait"] >= self.patience and not self.masked:
                 state["stopped_early"] = True
-        if self.stop_on_plateau and plateau([h["valid_pearson"] for h in state["history"]]).plateaued:
+        if self.masked:  # each output stops on its own: `patience` epochs without improving, or its plateau
+            self._keep_task_bests(epoch)
+            done = [epoch - e >= self.patience or (self.stop_on_plateau and plateau(c).plateaued)
+                    for e, c in zip(state["task_best_epoch"], self._curves())]
+            state["stopped_early"] = all(done)
+        elif self.stop_on_plateau and plateau(self._curves()[0]).plateaued:
             state["stopped_early"] = True  # the plateau rule (chapter 03's): more epochs would buy under its gain
+
+    def _curves(self) -> list[list[float]]:
+        """The validation r per epoch the stop rules read: the run's, or (multi-task) each output's."""
+        return [[h[c] for h in self.state["history"]] for c in self._curve_names()]
+
+    def _curve_names(self) -> list[str]:
+        """The history columns the plateau stop reads: the run's r, or (multi-task) each output's."""
+        return [f"valid_pearson_{j}" for j in range(self.n_tasks)] if self.masked else ["valid_pearson"]
+
+    def _keep_task_bests(self, epoch: int) -> None:
+        """Multi-task: keep the weights of (1-based) ``epoch`` for each output whose validation r it improved."""
+        state, logs = self.state, self.state["history"][-1]
+        improved = []
+        for j in range(self.n_tasks):
+            r, best = logs[f"valid_pearson_{j}"], state["task_best_valid_pearson"][j]
+            if np.isfinite(r) and (best is None or r > best + self.min_delta):
+                state["task_best_valid_pearson"][j], state["task_best_epoch"][j] = r, epoch
+                improved.append(j)
+        if improved:
+            weights = [np.array(w) for w in self.model.get_weights()]
+            for j in improved:
+                self.task_best[j] = weights
 
     def result(self, epochs: int, t_call: float) -> FitResult:
         """What the call begun at ``t_call`` did; a finished run's model gets the best weights back first."""
@@ -551,8 +665,15 @@ class _FitRun:
             self.model.set_weights(self.best)
         seconds = time.perf_counter() - t_call
         best_r = state["best_valid_pearson"]
+        columns = _HISTORY_COLUMNS + (self._curve_names() if self.masked else [])
+        tasks = {}
+        if self.masked:
+            tasks = {"task_best_epoch": tuple(int(e) for e in state["task_best_epoch"]),
+                     "task_best_valid_pearson": tuple(float("nan") if r is None else float(r)
+                                                      for r in state["task_best_valid_pearson"]),
+                     "task_weights": tuple(self.task_best)}
         return FitResult(
-            history=pd.DataFrame(state["history"], columns=_HISTORY_COLUMNS),
+            history=pd.DataFrame(state["history"], columns=columns),
             best_epoch=int(state["best_epoch"]),
             best_valid_pearson=float("nan") if best_r is None else float(best_r),
             stopped_early=bool(state["stopped_early"]),
@@ -562,6 +683,7 @@ class _FitRun:
             seconds=seconds,
             train_seq_per_s=self.seqs_done / seconds if self.seqs_done else float("nan"),
             checkpoint_dir=self.ckdir,
+            **tasks,
         )
 
 
@@ -579,6 +701,7 @@ def fit(model: Any, data: Any, *, epochs: int = 300, batch_size: int = 100, lr: 
         A Keras model mapping ``(N, L, C)`` to ``(N, T)``; trained in place.
     data
         An :class:`rbgia.data.RNAcompeteData` (anything with ``.train`` and ``.valid`` having ``.x`` and ``.y``).
+        ``T > 1`` score columns train a multi-task model, NaN masked out of the loss (:mod:`rbgia.multitask`).
     epochs
         Maximum number of epochs (in total, over resumed calls); at least 1.
     batch_size, lr, lr_decay, decay_patience
@@ -594,8 +717,7 @@ def fit(model: Any, data: Any, *, epochs: int = 300, batch_size: int = 100, lr: 
     resume
         ``None``: resume when a checkpoint exists; ``True``: one must exist; ``False``: start over.
     seed
-        Shuffling and dropout of epoch ``e`` derive from ``(seed, e)``. The initial
-        weights are the model's own (build it with ``seed=`` for reproducible runs).
+        Shuffling and dropout of epoch ``e`` derive from ``(seed, e)``; the initial weights are the model's own.
     deterministic
         Call ``tf.config.experimental.enable_op_determinism()`` (process-wide, can't be undone; slows some GPU
         kernels). CPU runs are reproducible without it.

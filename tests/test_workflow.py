@@ -151,6 +151,10 @@ def test_the_paper_profile_plans_every_job_with_the_paper_protocol(tmp_path):
     assert all(run.parameters["patience"] == 25 and run.parameters["stop_on_plateau"] is False
                and run.parameters["epochs"] == 100 for run in train)
     assert all(run.parameters["allow_unplateaued"] is False for run in gia)
+    # the paper's models are single-task: no run keeps the book's multi-task trunk
+    assert all(run.parameters.get("tasks") is None for run in train + gia)
+    book = make_plan(REPO, "book/parameters.yml", results_dir=str(tmp_path / "book"))
+    assert any(run.parameters.get("tasks") for run in book.jobs)  # the book's do (a check that can fail)
     out = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(REPO),
                           "--profile", LOCAL, "-n", "--nolock", "--configfile", str(REPO / "workflow" /
                                                                                      "config.paper.yaml"),

@@ -215,7 +215,8 @@ PANELS: tuple[Panel, ...] = (
     Panel("Fig 1d", "clip vs log per experiment", ("03_benchmark",), "the two 2013 samples", "real", "partial",
           "n = 2: the difference is shown, no Wilcoxon test (it needs n >= 6)"),
     Panel("Fig 1e", "sequence vs +PU vs +PHIME", ("03_benchmark",), "the 2009 RBPs", "real", "partial",
-          "paired at equal budgets, Wilcoxon; 2009 RBPs instead of 244 2013 experiments"),
+          "paired at equal budgets, Wilcoxon; 2009 RBPs instead of 244 2013 experiments, seven of them outputs "
+          "of multi-task models"),
     Panel("Fig 1f", "histogram of sequence minus +PHIME", ("03_benchmark",), "the 2009 RBPs", "real", "partial",
           "the paper's histogram, over the 2009 RBPs"),
     Panel("Fig 2a", "scatter by mismatches with ISM logos", ("04_ism",), "A1CF, ANKHD1, 2013 sample", "real",

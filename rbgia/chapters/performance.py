@@ -342,9 +342,11 @@ def protocol_legend(long: pd.DataFrame) -> str:
     """What each training protocol named in ``long`` is (:func:`rbgia.train.describe_protocol`), for a caption:
     ``"protocols: book (batch 100, ...)"``; ``""`` when none is recorded."""
     from ..train import PROTOCOLS, describe_protocol
+    from .training import MULTI_TASK
 
     names = sorted({str(v) for v in long.get("protocol", pd.Series(dtype=object)).dropna()})
-    words = [describe_protocol(n) if n in PROTOCOLS else f"{n} (settings of no named protocol)" for n in names]
+    words = [describe_protocol(n) if n.removesuffix(f" {MULTI_TASK}") in PROTOCOLS
+             else f"{n} (settings of no named protocol)" for n in names]
     return f"protocols: {'; '.join(words)}" if words else ""
 
 

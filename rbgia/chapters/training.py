@@ -173,6 +173,7 @@ class TrainedConfig:
 
 
 TRAIN_NOTEBOOK = "02_residualbind"
+MULTI_TASK = "multi-task"  # the suffix of a record's protocol when its model is one output of a multi-task trunk
 BASELINE_LABELS = {"kmer_ridge": "k-mer ridge", "shallow_cnn": "shallow CNN"}
 
 
@@ -190,14 +191,15 @@ def _metrics(predict: Any, split: Any) -> dict[str, float]:
 
 def _record_request(*, max_probes: int | None, patience: int, decay_patience: int, epochs: int, baselines: bool,
                     kmer_k: Sequence[int], kmer_alpha: Sequence[float], cnn_epochs: int | None,
-                    stop_on_plateau: bool = False) -> dict[str, Any]:
+                    stop_on_plateau: bool = False, tasks: Sequence[str] | None = None) -> dict[str, Any]:
     """Every input of :func:`train_and_record` that changes its record (but the data and the configuration,
     which the record and its path hold), as it reads back from JSON."""
     return {"max_probes": max_probes, "patience": int(patience), "decay_patience": int(decay_patience),
             "epochs": int(epochs), "stop_on_plateau": bool(stop_on_plateau), "baselines": bool(baselines),
             "kmer_k": [int(k) for k in kmer_k],
             "kmer_alpha": [float(a) for a in kmer_alpha],
-            "cnn_epochs": int(epochs if cnn_epochs is None else cnn_epochs)}
+            "cnn_epochs": int(epochs if cnn_epochs is None else cnn_epochs),
+            **({"tasks": [str(t) for t in tasks]} if tasks is not None else {})}
 
 
 def _reusable(path: Path, data_key: str, files_key: str, request: Mapping[str, Any]) -> dict | None:
@@ -215,7 +217,7 @@ def _reusable(path: Path, data_key: str, files_key: str, request: Mapping[str, A
     # Epochs: a record of a longer run (the workflow's) is better, not stale; a shorter one is not enough.
     if int(old.get("epochs_trained_for") or 0) < request["epochs"] and not old.get("stopped_early"):
         return None
-    same = ["max_probes", "patience", "decay_patience", "stop_on_plateau"]
+    same = ["max_probes", "patience", "decay_patience", "stop_on_plateau", "tasks"]
     if request["baselines"]:  # a record with baselines stands for a call without them, not the reverse
         same += ["kmer_k", "kmer_alpha"]
         cnn_enough = int(was.get("cnn_epochs") or 0) >= request["cnn_epochs"]  # a longer CNN run is better too
@@ -232,12 +234,15 @@ def _record(meta: Mapping[str, Any], data: Any, data_key: str, files_key: str, *
     metrics = meta.get("metrics", {})
     epochs_used = meta["epochs"]
     plateau = plateau_of(meta)
+    shared = meta.get("multitask") or {}  # a multi-task output: the trunk's split of this experiment's set A
+    protocol = protocol_name({**(meta.get("params") or {}),
+                              "stop_on_plateau": epochs_used.get("stop_on_plateau", False)})
     return {
         "data_dir": data_key,
         "data_fingerprint": files_key,
         "epochs": epochs,
-        "n_train": len(data.train.x),
-        "n_valid": len(data.valid.x),
+        "n_train": shared.get("n_train", len(data.train.x)),
+        "n_valid": shared.get("n_valid", len(data.valid.x)),
         "n_test": len(data.test.x),
         "test_pearson": metrics.get("test_pearson"),
         "test_spearman": metrics.get("test_spearman"),
@@ -249,9 +254,8 @@ def _record(meta: Mapping[str, Any], data: Any, data_key: str, files_key: str, *
         "decay_patience": decay_patience,
         "stopped_early": bool(epochs_used["stopped_early"]),
         "stop_on_plateau": bool(epochs_used.get("stop_on_plateau", False)),
-        # the protocol whose settings trained the model (rbgia.train.PROTOCOLS), else "custom"
-        "protocol": protocol_name({**(meta.get("params") or {}),
-                                   "stop_on_plateau": epochs_used.get("stop_on_plateau", False)}),
+        # the protocol whose settings trained the model (rbgia.train.PROTOCOLS), else "custom"; "... multi-task"
+        "protocol": f"{protocol} {MULTI_TASK}" if shared else protocol,
         "plateaued": plateau.plateaued,
         "plateau": plateau.reason,
         "n_params": meta.get("n_params"),
@@ -297,7 +301,7 @@ def train_and_record(
     cnn_epochs: int | None = None,
     reuse_record: bool = False,
     notebook: str = TRAIN_NOTEBOOK,
-    verbose: int = 0,
+    verbose: int = 0, tasks: Sequence[str] | None = None,
 ) -> TrainedConfig:
     """Train (or load, via :func:`train_or_load`) ResidualBind for one configuration, fit the baselines on the
     same split, evaluate on set B and write the record ``results_dir/<experiment>/<notebook>.<config_tag>.json``.
@@ -307,19 +311,19 @@ def train_and_record(
     ``epochs_trained_for`` (the model's budget: more when a longer-trained cached model was loaded),
     ``epochs_run``, ``best_epoch``, ``stopped_early``; ``patience``, ``decay_patience``, ``transform`` (fitted on
     the training split) and, with ``baselines``, ``baselines.kmer_ridge`` / ``baselines.shallow_cnn`` (each
-    ``test_pearson``, ``test_spearman``) - the schema :func:`collect` flattens.
+    ``test_pearson``, ``test_spearman``).
 
     Parameters
     ----------
-    data_dir, experiment, config, normalization, inputs, variant, seed, results_dir, epochs, max_probes
-        As in :func:`train_or_load` (the model cache is shared).
+    data_dir, experiment, config, normalization, inputs, variant, seed, results_dir, epochs, max_probes, tasks
+        As in :func:`train_or_load`; a multi-task output's record has the protocol ``"<name> multi-task"``.
     patience, decay_patience, stop_on_plateau
         Early stopping and learning-rate decay patience (epochs without improvement), and the plateau stop,
         passed to :func:`fit`; the record keeps them with ``stopped_early`` (early stopping reached) and
         ``protocol`` (the name in :data:`rbgia.train.PROTOCOLS` of these settings, else ``"custom"``).
     baselines
-        Also fit ridge regression on k-mer counts (``kmer_k``, ``kmer_alpha`` chosen on
-        validation) and a shallow DeepBind-like CNN (``cnn_epochs``, default ``epochs``).
+        Also fit ridge regression on k-mer counts (``kmer_k``, ``kmer_alpha`` chosen on validation) and a shallow
+        DeepBind-like CNN (``cnn_epochs``, default ``epochs``).
     reuse_record
         Return an existing record without loading anything when it was made from the same data files and inputs
         (``request`` in the record), by a model trained for at least ``epochs`` (or stopped early), with
@@ -335,7 +339,7 @@ def train_and_record(
         check_number("cnn_epochs", cnn_epochs, integer=True, low=1)  # 0 would record an untrained baseline
     request = _record_request(max_probes=max_probes, patience=patience, decay_patience=decay_patience, epochs=epochs,
                               baselines=baselines, kmer_k=kmer_k, kmer_alpha=kmer_alpha, cnn_epochs=cnn_epochs,
-                              stop_on_plateau=stop_on_plateau)
+                              stop_on_plateau=stop_on_plateau, tasks=tasks)
     config = cfg.as_dict()
     path = results_path(results_dir, experiment, notebook, config)
     data_key = str(Path(data_dir).resolve())
@@ -346,7 +350,8 @@ def train_and_record(
     require_writable_dir(path.parent, "results_dir")  # before training, not when the record is written
     model, meta, data = train_or_load(data_dir, experiment, cfg, results_dir=results_dir, epochs=int(epochs),
                                       patience=int(patience), decay_patience=int(decay_patience),
-                                      stop_on_plateau=bool(stop_on_plateau), max_probes=max_probes, verbose=verbose)
+                                      stop_on_plateau=bool(stop_on_plateau), max_probes=max_probes, verbose=verbose,
+                                      tasks=tasks)
     fitted, fitted_record = {}, None
     if baselines:
         fitted, fitted_record = _fit_baselines(data, cfg.seed, kmer_k, kmer_alpha, request["cnn_epochs"])
