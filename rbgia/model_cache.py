@@ -494,8 +494,10 @@ def train_tasks(data_dir: str | os.PathLike, tasks: Sequence[str], config: Train
 
     The trunk checkpoints every epoch under ``results_dir/_multitask/checkpoints/<tag>.<key>/`` (a later call with
     more ``epochs`` resumes it) and trains under a lock there: a second process waits, then finds every output
-    cached. Each output is saved with its own validation curve, best epoch (whose weights it holds), early
-    stopping and set-B metrics, and ``meta["multitask"]`` (the experiments, its training and validation counts).
+    cached (``<tag>.keras``, the configuration's name, moves to an output only when that output is loaded: VTS1's
+    stays its single-task model). Each output is saved with its own validation curve, best epoch (whose weights
+    it holds), early stopping and set-B metrics, and ``meta["multitask"]`` (the experiments, its training and
+    validation counts).
     """
     from .multitask import fit_tasks, head_model, head_summary, stack_tasks
 
@@ -537,8 +539,7 @@ def train_tasks(data_dir: str | os.PathLike, tasks: Sequence[str], config: Train
             meta["multitask"] = {"tasks": tasks, "task": j, "n_train": stack.n_train[t], "n_valid": stack.n_valid[t],
                                  "n_distinct_train": len(stack.train), "checkpoint_dir": str(ckdir),
                                  "seconds": run.result.seconds}
-            save_model(model, paths[t].model, meta)
-            _publish(paths[t])
+            save_model(model, paths[t].model, meta)  # the alias <tag>.keras moves only when the output is loaded
             _say(f"saved {paths[t].model}: output {j + 1} of {len(tasks)} of a multi-task model, "
                  f"{run.result.epochs_run} epochs run, best {head.best_epoch} (test r = "
                  f"{meta['metrics']['test_pearson']:.3f}; {head.plateau.note or 'plateaued'})")

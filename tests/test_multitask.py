@@ -197,7 +197,11 @@ def test_model_cache_trains_the_trunk_once_and_each_experiment_loads_its_output(
     first = train_or_load(sim_dir, tasks[0], **kw)
     said = capsys.readouterr().err
     assert "as one output of a multi-task model" in said and said.count("saved ") == 2
+    # the configuration's name moves only for the output loaded: another experiment's single-task model keeps it
+    alias = tmp_path / tasks[1] / "models" / "log-seq-paper-s0.keras"
+    assert (tmp_path / tasks[0] / "models" / "log-seq-paper-s0.keras").is_file() and not alias.exists()
     second = train_or_load(sim_dir, tasks[1], **kw)
+    assert alias.is_file()
     assert "loaded" in capsys.readouterr().err  # its output was cached with the first call's trunk
     for trained, j in ((first, 0), (second, 1)):
         mt = trained.meta["multitask"]
@@ -229,3 +233,15 @@ def test_model_cache_checks_the_tasks(sim_dir, tmp_path) -> None:
     with pytest.raises(ModelError, match="not a list of experiment names"):
         train_or_load(sim_dir, a, tasks=f"{a},{b}", **kw)
     assert not any(tmp_path.iterdir())  # refused before any file
+
+
+def test_a_multi_task_protocol_is_spelled_out() -> None:
+    import pandas as pd
+
+    from rbgia.chapters.performance import protocol_legend
+    from rbgia.train import describe_protocol
+
+    legend = protocol_legend(pd.DataFrame({"protocol": ["book", "book multi-task", "custom multi-task"]}))
+    assert "book multi-task (batch 100, Adam 0.001" in legend and "one ResidualBind trunk" in legend
+    assert "custom multi-task (settings of no named protocol)" in legend
+    assert "trunk" not in describe_protocol("book")
