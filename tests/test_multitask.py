@@ -245,3 +245,23 @@ def test_a_multi_task_protocol_is_spelled_out() -> None:
     assert "book multi-task (batch 100, Adam 0.001" in legend and "one ResidualBind trunk" in legend
     assert "custom multi-task (settings of no named protocol)" in legend
     assert "trunk" not in describe_protocol("book")
+
+
+def test_a_training_record_is_reused_only_for_the_same_tasks(tmp_path) -> None:
+    import json
+
+    from rbgia.chapters.records import SCHEMAS
+    from rbgia.chapters.training import _record_request, _reusable
+
+    def request(tasks):
+        return _record_request(max_probes=None, patience=3, decay_patience=7, epochs=30, baselines=False, kmer_k=(6,),
+                               kmer_alpha=(1.0,), cnn_epochs=None, stop_on_plateau=True, tasks=tasks)
+
+    tasks = ["HuR", "U1A"]
+    record = {**dict.fromkeys(SCHEMAS["training"]), "data_dir": "d", "data_fingerprint": "f",
+              "epochs_trained_for": 30, "request": request(tasks)}
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    assert _reusable(path, "d", "f", request(tasks)) is not None
+    assert _reusable(path, "d", "f", request(None)) is None  # a single-task call gets its own model
+    assert _reusable(path, "d", "f", request(["HuR", "PTB"])) is None

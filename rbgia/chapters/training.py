@@ -223,7 +223,7 @@ def _reusable(path: Path, data_key: str, files_key: str, request: Mapping[str, A
         cnn_enough = int(was.get("cnn_epochs") or 0) >= request["cnn_epochs"]  # a longer CNN run is better too
         if not (old.get("baselines") and was.get("baselines") and cnn_enough):
             return None
-    return old if all(was.get(k) == request[k] for k in same) else None
+    return old if all(was.get(k) == request.get(k) for k in same) else None  # "tasks": absent for a single task
 
 
 def _record(meta: Mapping[str, Any], data: Any, data_key: str, files_key: str, *, epochs: int, patience: int,
