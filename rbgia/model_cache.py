@@ -528,14 +528,14 @@ def train_tasks(data_dir: str | os.PathLike, tasks: Sequence[str], config: Train
                         checkpoint_dir=ckdir, resume=resume, verbose=verbose, **fit_kwargs)
         for j, t in enumerate(tasks):
             head = head_summary(run.result, tasks, j, patience)
+            own = _head_result(run.result, head)  # this output's run: its curve, best epoch, early stopping
             model = head_model(run.model, j, variant=cfg.variant, weights=run.result.task_weights[j])
             history = paths[t].ckdir / HISTORY_FILE
-            write_text(history, _head_result(run.result, head).history.to_csv(index=False))
+            write_text(history, own.history.to_csv(index=False))
             epochs_meta = {"requested": epochs, "trained_for": epochs, "run": run.result.epochs_run,
                            "best": head.best_epoch, "stopped_early": head.stopped_early,
                            "stop_on_plateau": bool(fit_kwargs.get("stop_on_plateau", False))}
-            meta = _metadata(model, datasets[t], _head_result(run.result, head), params[t], t, cfg, epochs_meta,
-                             history)
+            meta = _metadata(model, datasets[t], own, params[t], t, cfg, epochs_meta, history)
             meta["multitask"] = {"tasks": tasks, "task": j, "n_train": stack.n_train[t], "n_valid": stack.n_valid[t],
                                  "n_distinct_train": len(stack.train), "checkpoint_dir": str(ckdir),
                                  "seconds": run.result.seconds}

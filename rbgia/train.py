@@ -192,11 +192,15 @@ def protocol_name(settings: Mapping[str, Any]) -> str:
     return "custom"
 
 
+#: What ends the protocol name of a model that is one output of a multi-task trunk (:mod:`rbgia.multitask`).
+MULTI_TASK_SUFFIX = " multi-task"
+
+
 def describe_protocol(name: str) -> str:
     """One line for a table: ``"paper (batch 100, Adam 0.001, x0.3 after 7, patience 25)"``; a name ending in
     ``" multi-task"`` (a training record's, :mod:`rbgia.multitask`) adds the shared trunk and its stop rule."""
-    if name.endswith(" multi-task"):
-        base = describe_protocol(name.removesuffix(" multi-task")).removesuffix(")")
+    if name.endswith(MULTI_TASK_SUFFIX):
+        base = describe_protocol(name.removesuffix(MULTI_TASK_SUFFIX)).removesuffix(")")
         return (f"{name}{base[base.index(' ('):]}; one ResidualBind trunk over several experiments, an output each, "
                 "each output stopped and kept at its own best epoch)")
     p = protocol(name)

@@ -18,7 +18,7 @@ from ..config import INPUT_KINDS, TrainConfig
 from ..evaluate import evaluate
 from ..model_cache import TrainedModel, plateau_of, train_or_load
 from ..paths import require_writable_dir
-from ..train import check_fit_args, check_number, fit
+from ..train import MULTI_TASK_SUFFIX, check_fit_args, check_number, fit
 from .records import SCHEMAS, make_record
 from .results import find_results, results_path, write_results
 
@@ -173,7 +173,7 @@ class TrainedConfig:
 
 
 TRAIN_NOTEBOOK = "02_residualbind"
-MULTI_TASK = "multi-task"  # the suffix of a record's protocol when its model is one output of a multi-task trunk
+MULTI_TASK = MULTI_TASK_SUFFIX.strip()  # a record's protocol ends in it when its model is a multi-task output
 BASELINE_LABELS = {"kmer_ridge": "k-mer ridge", "shallow_cnn": "shallow CNN"}
 
 
