@@ -11,13 +11,13 @@ the test r each protocol reaches within the same wall time (the shorter of the t
 needs to reach the target: the paper's r where it reports one (VTS1: 0.698), else the best test r the paper
 protocol reached in this run.
 
-``--multitask`` adds the book's 2009 protocol, ``book multi-task``: one trunk over ``--tasks`` (the eight 2009
-RBPs, :mod:`rbgia.multitask`) under the book's settings, trained after the single-task runs until every output
-stops, or for the single-task runs' total budget (``--seconds`` x the experiments). Each of its rows is charged
-the trunk's whole wall time (``seconds``; it trains every task's model at once), and also shows that time per
-task (``seconds_per_model``); its test r is that experiment's output at its own best epoch so far. The table's
-"equal cost per model" column compares every protocol at the trunk's seconds per task. ``--table FILE`` reprints
-the table of a saved JSON.
+``--multitask`` adds the book's 2009 protocol, ``book-fast-decay multi-task``: one trunk over ``--tasks`` (the
+eight 2009 RBPs, :mod:`rbgia.multitask`) under ``--trunk-protocol`` (the book's: ``book-fast-decay``), trained
+after the single-task runs until every output stops, or for the single-task runs' total budget (``--seconds`` x the
+experiments). Each of its rows is charged the trunk's whole wall time (``seconds``; it trains every task's model at
+once), and also shows that time per task (``seconds_per_model``); its test r is that experiment's output at its own
+best epoch so far. The table's "equal cost per model" column compares every protocol at the trunk's seconds per
+task. ``--table FILE`` reprints the table of a saved JSON.
 
 Usage::
 
@@ -103,12 +103,13 @@ def bench_experiment(data_dir: str, experiment: str, protocols: list[str], secon
             "rows": rows, "summary": summarize(rows, protocols, PAPER_R.get(experiment), n_train)}
 
 
-MULTITASK = "book multi-task"
+TRUNK_PROTOCOL = "book-fast-decay"  # book/parameters.yml's real_2009 (decay_patience 2)
 
 
 def bench_multitask(data_dir: str, tasks: list[str], experiments: list[str], seconds: float, max_epochs: int,
-                    seed: int) -> dict[str, list[dict]]:
-    """The book's 2009 protocol: one multi-task trunk over ``tasks``; per-epoch rows for each of ``experiments``."""
+                    seed: int, trunk_protocol: str = TRUNK_PROTOCOL) -> dict[str, list[dict]]:
+    """The book's 2009 protocol: one multi-task trunk over ``tasks`` under ``trunk_protocol``; per-epoch rows for
+    each of ``experiments``."""
     from rbgia import train
     from rbgia.data import load_rnacompete
     from rbgia.evaluate import pearson
@@ -119,7 +120,8 @@ def bench_multitask(data_dir: str, tasks: list[str], experiments: list[str], sec
     stack = stack_tasks(data, seed=0)
     model = residualbind(stack.train.x.shape[1:], "paper", seed=seed, outputs=len(tasks))
     run = train._FitRun(model, train._checked_data(model, stack), None, 0, seed=seed, min_delta=0.0,
-                        **train.protocol("book"))
+                        **train.protocol(trunk_protocol))
+    name = f"{trunk_protocol}{train.MULTI_TASK_SUFFIX}"
     run.start(False)
     run.compile(train._tf_settings(False, None), 1024)
     rows: dict[str, list[dict]] = {e: [] for e in experiments}
@@ -132,7 +134,7 @@ def bench_multitask(data_dir: str, tasks: list[str], experiments: list[str], sec
             j = tasks.index(e)
             model.set_weights(run.task_best[j] if run.task_best[j] is not None else now)
             r = pearson(data[e].test.y[:, 0], run.predict_valid(data[e].test.x)[:, j])
-            rows[e].append({"experiment": e, "protocol": MULTITASK, "epoch": logs["epoch"],
+            rows[e].append({"experiment": e, "protocol": name, "epoch": logs["epoch"],
                             "seconds": round(clock, 2), "seconds_per_model": round(clock / len(tasks), 2),
                             "epoch_seconds": round(logs["seconds"], 2), "valid_r": round(logs[f"valid_pearson_{j}"], 4),
                             "best_epoch": run.state["task_best_epoch"][j], "test_r": round(float(r), 4),
@@ -180,7 +182,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--max-epochs", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="U1A only, 60 s per protocol")
-    parser.add_argument("--multitask", action="store_true", help=f"add {MULTITASK!r}: one trunk over --tasks")
+    parser.add_argument("--multitask", action="store_true", help="add '<trunk protocol> multi-task': one trunk")
+    parser.add_argument("--trunk-protocol", default=TRUNK_PROTOCOL, help="the trunk's rbgia.train.PROTOCOLS name")
     parser.add_argument("--tasks", nargs="+", default=["Fusip", "HuR", "PTB", "SF2", "SLM2", "U1A", "VTS1", "YB1"])
     parser.add_argument("--out", type=Path, default=None, help="write the JSON here too")
     parser.add_argument("--table", type=Path, default=None, help="reprint the table of a JSON this script wrote")
@@ -202,8 +205,9 @@ def main(argv: list[str] | None = None) -> dict:
     protocols = list(args.protocols)
     if args.multitask:
         budget = args.seconds * len(args.experiments)  # what the single-task runs cost together
-        multi = bench_multitask(args.data_dir, args.tasks, args.experiments, budget, args.max_epochs, args.seed)
-        protocols.append(MULTITASK)
+        multi = bench_multitask(args.data_dir, args.tasks, args.experiments, budget, args.max_epochs, args.seed,
+                                args.trunk_protocol)
+        protocols.append(f"{args.trunk_protocol} multi-task")
         for res in results:
             res["rows"] += multi[res["experiment"]]
             res["summary"] = summarize(res["rows"], protocols, PAPER_R.get(res["experiment"]), res["n_train"])

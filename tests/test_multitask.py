@@ -161,6 +161,22 @@ def test_masked_loss_ignores_unmeasured_scores_and_stops_per_output(toys) -> Non
     assert not head_summary(result, stack.tasks, 0, patience=last + 1).stopped_early
 
 
+def test_the_trunks_learning_rate_follows_the_outputs_mean_r(toys) -> None:
+    """book-fast-decay's rule on a trunk: the rate falls (x lr_decay) after each `decay_patience` epochs in which the
+    outputs' mean validation r did not improve, while the outputs stop on their own."""
+    from rbgia.train import protocol
+
+    stack = stack_tasks(toys)
+    settings = {**protocol("book-fast-decay"), "lr": 3e-2, "decay_patience": 1, "lr_decay": 0.5, "patience": 4,
+                "batch_size": 100}
+    history = fit_tasks(stack, seed=1, epochs=10, verbose=0, **settings, **SMALL).result.history
+    mean, lr = history["valid_pearson"].to_numpy(), history["lr"].to_numpy()
+    improved = mean > np.maximum.accumulate(np.r_[-np.inf, mean[:-1]])
+    expected = np.where(improved[:-1], 1.0, 0.5)
+    np.testing.assert_allclose(lr[1:] / lr[:-1], expected, rtol=1e-6)
+    assert (~improved[:-1]).any()  # the rate fell at least once: the check above compared a decay
+
+
 def test_fit_refuses_an_output_without_scores(toys) -> None:
     stack = stack_tasks(toys)
     y = stack.train.y.copy()

@@ -27,6 +27,7 @@ SLURM = str(REPO / "workflow" / "profiles" / "slurm")
 SCALEOUT = str(REPO / "workflow" / "config.scaleout.yaml")
 TRAIN_NB = "02_residualbind"
 GIA_NB = "05_gia"
+TINY = REPO / "tests" / "tiny_parameters.yml"
 TAG = "log-seq-paper-s0"
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("snakemake") is None, reason="snakemake is not installed")
@@ -148,8 +149,8 @@ def test_the_paper_profile_plans_every_job_with_the_paper_protocol(tmp_path):
     train = [run for run in plan.jobs if Path(run.notebook).stem == "02_residualbind"]
     gia = [run for run in plan.jobs if Path(run.notebook).stem == "05_gia"]
     assert len(train) == 27 and len(gia) == 10
-    assert all(run.parameters["patience"] == 25 and run.parameters["stop_on_plateau"] is False
-               and run.parameters["epochs"] == 100 for run in train)
+    assert all(run.parameters["patience"] == 25 and run.parameters["decay_patience"] == 7
+               and run.parameters["stop_on_plateau"] is False and run.parameters["epochs"] == 100 for run in train)
     assert all(run.parameters["allow_unplateaued"] is False for run in gia)
     # the paper's models are single-task: no run keeps the book's multi-task trunk
     assert all(run.parameters.get("tasks") is None for run in train + gia)
@@ -161,6 +162,56 @@ def test_the_paper_profile_plans_every_job_with_the_paper_protocol(tmp_path):
                           "--config", f"results_dir={tmp_path / 'paper'}"],
                          cwd=REPO, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
+
+
+# the parameters that pick a cached model (rbgia.model_cache): GIA must pass its training job's, or it trains anew
+_MODEL_KEYS = ("results_dir", "data_dir", "experiment", "config", "patience", "decay_patience", "max_probes", "tasks")
+
+
+def _effective(run) -> dict:
+    from rbgia.book import params
+
+    return {**params.declared_defaults(REPO / run.notebook), **run.parameters}
+
+
+@pytest.mark.parametrize("profile", ["book", "tiny", "paper"])
+def test_every_gia_run_loads_the_model_its_training_job_trains(profile, tmp_path):
+    """A GIA run (05_gia, job or chapter) names the very model of the training run it needs: the same cache key
+    (tasks, patience, decay_patience, ...) and no more epochs; every training run's settings are a named protocol
+    (rbgia.train.PROTOCOLS): the book's 2009 trunks book-fast-decay, its single-task models book, the paper's paper."""
+    import yaml
+
+    from rbgia.book import plan as make_plan
+    from rbgia.train import protocol_name
+
+    kw = {}
+    if profile == "paper":
+        over = yaml.safe_load((REPO / "workflow" / "config.paper.yaml").read_text())
+        kw = dict(results_dir=str(tmp_path), all_experiments=over["all_experiments"],
+                  overrides={"epochs": over["epochs"], "num_background": over["num_background"], **over["parameters"]})
+    the_plan = make_plan(REPO, str(TINY) if profile == "tiny" else "book/parameters.yml", **kw)
+    runs = [*the_plan.jobs, *the_plan.chapters]
+    train = {run.output: _effective(run) for run in runs if Path(run.notebook).stem == TRAIN_NB and run.kind == "job"}
+    protocols = {}
+    for p in train.values():
+        name = protocol_name({k: p[k] for k in ("patience", "decay_patience", "stop_on_plateau")})
+        protocols.setdefault(name, set()).add("multi-task" if p.get("tasks") else "single-task")
+    expected = {"book": {"book": {"single-task"}, "book-fast-decay": {"multi-task"}},
+                "tiny": {"book": {"single-task"}, "book-fast-decay": {"multi-task"}},
+                "paper": {"paper": {"single-task"}}}[profile]
+    assert protocols == expected
+    checked = 0
+    for run in runs:
+        if Path(run.notebook).stem != GIA_NB:
+            continue
+        gia = _effective(run)
+        trained = [train[o] for o in run.needs if o in train and train[o]["experiment"] == gia["experiment"]
+                   and train[o]["config"] == gia["config"]]
+        assert len(trained) == 1, f"{run.name} {gia['experiment']}: no single training run of its model"
+        assert {k: gia.get(k) for k in _MODEL_KEYS} == {k: trained[0].get(k) for k in _MODEL_KEYS}, run.name
+        assert gia["epochs"] <= trained[0]["epochs"], run.name
+        checked += 1
+    assert checked >= 4  # gia_2009, gia_vts1, gia_2013 and chapter 05 (tiny: one experiment each)
 
 
 def test_scaleout_dry_run_over_244_experiments(tmp_path):
