@@ -106,6 +106,13 @@ def bench_experiment(data_dir: str, experiment: str, protocols: list[str], secon
 TRUNK_PROTOCOL = "book-fast-decay"  # book/parameters.yml's real_2009 (decay_patience 2)
 
 
+def multitask_name(trunk_protocol: str) -> str:
+    """The table's name of a trunk trained under ``trunk_protocol``, as the book's records spell it."""
+    from rbgia.train import MULTI_TASK_SUFFIX
+
+    return f"{trunk_protocol}{MULTI_TASK_SUFFIX}"
+
+
 def bench_multitask(data_dir: str, tasks: list[str], experiments: list[str], seconds: float, max_epochs: int,
                     seed: int, trunk_protocol: str = TRUNK_PROTOCOL) -> dict[str, list[dict]]:
     """The book's 2009 protocol: one multi-task trunk over ``tasks`` under ``trunk_protocol``; per-epoch rows for
@@ -121,7 +128,7 @@ def bench_multitask(data_dir: str, tasks: list[str], experiments: list[str], sec
     model = residualbind(stack.train.x.shape[1:], "paper", seed=seed, outputs=len(tasks))
     run = train._FitRun(model, train._checked_data(model, stack), None, 0, seed=seed, min_delta=0.0,
                         **train.protocol(trunk_protocol))
-    name = f"{trunk_protocol}{train.MULTI_TASK_SUFFIX}"
+    name = multitask_name(trunk_protocol)
     run.start(False)
     run.compile(train._tf_settings(False, None), 1024)
     rows: dict[str, list[dict]] = {e: [] for e in experiments}
@@ -207,7 +214,7 @@ def main(argv: list[str] | None = None) -> dict:
         budget = args.seconds * len(args.experiments)  # what the single-task runs cost together
         multi = bench_multitask(args.data_dir, args.tasks, args.experiments, budget, args.max_epochs, args.seed,
                                 args.trunk_protocol)
-        protocols.append(f"{args.trunk_protocol} multi-task")
+        protocols.append(multitask_name(args.trunk_protocol))
         for res in results:
             res["rows"] += multi[res["experiment"]]
             res["summary"] = summarize(res["rows"], protocols, PAPER_R.get(res["experiment"]), res["n_train"])

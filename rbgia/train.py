@@ -159,12 +159,12 @@ def plateau(valid_pearson: Any, stopped_early: bool = False, *, window: int = PL
 #: (:mod:`rbgia.multitask`): the rate follows the outputs' mean validation r, which creeps up without ever stalling
 #: for 7 epochs, so under ``book`` it never fell and the noisiest outputs were still gaining at the cap. (A
 #: single-task ``book`` run stops after 3 epochs without improvement, before its 7-epoch decay can fire.)
+_BOOK: dict[str, Any] = {"batch_size": 100, "lr": 1e-3, "lr_decay": 0.3, "decay_patience": 7, "patience": 3,
+                         "stop_on_plateau": True}
 PROTOCOLS: dict[str, dict[str, Any]] = {
     "paper": {"batch_size": 100, "lr": 1e-3, "lr_decay": 0.3, "decay_patience": 7, "patience": 25},
-    "book": {"batch_size": 100, "lr": 1e-3, "lr_decay": 0.3, "decay_patience": 7, "patience": 3,
-             "stop_on_plateau": True},
-    "book-fast-decay": {"batch_size": 100, "lr": 1e-3, "lr_decay": 0.3, "decay_patience": 2, "patience": 3,
-                        "stop_on_plateau": True},
+    "book": _BOOK,
+    "book-fast-decay": {**_BOOK, "decay_patience": 2},
     "large-batch": {"batch_size": 500, "lr": 2e-3, "warmup_epochs": 1, "lr_decay": 0.3, "decay_patience": 2,
                     "patience": 6, "stop_on_plateau": True},
 }
