@@ -214,6 +214,31 @@ def test_every_gia_run_loads_the_model_its_training_job_trains(profile, tmp_path
     assert checked >= 4  # gia_2009, gia_vts1, gia_2013 and chapter 05 (tiny: one experiment each)
 
 
+@pytest.mark.parametrize("profile", ["book", "tiny", "paper"])
+def test_a_trunks_other_runs_wait_for_the_run_that_trains_it(profile, tmp_path):
+    """In a multi-task job the first run of each configuration trains the trunk; the job's other runs of that
+    configuration need it (in the DAG, not holding a core while they wait on its lock). A job that needs the
+    trainer's job (05_gia) loads the trunk and gets no such edge; single-task plans (the paper's) get none."""
+    from rbgia.book import plan as make_plan
+
+    kw = {"results_dir": str(tmp_path), "overrides": {"tasks": None}} if profile == "paper" else {}
+    the_plan = make_plan(REPO, str(TINY) if profile == "tiny" else "book/parameters.yml", **kw)
+    edges = 0
+    for job, runs in the_plan.job_names.items():
+        own = {r.output for r in runs}
+        multitask = [r for r in runs if r.parameters.get("tasks")]
+        trains = not any(o not in own for r in multitask for o in r.needs)  # needs no other job: it trains
+        for tag in {r.tag for r in multitask}:
+            same = [r for r in multitask if r.tag == tag]
+            first, later = same[0], same[1:]
+            assert not own & set(first.needs), f"{job} {tag}: the trunk's trainer waits for its own job"
+            for r in later:
+                waits = [o for o in r.needs if o in own]
+                assert waits == ([first.output] if trains else []), f"{job} {r.experiment} {tag}: {waits}"
+                edges += len(waits)
+    assert (edges > 0) == (profile == "book")  # the tiny trunk has one run per configuration
+
+
 def test_scaleout_dry_run_over_244_experiments(tmp_path):
     """The scale-out over a 244-column targets.tsv with the paper's four configurations."""
     root = _root(tmp_path)

@@ -197,6 +197,7 @@ class _Planner:
         everything = all_experiments and job.get("experiments") is not None
         exps = _experiments(jname, job.get("experiments"), jdata, everything, file, self.root)
         for c, cfg in _job_configs(jname, job, merged, file):
+            trunk: list[str] = []  # a multi-task job's first run of this configuration, which trains the trunk
             for exp in exps:
                 # the notebook gets the configuration as one value: its tag, as `config`
                 offered = {**merged, "config": cfg.tag, **({"experiment": exp} if exp else {})}
@@ -212,11 +213,19 @@ class _Planner:
                 self.seen[out] = jname
                 prep = self._prepare_stamp(jdata, cfg.inputs) if prepare and cfg.inputs != "seq" else None
                 needs = [o for need in job.get("needs") or [] for o in self._outputs_of(need, exp)]
+                if params.get("tasks") and not self._trained_before(job, params["tasks"]):
+                    # the others load their outputs of it: waiting in the DAG, not on its lock, frees their slot
+                    needs += trunk
+                    trunk = trunk or [out]
                 run = Run("job", jname, str(src.relative_to(self.root)), out,
                           f"{self.res}/{folder}/logs/{stem}.{cfg.tag}.log", params, exp, cfg.tag, tuple(needs), (),
                           prep)
                 self.jobs.append(run)
                 self.by_job.setdefault(jname, []).append(run)
+
+    def _trained_before(self, job: Mapping[str, Any], tasks: Any) -> bool:
+        """Whether a job that ``job`` needs trains the multi-task trunk of ``tasks`` (``job`` then loads it)."""
+        return any(r.parameters.get("tasks") == tasks for need in job.get("needs") or [] for r in self.by_job[need])
 
     def _prepare_stamp(self, jdata: str, inputs: str) -> str:
         """The stamp of the ``prepare`` run folding ``inputs`` for the data folder ``jdata`` (noted to prepare)."""
