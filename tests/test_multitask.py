@@ -118,7 +118,8 @@ def test_multitask_heads_match_single_task_models(toys) -> None:
     """On two planted experiments both can be computed: each exported output predicts its experiment's set B as
     well as a single-task model of the same width and budget (within 0.05), and exactly as the trunk's column."""
     stack = stack_tasks(toys)
-    run = fit_tasks(stack, seed=0, epochs=20, patience=3, lr=1e-2, verbose=0, **SMALL)
+    # a budget where both stop on their own: at 20 epochs A's output was still gaining at the cap on some CPUs
+    run = fit_tasks(stack, seed=0, epochs=30, patience=5, lr=1e-2, verbose=0, **SMALL)
     from rbgia.model import residualbind
 
     for j, (name, d) in enumerate(toys.items()):
@@ -126,7 +127,7 @@ def test_multitask_heads_match_single_task_models(toys) -> None:
         x = d.test.x
         r_head = pearson(d.test.y[:, 0], head.predict(x, verbose=0)[:, 0])
         single = residualbind((41, 4), seed=0, **SMALL)
-        fit(single, d, epochs=20, patience=3, lr=1e-2, seed=0, verbose=0)
+        fit(single, d, epochs=30, patience=5, lr=1e-2, seed=0, verbose=0)
         r_single = pearson(d.test.y[:, 0], single.predict(x, verbose=0)[:, 0])
         assert r_single > 0.7, name
         assert r_head > r_single - 0.05, (name, r_head, r_single)
