@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="smoke run: 2,000 probes, 2 trunk epochs, 1 epoch")
     parser.add_argument("--out", type=Path, default=None, help="write the JSON here too (atomically)")
     args = parser.parse_args(argv)
+    if missing := [e for e in args.experiments if e not in args.tasks]:
+        parser.error(f"--experiments {missing} are not outputs of the trunk; add them to --tasks or drop them")
     if args.quick:
         args.max_probes, args.trunk_epochs, args.epochs = 2000, 2, 1
         args.experiments = args.experiments[:2]
