@@ -3,8 +3,9 @@
 Trains (or loads, from ``--results-dir``) the book's multi-task trunk over ``--tasks`` exactly as the book's
 ``real_2009`` job does (:func:`rbgia.model_cache.train_tasks`: cap 30 epochs, patience 3, ``book-fast-decay``,
 stop on plateau). Then, for each experiment of ``--experiments``, takes its output as a single-output
-ResidualBind and trains it on that experiment's own data (:func:`rbgia.train.fit`, Adam ``--lr``, at most
-``--epochs`` epochs, the best validation epoch kept). Printed per experiment: set-B test r of the trunk's output
+ResidualBind and trains it on that experiment's own data (:func:`rbgia.train.fit`, Adam ``--lr``, x0.3 after an
+epoch without improvement, at most ``--epochs`` epochs, stopped after 2 without or on plateau, the best
+validation epoch kept). Printed per experiment: set-B test r of the trunk's output
 and of the fine-tuned model, the gain, the epochs and seconds the fine-tuning took; then the means.
 
 The single-task validation split is drawn per experiment, the trunk's over the distinct probes of the array, so
