@@ -31,6 +31,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_time_to_accuracy import TRUNK_PROTOCOL  # noqa: E402  (the book's trunk protocol, named once)
+
 TASKS = ["Fusip", "HuR", "PTB", "SF2", "SLM2", "U1A", "VTS1", "YB1"]
 
 
@@ -40,13 +42,13 @@ def fine_tune_rows(data_dir: str, results_dir: str, tasks: list[str], experiment
     from rbgia import data as rdata
     from rbgia import model_cache
     from rbgia.evaluate import evaluate
-    from rbgia.train import fit
+    from rbgia.train import fit, protocol
 
     config = f"log-{inputs}-paper-s0"
+    trunk = protocol(TRUNK_PROTOCOL)
     t0 = time.perf_counter()
     paths = model_cache.train_tasks(data_dir, tasks, config, results_dir=results_dir, epochs=trunk_epochs,
-                                    patience=3, max_probes=max_probes,
-                                    fit_kwargs={"decay_patience": 2, "stop_on_plateau": True})
+                                    patience=trunk.pop("patience"), max_probes=max_probes, fit_kwargs=trunk)
     print(f"trunk: {time.perf_counter() - t0:.0f} s (trained or loaded)", flush=True)
     rows = []
     for name in experiments:
