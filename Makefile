@@ -68,6 +68,7 @@ bench: data
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_gia.py
 	$(PY) benchmarks/bench_adaptive.py --data-dir $(DATA_DIR) --results-dir $(RESULTS_DIR)
+	$(PY) benchmarks/bench_controls.py
 
 workflow: data
 	$(SNAKEMAKE) --configfile workflow/config.scaleout.yaml $(SNAKEMAKE_ARGS) $(WORKFLOW_ARGS) \

@@ -46,11 +46,17 @@ _CODE = {c: i for i, c in enumerate(ALPHABET)}
 
 
 def _hits(x: np.ndarray, motif: str) -> np.ndarray:
-    """``(N, windows)``: an exact copy of ``motif`` starts at each window (one-hot ``x``)."""
+    """``(N, windows)``: an exact copy of ``motif`` starts at each window (one-hot ``x``: a letter is where its
+    channel exceeds 0.5; padding matches nothing)."""
     x4 = np.asarray(x)[..., :4]
-    codes = np.where(x4.sum(-1) > 0, x4.argmax(-1), -1)
-    target = np.array([_CODE[c] for c in motif])
-    return (np.lib.stride_tricks.sliding_window_view(codes, len(target), axis=1) == target).all(-1)
+    width = x4.shape[1] - len(motif) + 1
+    if width < 1:
+        return np.zeros((len(x4), 0), dtype=bool)
+    # one comparison per motif letter over shifted columns: the toys run inside every GIA call of the controls
+    out = x4[:, :width, _CODE[motif[0]]] > 0.5
+    for j, c in enumerate(motif[1:], 1):
+        out &= x4[:, j : j + width, _CODE[c]] > 0.5
+    return out
 
 
 def _count(motif: str) -> Callable[[np.ndarray], np.ndarray]:

@@ -841,7 +841,8 @@ def _structure_profile(seqs: Sequence[str], kind: str, length: int, n_jobs: int 
     """Hook around rbgia.structure (imported lazily: ViennaRNA is only needed for pu/phime)."""
     from .structure import structure_profile
 
-    return structure_profile(seqs, kind=kind, length=length, n_jobs=n_jobs, progress=progress)
+    # memo=False: the store on disk keeps these folds; tens of thousands of probes would only churn the memo
+    return structure_profile(seqs, kind=kind, length=length, n_jobs=n_jobs, progress=progress, memo=False)
 
 
 def _read_structure_store(path: Path, kind: str, length: int) -> tuple[np.ndarray, np.ndarray] | None:

@@ -13,8 +13,10 @@ can be concatenated to the 4 sequence channels.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
@@ -32,6 +34,18 @@ PHIME_COLUMNS = KINDS["phime"]
 
 # Below this many probes a process pool costs more than it saves.
 _MIN_PARALLEL = 64
+
+#: Folds kept in memory per process, least recently used out first (0: none). GIA folds the same embedded
+#: sequences for every predictor it compares (model and oracle, the controls' toys), and a fold is a pure
+#: function of the sequence (ViennaRNA's default energy parameters, which rbgia never changes).
+FOLD_MEMO_SIZE = 20_000  # ~33 MB of 41-nt profiles
+_FOLD_MEMO: OrderedDict[str, np.ndarray] = OrderedDict()
+
+
+def clear_fold_memo() -> None:
+    """Forget every fold kept by :func:`fold_profiles` and :func:`mfe` in this process."""
+    _FOLD_MEMO.clear()
+    _mfe.cache_clear()
 
 
 def _require_vienna() -> Any:
@@ -100,7 +114,8 @@ def fold_profile(seq: str) -> np.ndarray:
     return _fold_profile(_clean(seq), RNA)
 
 
-def fold_profiles(seqs: Sequence[str], n_jobs: int | None = None, progress: bool = False) -> list[np.ndarray]:
+def fold_profiles(seqs: Sequence[str], n_jobs: int | None = None, progress: bool = False,
+                  memo: bool = True) -> list[np.ndarray]:
     """:func:`fold_profile` of many sequences, in parallel, unpadded.
 
     Parameters
@@ -111,6 +126,9 @@ def fold_profiles(seqs: Sequence[str], n_jobs: int | None = None, progress: bool
         Worker processes (default ``os.cpu_count()``); 1 folds in this process.
     progress
         Show a tqdm progress bar.
+    memo
+        Reuse this process's earlier folds of the same sequences and keep the new ones (at most
+        :data:`FOLD_MEMO_SIZE`); the profiles are then read-only. ``False``: fold everything, keep nothing.
 
     Returns
     -------
@@ -120,7 +138,20 @@ def fold_profiles(seqs: Sequence[str], n_jobs: int | None = None, progress: bool
     cleaned = [_clean(s, i) for i, s in enumerate(seqs)]
     if not cleaned:
         return []
-    return _fold_many(cleaned, int(n_jobs or os.cpu_count() or 1), progress)
+    n_jobs = int(n_jobs or os.cpu_count() or 1)
+    if not memo or FOLD_MEMO_SIZE <= 0:
+        return _fold_many(cleaned, n_jobs, progress)
+    todo = list(dict.fromkeys(s for s in cleaned if s not in _FOLD_MEMO))  # each new sequence folded once
+    for s, prof in zip(todo, _fold_many(todo, n_jobs, progress) if todo else []):
+        prof.flags.writeable = False  # shared by every caller that folds this sequence
+        _FOLD_MEMO[s] = prof
+    out = []
+    for s in cleaned:
+        _FOLD_MEMO.move_to_end(s)
+        out.append(_FOLD_MEMO[s])
+    while len(_FOLD_MEMO) > FOLD_MEMO_SIZE:
+        _FOLD_MEMO.popitem(last=False)
+    return out
 
 
 def _fold_chunk(seqs: list[str]) -> list[np.ndarray]:
@@ -170,6 +201,7 @@ def structure_profile(
     length: int = SEQ_LEN,
     n_jobs: int | None = None,
     progress: bool = False,
+    memo: bool = True,
 ) -> np.ndarray:
     """Structure channels for many probes, padded and centred like ``one_hot``.
 
@@ -186,6 +218,8 @@ def structure_profile(
         Worker processes (default ``os.cpu_count()``); 1 folds in this process.
     progress
         Show a tqdm progress bar.
+    memo
+        As in :func:`fold_profiles` (the output is always a new array).
 
     Returns
     -------
@@ -212,7 +246,7 @@ def structure_profile(
     out = np.zeros((len(cleaned), length, len(KINDS[key])), dtype=np.float32)
     if not cleaned:
         return out
-    profiles = fold_profiles(cleaned, n_jobs=n_jobs, progress=progress)
+    profiles = fold_profiles(cleaned, n_jobs=n_jobs, progress=progress, memo=memo)
     for i, prof in enumerate(profiles):
         n = prof.shape[0]
         off = pad_offset(n, length)
@@ -225,8 +259,15 @@ def structure_profile(
 
 
 def mfe(seq: str) -> tuple[str, float]:
-    """Minimum-free-energy structure (dot-bracket) and its energy in kcal/mol."""
-    RNA = _require_vienna()
-    s = _clean(seq)
-    structure, energy = RNA.fold_compound(s).mfe()
+    """Minimum-free-energy structure (dot-bracket) and its energy in kcal/mol (kept as :func:`fold_profiles`
+    keeps its folds)."""
+    _require_vienna()
+    return _mfe(_clean(seq)) if FOLD_MEMO_SIZE > 0 else _mfe.__wrapped__(_clean(seq))
+
+
+@functools.lru_cache(maxsize=FOLD_MEMO_SIZE)
+def _mfe(seq: str) -> tuple[str, float]:
+    import RNA  # noqa: PLC0415 (checked by the caller)
+
+    structure, energy = RNA.fold_compound(seq).mfe()
     return structure, float(energy)

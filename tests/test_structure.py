@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from rbgia import structure
 from rbgia.data import one_hot, pad_offset
 from rbgia.errors import DataError, StructureToolError
 from rbgia.structure import fold_profile, mfe, structure_profile
@@ -88,6 +89,37 @@ def test_parallel_equals_serial():
     serial = structure_profile(seqs, "phime", n_jobs=1)
     parallel = structure_profile(seqs, "phime", n_jobs=2)
     np.testing.assert_array_equal(serial, parallel)
+
+
+def test_the_fold_memo_returns_fresh_folds_and_folds_each_sequence_once(monkeypatch):
+    structure.clear_fold_memo()
+    seqs = _random_seqs(6, seed=7)
+    folded = []
+    real = structure._fold_many
+    monkeypatch.setattr(structure, "_fold_many", lambda s, n, p: folded.extend(s) or real(s, n, p))
+    first = structure.fold_profiles(seqs + seqs[:2], n_jobs=1)
+    again = structure.fold_profiles(seqs[::-1], n_jobs=1)
+    assert folded == seqs  # a repeat within a call and the second call fold nothing
+    for seq, a, b in zip(seqs, first, again[::-1]):
+        np.testing.assert_array_equal(a, fold_profile(seq))
+        assert a is b and not a.flags.writeable  # shared, so nobody can change another caller's fold
+    np.testing.assert_array_equal(structure_profile(seqs, "pu", n_jobs=1),
+                                  structure_profile(seqs, "pu", n_jobs=1, memo=False))
+    assert structure.mfe(seqs[0]) == structure._mfe.__wrapped__(seqs[0])
+
+
+def test_the_fold_memo_is_bounded_and_can_be_bypassed(monkeypatch):
+    structure.clear_fold_memo()
+    monkeypatch.setattr(structure, "FOLD_MEMO_SIZE", 3)
+    seqs = _random_seqs(5, seed=8)
+    structure.fold_profiles(seqs, n_jobs=1)
+    assert list(structure._FOLD_MEMO) == [structure._clean(s) for s in seqs[-3:]]  # the least recent went first
+    structure.clear_fold_memo()
+    out = structure.fold_profiles(seqs, n_jobs=1, memo=False)
+    assert not structure._FOLD_MEMO and all(p.flags.writeable for p in out)
+    monkeypatch.setattr(structure, "FOLD_MEMO_SIZE", 0)
+    structure.fold_profiles(seqs, n_jobs=1)
+    assert not structure._FOLD_MEMO
 
 
 def test_progress_bar(capsys):

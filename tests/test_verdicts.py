@@ -243,6 +243,24 @@ def test_a_model_that_responds_but_learnt_nothing_has_no_motif(sets):
     assert found.verdict == "motif found" and found.kmer == "GCAU" and found.z > 5
 
 
+def _naive_hits(x: np.ndarray, motif: str) -> np.ndarray:
+    """The toys' motif finder written plainly: letter codes, then every window compared whole."""
+    x4 = np.asarray(x)[..., :4]
+    codes = np.where(x4.sum(-1) > 0, x4.argmax(-1), -1)
+    target = np.array(["ACGU".index(c) for c in motif])
+    return (np.lib.stride_tricks.sliding_window_view(codes, len(target), axis=1) == target).all(-1)
+
+
+@pytest.mark.parametrize("motif", ["UGCAUG", "GCUGGC", "A", "GG"])
+def test_the_control_toys_fast_motif_finder_matches_the_naive_one(motif):
+    rng = np.random.default_rng(3)
+    x = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (300, 41))]
+    x[:40, :5] = 0  # padding matches nothing
+    x[40:60, 10:16] = np.eye(4, dtype=np.float32)[["ACGU".index(c) for c in "UGCAUG"]]  # planted copies
+    np.testing.assert_array_equal(controls._hits(x, motif), _naive_hits(x, motif))
+    assert controls._hits(x[:, :3], "UGCAUG").shape == (300, 0)
+
+
 # --------------------------------------------------------------------------- the negative-controls table
 @pytest.mark.slow  # every rule through every control, fewer sets than the book's
 def test_the_controls_table_meets_its_targets():
